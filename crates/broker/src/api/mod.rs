@@ -1,0 +1,1 @@
+//! One module per Kafka API. (Stub: broker-core owner fills in.)

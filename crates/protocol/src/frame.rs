@@ -1,0 +1,1 @@
+//! Length-prefixed framing. (Stub: protocol-core owner fills in.)

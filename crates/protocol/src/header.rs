@@ -1,0 +1,1 @@
+//! Request header parsing. (Stub: protocol-core owner fills in.)

@@ -1,0 +1,23 @@
+//! Kafka wire protocol for Strom, over the `kafka-protocol` crate.
+//!
+//! No I/O lives here: the broker hands in bytes it read and gets back requests,
+//! and hands in responses and gets back bytes to write.
+//!
+//! - [`frame`]: length-prefixed framing with a maximum frame size.
+//! - [`header`]: request header parsing that never panics.
+//! - [`versions`]: the one table of supported API keys and version ranges.
+//! - [`guard`]: a walk over the request body that bounds every element count by
+//!   the bytes that remain, before `kafka-protocol` allocates anything.
+//! - [`request`]: header + guard + decode + trailing-byte check.
+//! - [`response`]: response encoding with the right header version.
+
+pub mod error;
+pub mod frame;
+pub mod guard;
+pub mod header;
+pub mod request;
+pub mod response;
+pub mod versions;
+
+pub use error::{DecodeError, EncodeError};
+pub use kafka_protocol;

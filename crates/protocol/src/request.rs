@@ -1,0 +1,1 @@
+//! Request decoding. (Stub: protocol-core owner fills in.)

@@ -1,0 +1,1 @@
+//! Response encoding. (Stub: protocol-core owner fills in.)

@@ -1,0 +1,1 @@
+//! The supported API version table. (Stub: protocol-core owner fills in.)
