@@ -1,15 +1,26 @@
-//! [`MetadataStore`]: the only writer of cluster metadata. Validates a change,
-//! appends its records to the metadata log (durably), applies them to the image,
-//! and publishes the new image for readers.
+//! [`MetadataStore`]: the only writer of cluster metadata. A change is
+//! validated against the current image, turned into a [`RecordBatch`],
+//! appended (fsynced) to the metadata log, applied to a copy of the image, and
+//! the copy is published. Readers never wait for writers.
+//!
+//! Writes are rare admin operations; the append's fsync happens under a std
+//! mutex on the calling task, which is fine at that rate.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 
+use base64::Engine;
 use kafka_protocol::error::ResponseError;
 use uuid::Uuid;
 
-use super::image::{BrokerRegistration, MetadataImage, PartitionImage, TopicImage};
+use super::image::{BrokerRegistration, MetadataImage, TopicImage};
+use super::log::MetadataLog;
+use super::records::{EndpointRecord, MetadataRecord, RecordBatch};
+use super::{topic_config, topic_name};
+
+/// The name of the metadata log as a topic: no user topic may take it.
+pub const METADATA_TOPIC: &str = "__cluster_metadata";
 
 /// Broker-wide defaults used when a request leaves a value to the broker (-1).
 #[derive(Debug, Clone, Copy)]
@@ -32,6 +43,13 @@ pub struct NewTopic {
     pub configs: BTreeMap<String, Option<String>>,
 }
 
+impl NewTopic {
+    /// A topic with every setting left to the broker, as auto-creation makes it.
+    pub fn with_defaults(name: impl Into<String>) -> Self {
+        Self { name: name.into(), num_partitions: -1, replication_factor: -1, configs: BTreeMap::new() }
+    }
+}
+
 /// A rejected topic operation: the Kafka error code and a message for the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
@@ -48,6 +66,15 @@ impl TopicError {
     pub fn code(&self) -> i16 {
         self.error.code()
     }
+
+    fn unknown_topic() -> Self {
+        Self::new(ResponseError::UnknownTopicOrPartition, "This server does not host this topic-partition.")
+    }
+
+    fn storage(error: MetadataError) -> Self {
+        tracing::error!(%error, "cannot write the metadata log");
+        Self::new(ResponseError::KafkaStorageError, format!("cannot write the metadata log: {error}"))
+    }
 }
 
 /// The metadata log could not be read or written.
@@ -63,30 +90,37 @@ pub enum MetadataError {
     Corrupt { path: String, offset: u64, reason: String },
 }
 
-/// The only writer of cluster metadata. Cheap to share behind an `Arc`.
+/// The only writer of cluster metadata. Share it behind an `Arc`.
 pub struct MetadataStore {
     defaults: TopicDefaults,
-    /// Serialises writers; held across validate + append + apply, never across an await.
-    write_lock: Mutex<()>,
+    /// The log; its mutex also serialises writers (validate + append + apply).
+    log: Mutex<MetadataLog>,
     image: RwLock<Arc<MetadataImage>>,
 }
 
 impl MetadataStore {
     /// Opens (creating if needed) the metadata log under `data_dir`, replays it,
-    /// and registers this broker with its advertised address.
+    /// and registers this broker, as controller, with its advertised endpoints.
     pub fn open(
         data_dir: &Path,
         defaults: TopicDefaults,
         registration: BrokerRegistration,
     ) -> Result<Self, MetadataError> {
-        let _ = data_dir;
-        let mut image = MetadataImage {
-            cluster_id: "strom-cluster".to_string(),
-            controller_id: registration.node_id,
-            ..MetadataImage::default()
-        };
-        image.brokers.insert(registration.node_id, registration);
-        Ok(Self { defaults, write_lock: Mutex::new(()), image: RwLock::new(Arc::new(image)) })
+        let (log, batches) = MetadataLog::open(data_dir)?;
+        let mut image = MetadataImage::empty();
+        for (index, batch) in batches.iter().enumerate() {
+            for record in &batch.records {
+                image.apply(record).map_err(|e| MetadataError::Corrupt {
+                    path: data_dir.display().to_string(),
+                    offset: index as u64,
+                    reason: e.to_string(),
+                })?;
+            }
+        }
+        tracing::debug!(batches = batches.len(), topics = image.topics.len(), "replayed the metadata log");
+        let store = Self { defaults, log: Mutex::new(log), image: RwLock::new(Arc::new(image)) };
+        store.register(registration)?;
+        Ok(store)
     }
 
     /// A snapshot of the current image.
@@ -101,65 +135,238 @@ impl MetadataStore {
         self.defaults
     }
 
-    /// Creates a topic (or only validates the request when `validate_only`).
+    /// Creates a topic, or with `validate_only` only checks that it could be.
     /// Returns the topic as it is (or would be) created.
     pub fn create_topic(&self, topic: NewTopic, validate_only: bool) -> Result<TopicImage, TopicError> {
-        let _guard = self.write_lock.lock();
+        let mut log = self.lock_log();
         let image = self.image();
-        if image.topics.contains_key(&topic.name) {
-            return Err(TopicError::new(
-                ResponseError::TopicAlreadyExists,
-                format!("Topic '{}' already exists.", topic.name),
-            ));
-        }
-        let partitions = if topic.num_partitions == -1 { self.defaults.num_partitions } else { topic.num_partitions };
-        let node = image.controller_id;
-        let created = TopicImage {
-            name: topic.name.clone(),
-            id: Uuid::new_v4(),
-            partitions: (0..partitions)
-                .map(|p| PartitionImage { partition: p, leader: node, leader_epoch: 0, replicas: vec![node], isr: vec![node] })
-                .collect(),
-            configs: topic.configs.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect(),
-        };
+        let created = self.plan_topic(&image, topic)?;
         if !validate_only {
-            let mut next = (*image).clone();
-            next.topic_names_by_id.insert(created.id, created.name.clone());
-            next.topics.insert(created.name.clone(), created.clone());
-            self.publish(next);
+            let mut records = vec![MetadataRecord::Topic { name: created.name.clone(), topic_id: created.id }];
+            records.extend(created.partitions.iter().map(|p| partition_record(created.id, p)));
+            records.extend(created.configs.iter().map(|(name, value)| MetadataRecord::TopicConfig {
+                topic_id: created.id,
+                name: name.clone(),
+                value: Some(value.clone()),
+            }));
+            self.commit(&mut log, &image, records).map_err(TopicError::storage)?;
+            tracing::info!(topic = %created.name, partitions = created.partitions.len(), "created topic");
         }
         Ok(created)
     }
 
     /// Deletes a topic by name; returns its id.
     pub fn delete_topic(&self, name: &str) -> Result<Uuid, TopicError> {
-        let _guard = self.write_lock.lock();
+        let mut log = self.lock_log();
         let image = self.image();
-        let Some(topic) = image.topics.get(name) else {
-            return Err(TopicError::new(
-                ResponseError::UnknownTopicOrPartition,
-                "This server does not host this topic-partition.",
-            ));
-        };
-        let id = topic.id;
-        let mut next = (*image).clone();
-        next.topics.remove(name);
-        next.topic_names_by_id.remove(&id);
-        self.publish(next);
+        let id = image.topic(name).ok_or_else(TopicError::unknown_topic)?.id;
+        self.remove_topic(&mut log, &image, id)?;
         Ok(id)
     }
 
-    /// Grows a topic to `new_total` partitions (or only validates when `validate_only`).
-    pub fn create_partitions(&self, name: &str, new_total: i32, validate_only: bool) -> Result<(), TopicError> {
-        let _ = (name, new_total, validate_only);
-        Err(TopicError::new(ResponseError::UnknownServerError, "not yet implemented"))
+    /// Deletes a topic by id; returns its name.
+    pub fn delete_topic_by_id(&self, id: Uuid) -> Result<String, TopicError> {
+        let mut log = self.lock_log();
+        let image = self.image();
+        let name = image
+            .topic_by_id(&id)
+            .ok_or_else(|| TopicError::new(ResponseError::UnknownTopicId, "This server does not host this topic ID."))?
+            .name
+            .clone();
+        self.remove_topic(&mut log, &image, id)?;
+        Ok(name)
     }
 
-    fn publish(&self, next: MetadataImage) {
+    /// Grows a topic to `new_total` partitions, or with `validate_only` only
+    /// checks that it could be.
+    pub fn create_partitions(&self, name: &str, new_total: i32, validate_only: bool) -> Result<(), TopicError> {
+        let mut log = self.lock_log();
+        let image = self.image();
+        let topic = image.topic(name).ok_or_else(TopicError::unknown_topic)?;
+        let current = topic.partitions.len() as i32;
+        if new_total < current {
+            return Err(TopicError::new(
+                ResponseError::InvalidPartitions,
+                format!("The topic {name} currently has {current} partition(s); {new_total} would not be an increase."),
+            ));
+        }
+        if new_total == current {
+            return Err(TopicError::new(
+                ResponseError::InvalidPartitions,
+                format!("Topic already has {current} partition(s)."),
+            ));
+        }
+        let replication = topic.partitions.first().map_or(1, |p| p.replicas.len());
+        let partitions = assign_partitions(&image, current..new_total, replication);
+        if !validate_only {
+            let records = partitions.iter().map(|p| partition_record(topic.id, p)).collect();
+            self.commit(&mut log, &image, records).map_err(TopicError::storage)?;
+            tracing::info!(topic = %name, partitions = new_total, "added partitions");
+        }
+        Ok(())
+    }
+
+    /// Validates a new topic against `image` and fills in defaults and ids.
+    fn plan_topic(&self, image: &MetadataImage, topic: NewTopic) -> Result<TopicImage, TopicError> {
+        let name = topic.name;
+        topic_name::validate(&name).map_err(|m| TopicError::new(ResponseError::InvalidTopicException, m))?;
+        if name == METADATA_TOPIC {
+            return Err(TopicError::new(
+                ResponseError::InvalidTopicException,
+                format!("Creation of internal topic {name} is prohibited."),
+            ));
+        }
+        if image.topics.contains_key(&name) {
+            return Err(TopicError::new(ResponseError::TopicAlreadyExists, format!("Topic '{name}' already exists.")));
+        }
+        if topic_name::has_collision_chars(&name) {
+            let key = topic_name::collision_key(&name);
+            if let Some(other) = image.topics.keys().find(|t| topic_name::collision_key(t) == key) {
+                return Err(TopicError::new(
+                    ResponseError::InvalidTopicException,
+                    format!("Topic '{name}' collides with existing topic: {other}"),
+                ));
+            }
+        }
+        let num_partitions = if topic.num_partitions == -1 { self.defaults.num_partitions } else { topic.num_partitions };
+        if num_partitions <= 0 {
+            return Err(TopicError::new(
+                ResponseError::InvalidPartitions,
+                "Number of partitions was set to an invalid non-positive value.",
+            ));
+        }
+        let replication =
+            if topic.replication_factor == -1 { self.defaults.replication_factor } else { topic.replication_factor };
+        if replication <= 0 {
+            return Err(TopicError::new(
+                ResponseError::InvalidReplicationFactor,
+                "Replication factor must be larger than 0, or -1 to use the default value.",
+            ));
+        }
+        let brokers = image.brokers.len();
+        if replication as usize > brokers {
+            return Err(TopicError::new(
+                ResponseError::InvalidReplicationFactor,
+                format!(
+                    "Unable to replicate the partition {replication} time(s): The target replication factor of \
+                     {replication} cannot be reached because only {brokers} broker(s) are registered."
+                ),
+            ));
+        }
+        let mut configs = BTreeMap::new();
+        for (key, value) in topic.configs {
+            let Some(value) = value else { continue };
+            topic_config::validate(&key, &value).map_err(|m| TopicError::new(ResponseError::InvalidConfig, m))?;
+            configs.insert(key, value);
+        }
+        Ok(TopicImage {
+            partitions: assign_partitions(image, 0..num_partitions, replication as usize),
+            name,
+            id: new_topic_id(image),
+            configs,
+        })
+    }
+
+    fn remove_topic(&self, log: &mut MetadataLog, image: &MetadataImage, id: Uuid) -> Result<(), TopicError> {
+        self.commit(log, image, vec![MetadataRecord::RemoveTopic { topic_id: id }]).map_err(TopicError::storage)?;
+        tracing::info!(topic_id = %id, "deleted topic");
+        Ok(())
+    }
+
+    /// Records this broker's registration and controllership if they changed.
+    fn register(&self, registration: BrokerRegistration) -> Result<(), MetadataError> {
+        let mut log = self.lock_log();
+        let image = self.image();
+        let mut records = Vec::new();
+        if image.cluster_id.is_empty() {
+            let cluster_id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Uuid::new_v4().as_bytes());
+            records.push(MetadataRecord::ClusterId { cluster_id });
+        }
+        if image.brokers.get(&registration.node_id) != Some(&registration) {
+            records.push(MetadataRecord::RegisterBroker {
+                node_id: registration.node_id,
+                endpoints: registration.endpoints.iter().map(EndpointRecord::from).collect(),
+                rack: registration.rack.clone(),
+            });
+        }
+        if image.controller_id != registration.node_id {
+            records.push(MetadataRecord::Controller { node_id: registration.node_id });
+        }
+        if records.is_empty() {
+            return Ok(());
+        }
+        self.commit(&mut log, &image, records)
+    }
+
+    /// Appends `records` as one batch and publishes the image they produce.
+    fn commit(&self, log: &mut MetadataLog, image: &MetadataImage, records: Vec<MetadataRecord>) -> Result<(), MetadataError> {
+        let mut next = image.clone();
+        for record in &records {
+            next.apply(record).map_err(|e| MetadataError::Corrupt {
+                path: "in-memory image".to_string(),
+                offset: 0,
+                reason: e.to_string(),
+            })?;
+        }
+        log.append(&RecordBatch::new(records))?;
         let next = Arc::new(next);
         match self.image.write() {
             Ok(mut guard) => *guard = next,
             Err(poisoned) => *poisoned.into_inner() = next,
         }
+        Ok(())
+    }
+
+    fn lock_log(&self) -> std::sync::MutexGuard<'_, MetadataLog> {
+        // A panic while holding the lock cannot leave the log half-applied:
+        // the image is only published after a successful append.
+        self.log.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
+
+/// Places partitions round-robin over the registered brokers, leader first.
+fn assign_partitions(
+    image: &MetadataImage,
+    partitions: std::ops::Range<i32>,
+    replication: usize,
+) -> Vec<super::image::PartitionImage> {
+    let brokers: Vec<i32> = image.brokers.keys().copied().collect();
+    partitions
+        .map(|partition| {
+            let replicas: Vec<i32> = (0..replication.min(brokers.len()))
+                .map(|i| brokers[(partition as usize + i) % brokers.len()])
+                .collect();
+            super::image::PartitionImage {
+                partition,
+                leader: replicas.first().copied().unwrap_or(-1),
+                leader_epoch: 0,
+                isr: replicas.clone(),
+                replicas,
+            }
+        })
+        .collect()
+}
+
+fn partition_record(topic_id: Uuid, p: &super::image::PartitionImage) -> MetadataRecord {
+    MetadataRecord::Partition {
+        topic_id,
+        partition: p.partition,
+        replicas: p.replicas.clone(),
+        isr: p.isr.clone(),
+        leader: p.leader,
+        leader_epoch: p.leader_epoch,
+    }
+}
+
+/// A fresh topic id, never the nil id and never one in use.
+fn new_topic_id(image: &MetadataImage) -> Uuid {
+    loop {
+        let id = Uuid::new_v4();
+        if !id.is_nil() && !image.topic_names_by_id.contains_key(&id) {
+            return id;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -34,3 +34,20 @@ pub fn collision_key(name: &str) -> String {
 pub fn has_collision_chars(name: &str) -> bool {
     name.contains('.') || name.contains('_')
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_checked_like_kafka() {
+        for ok in ["a", "A-b_c.9", &"x".repeat(249), "..."] {
+            assert_eq!(validate(ok), Ok(()), "{ok}");
+        }
+        for bad in ["", ".", "..", "a b", "é", "a/b", &"x".repeat(250)] {
+            assert!(validate(bad).is_err(), "{bad}");
+        }
+        assert_eq!(collision_key("a.b_c"), "a_b_c");
+        assert!(has_collision_chars("a.b") && has_collision_chars("a_b") && !has_collision_chars("ab"));
+    }
+}
