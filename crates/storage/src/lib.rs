@@ -1,7 +1,15 @@
-//! Strom's storage: partitioned, segmented, durable logs on local disk.
+//! Strom's storage: partitioned, segmented, durable logs on local disk,
+//! after Apache Kafka's storage internals.
 //!
-//! This crate knows nothing about networking or Kafka requests. For now it
-//! owns the partition directory layout; segments, indexes, recovery and
-//! retention arrive with the storage issue.
+//! This crate knows nothing about networking or Kafka requests: callers hand
+//! it record batches as bytes and get bytes back.
+//!
+//! - [`batch`]: the v2 record batch header, read and patched in place.
+//! - [`validator`]: checks a produced batch and assigns its offsets (Kafka's `LogValidator`).
+//! - [`producer_state`]: idempotent producer sequences (Kafka's `ProducerStateManager`).
+//! - [`layout`]: file and directory names.
 
+pub mod batch;
 pub mod layout;
+pub mod producer_state;
+pub mod validator;
