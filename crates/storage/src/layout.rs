@@ -1,5 +1,15 @@
-//! Where partition data lives under the data directory: `<data>/<topic>-<partition>/`.
-//! One place builds and parses these names.
+//! Where partition data lives under the data directory, one place building and
+//! parsing every name:
+//!
+//! ```text
+//! <data>/<topic>-<partition>/
+//!     00000000000000000000.log        record batches, as produced, offsets assigned
+//!     00000000000000000000.index      sparse offset index of that segment
+//!     00000000000000000000.timeindex  sparse time index of that segment
+//!     00000000000000001234.snapshot   producer state as of offset 1234
+//! ```
+//!
+//! Offsets are zero-padded to 20 digits so `ls` sorts files in log order.
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +29,29 @@ pub fn parse_partition_dir(name: &str) -> Option<(&str, i32)> {
     (partition >= 0).then_some((topic, partition))
 }
 
+/// Extension of segment log files.
+pub const LOG_SUFFIX: &str = "log";
+/// Extension of offset index files.
+pub const INDEX_SUFFIX: &str = "index";
+/// Extension of time index files.
+pub const TIME_INDEX_SUFFIX: &str = "timeindex";
+/// Extension of producer state snapshots.
+pub const SNAPSHOT_SUFFIX: &str = "snapshot";
+
+/// `<dir>/<offset:020>.<suffix>`.
+pub fn offset_file(dir: &Path, offset: i64, suffix: &str) -> PathBuf {
+    dir.join(format!("{offset:020}.{suffix}"))
+}
+
+/// Parses `<offset:020>.<suffix>` back into the offset, for the given suffix.
+pub fn parse_offset_file(name: &str, suffix: &str) -> Option<i64> {
+    let stem = name.strip_suffix(suffix)?.strip_suffix('.')?;
+    if stem.len() != 20 || !stem.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    stem.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -31,6 +64,18 @@ mod tests {
         assert_eq!(name.and_then(parse_partition_dir), Some(("my-topic", 7)));
         assert_eq!(parse_partition_dir("nodash"), None);
         assert_eq!(parse_partition_dir("-3"), None);
-        assert_eq!(parse_partition_dir("t--1"), None);
+        assert_eq!(parse_partition_dir("t--1"), Some(("t-", 1)));
+        assert_eq!(parse_partition_dir("t-x"), None);
+    }
+
+    #[test]
+    fn offset_files_round_trip() {
+        let path = offset_file(Path::new("/d"), 1234, LOG_SUFFIX);
+        assert_eq!(path, PathBuf::from("/d/00000000000000001234.log"));
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap();
+        assert_eq!(parse_offset_file(name, LOG_SUFFIX), Some(1234));
+        assert_eq!(parse_offset_file(name, INDEX_SUFFIX), None);
+        assert_eq!(parse_offset_file("1234.log", LOG_SUFFIX), None);
+        assert_eq!(parse_offset_file("0000000000000000123x.log", LOG_SUFFIX), None);
     }
 }

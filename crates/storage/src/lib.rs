@@ -10,6 +10,9 @@
 //! - [`layout`]: file and directory names.
 
 pub mod batch;
+pub mod error;
+pub mod index;
 pub mod layout;
 pub mod producer_state;
+pub mod segment;
 pub mod validator;

@@ -1,0 +1,360 @@
+//! One segment of a partition log, after Kafka's `LogSegment`: a file of
+//! record batches starting at `base_offset`, with its offset and time indexes.
+//!
+//! Batches are appended exactly as validated (offsets already assigned). Reads
+//! return [`FileSlice`]s of whole batches, so the broker can send file data
+//! without decoding it.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::batch::{self, BatchHeader, HEADER_BYTES};
+use crate::error::{Result, StorageError};
+use crate::index::{OffsetIndex, TimeIndex};
+use crate::layout::{offset_file, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
+
+/// A byte range of a segment file holding whole batches.
+#[derive(Debug, Clone)]
+pub struct FileSlice {
+    pub file: Arc<File>,
+    pub position: u64,
+    pub len: usize,
+}
+
+impl FileSlice {
+    /// Reads the slice into memory.
+    pub fn read(&self) -> std::io::Result<Bytes> {
+        let mut buf = vec![0u8; self.len];
+        self.file.read_exact_at(&mut buf, self.position)?;
+        Ok(Bytes::from(buf))
+    }
+}
+
+/// Where a batch sits in a segment file.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchPosition {
+    pub position: u64,
+    pub header: BatchHeader,
+}
+
+pub struct Segment {
+    base_offset: i64,
+    log_path: PathBuf,
+    file: Arc<File>,
+    /// Bytes of valid batches in the file.
+    size: u64,
+    offset_index: OffsetIndex,
+    time_index: TimeIndex,
+    index_interval_bytes: u64,
+    bytes_since_index_entry: u64,
+    /// Offset after the last batch (= base offset when empty).
+    next_offset: i64,
+    /// Largest batch max timestamp, and the offset of the batch holding it.
+    max_timestamp: Option<(i64, i64)>,
+    /// Max timestamp of the first batch: segment.ms counts from it, as in Kafka.
+    first_batch_timestamp: Option<i64>,
+}
+
+impl Segment {
+    /// Creates an empty segment.
+    pub fn create(dir: &Path, base_offset: i64, index_interval_bytes: u64) -> Result<Self> {
+        let log_path = offset_file(dir, base_offset, LOG_SUFFIX);
+        let file = OpenOptions::new()
+            .create_new(true)
+            .read(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(StorageError::io("create", &log_path))?;
+        Ok(Self {
+            base_offset,
+            offset_index: OffsetIndex::create(&offset_file(dir, base_offset, INDEX_SUFFIX))?,
+            time_index: TimeIndex::create(&offset_file(dir, base_offset, TIME_INDEX_SUFFIX))?,
+            log_path,
+            file: Arc::new(file),
+            size: 0,
+            index_interval_bytes,
+            bytes_since_index_entry: 0,
+            next_offset: base_offset,
+            max_timestamp: None,
+            first_batch_timestamp: None,
+        })
+    }
+
+    /// Opens an existing segment. With `recover`, every batch is read and
+    /// CRC-checked, the file is truncated after the last valid one, and the
+    /// indexes are rebuilt; without it the indexes are trusted when they load
+    /// cleanly and only the last batch is located. Returns the bytes truncated.
+    pub fn open(dir: &Path, base_offset: i64, index_interval_bytes: u64, recover: bool) -> Result<(Self, u64)> {
+        let log_path = offset_file(dir, base_offset, LOG_SUFFIX);
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(StorageError::io("open", &log_path))?;
+        let file_len = file.metadata().map_err(StorageError::io("stat", &log_path))?.len();
+        let index_path = offset_file(dir, base_offset, INDEX_SUFFIX);
+        let time_path = offset_file(dir, base_offset, TIME_INDEX_SUFFIX);
+        let indexes = if recover {
+            None
+        } else {
+            match (OffsetIndex::load(&index_path, file_len)?, TimeIndex::load(&time_path)?) {
+                (Some(o), Some(t)) => Some((o, t)),
+                _ => None,
+            }
+        };
+        let rebuild = indexes.is_none();
+        let (offset_index, time_index) = match indexes {
+            Some(pair) => pair,
+            None => (OffsetIndex::create(&index_path)?, TimeIndex::create(&time_path)?),
+        };
+        let mut segment = Self {
+            base_offset,
+            log_path,
+            file: Arc::new(file),
+            size: 0,
+            offset_index,
+            time_index,
+            index_interval_bytes,
+            bytes_since_index_entry: 0,
+            next_offset: base_offset,
+            max_timestamp: None,
+            first_batch_timestamp: None,
+        };
+        let truncated = segment.scan(file_len, recover, rebuild)?;
+        Ok((segment, truncated))
+    }
+
+    /// Walks the file's batches to learn next offset, timestamps and size,
+    /// checking CRCs when `verify`, and rebuilding indexes when `rebuild`.
+    fn scan(&mut self, file_len: u64, verify: bool, rebuild: bool) -> Result<u64> {
+        let mut position = 0u64;
+        let mut buf = Vec::new();
+        while position + HEADER_BYTES as u64 <= file_len {
+            let Some(header) = self.read_header(position)? else { break };
+            let size = header.size() as u64;
+            let in_order = header.base_offset >= self.next_offset
+                && header.last_offset_delta >= 0
+                && self.can_hold_offset(header.last_offset());
+            if position + size > file_len || !in_order {
+                break;
+            }
+            if verify {
+                buf.resize(header.size(), 0);
+                self.file.read_exact_at(&mut buf, position).map_err(StorageError::io("read", &self.log_path))?;
+                if !batch::crc_is_valid(&buf) {
+                    break;
+                }
+            }
+            self.size = position;
+            if rebuild {
+                self.index_batch(&header, position)?;
+            } else {
+                self.bytes_since_index_entry += size;
+                self.track_batch(&header);
+            }
+            position += size;
+            self.size = position;
+        }
+        let truncated = file_len - self.size;
+        if truncated > 0 {
+            tracing::warn!(segment = %self.log_path.display(), valid_bytes = self.size, truncated_bytes = truncated, "truncating a torn or corrupt segment tail");
+            self.file.set_len(self.size).map_err(StorageError::io("truncate", &self.log_path))?;
+            self.offset_index.truncate_to_position(u32::try_from(self.size).unwrap_or(u32::MAX))?;
+            self.time_index.truncate_to_offset(self.relative(self.next_offset))?;
+        }
+        Ok(truncated)
+    }
+
+    /// Appends one validated batch (offsets assigned) that must start at `next_offset()` or later.
+    pub fn append(&mut self, batch: &[u8], header: &BatchHeader) -> Result<()> {
+        let position = self.size;
+        (&*self.file).write_all(batch).map_err(StorageError::io("append to", &self.log_path))?;
+        self.size += batch.len() as u64;
+        self.index_batch(header, position)
+    }
+
+    /// Updates in-memory state and, every `index_interval_bytes`, the indexes.
+    fn index_batch(&mut self, header: &BatchHeader, position: u64) -> Result<()> {
+        let first = self.next_offset == self.base_offset;
+        if first || self.bytes_since_index_entry >= self.index_interval_bytes {
+            // The entry names the batch's base offset: a lookup of any offset
+            // at or above it may start scanning at this batch.
+            let position = u32::try_from(position).unwrap_or(u32::MAX);
+            self.offset_index.append(self.relative(header.base_offset), position)?;
+            let ts = self.max_timestamp.map_or(header.max_timestamp, |(t, _)| t.max(header.max_timestamp));
+            self.time_index.append(ts, self.relative(header.base_offset))?;
+            self.bytes_since_index_entry = 0;
+        }
+        self.bytes_since_index_entry += header.size() as u64;
+        self.track_batch(header);
+        Ok(())
+    }
+
+    fn track_batch(&mut self, header: &BatchHeader) {
+        if self.first_batch_timestamp.is_none() {
+            self.first_batch_timestamp = Some(header.max_timestamp);
+        }
+        if self.max_timestamp.is_none_or(|(t, _)| header.max_timestamp > t) {
+            self.max_timestamp = Some((header.max_timestamp, header.base_offset));
+        }
+        self.next_offset = header.next_offset();
+    }
+
+    fn read_header(&self, position: u64) -> Result<Option<BatchHeader>> {
+        let mut head = [0u8; HEADER_BYTES];
+        match self.file.read_exact_at(&mut head, position) {
+            Ok(()) => Ok(BatchHeader::parse(&head).ok()),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+            Err(e) => Err(StorageError::io("read", &self.log_path)(e)),
+        }
+    }
+
+    /// The batch holding `offset`, or the first batch after it, scanning from
+    /// the offset index's floor entry. `None` when the segment ends before it.
+    pub fn find_batch(&self, offset: i64) -> Result<Option<BatchPosition>> {
+        let mut position = u64::from(self.offset_index.lookup(self.relative(offset)));
+        while position < self.size {
+            let Some(header) = self.read_header(position)? else { return Ok(None) };
+            if header.last_offset() >= offset {
+                return Ok(Some(BatchPosition { position, header }));
+            }
+            position += header.size() as u64;
+        }
+        Ok(None)
+    }
+
+    /// Whole batches from the one holding `offset`, up to `max_bytes` (but at
+    /// least one batch), stopping before any batch starting at or after
+    /// `max_offset` (exclusive upper bound, e.g. the high watermark).
+    pub fn read(&self, offset: i64, max_bytes: usize, max_offset: i64) -> Result<Option<FileSlice>> {
+        let Some(first) = self.find_batch(offset)? else { return Ok(None) };
+        if first.header.base_offset >= max_offset {
+            return Ok(None);
+        }
+        let mut end = first.position + first.header.size() as u64;
+        while end < self.size {
+            let Some(header) = self.read_header(end)? else { break };
+            let next_end = end + header.size() as u64;
+            if header.base_offset >= max_offset || (next_end - first.position) as usize > max_bytes {
+                break;
+            }
+            end = next_end;
+        }
+        Ok(Some(FileSlice { file: Arc::clone(&self.file), position: first.position, len: (end - first.position) as usize }))
+    }
+
+    /// The first batch whose max timestamp is >= `timestamp`.
+    pub fn find_by_timestamp(&self, timestamp: i64) -> Result<Option<BatchPosition>> {
+        if self.max_timestamp.is_none_or(|(t, _)| t < timestamp) {
+            return Ok(None);
+        }
+        let start = self.base_offset + i64::from(self.time_index.lookup(timestamp));
+        let Some(mut found) = self.find_batch(start)? else { return Ok(None) };
+        loop {
+            if found.header.max_timestamp >= timestamp {
+                return Ok(Some(found));
+            }
+            let position = found.position + found.header.size() as u64;
+            if position >= self.size {
+                return Ok(None);
+            }
+            let Some(header) = self.read_header(position)? else { return Ok(None) };
+            found = BatchPosition { position, header };
+        }
+    }
+
+    /// Removes every batch at or after `offset` (which must be a batch boundary
+    /// or inside the last batch to remove).
+    pub fn truncate_to(&mut self, offset: i64) -> Result<()> {
+        let Some(at) = self.find_batch(offset)? else { return Ok(()) };
+        let position = if at.header.base_offset >= offset { at.position } else { at.position + at.header.size() as u64 };
+        self.file.set_len(position).map_err(StorageError::io("truncate", &self.log_path))?;
+        self.offset_index.truncate_to_position(u32::try_from(position).unwrap_or(u32::MAX))?;
+        let file_len = position;
+        // Re-derive in-memory state from what is left.
+        self.size = 0;
+        self.next_offset = self.base_offset;
+        self.max_timestamp = None;
+        self.first_batch_timestamp = None;
+        self.bytes_since_index_entry = 0;
+        self.scan(file_len, false, false)?;
+        self.time_index.truncate_to_offset(self.relative(self.next_offset))
+    }
+
+    /// Makes everything appended so far durable.
+    pub fn flush(&self) -> Result<()> {
+        self.file.sync_data().map_err(StorageError::io("fsync", &self.log_path))?;
+        self.offset_index.sync()?;
+        self.time_index.sync()
+    }
+
+    /// Deletes the segment's files.
+    pub fn delete(self) -> Result<()> {
+        let dir = self.log_path.parent().map(Path::to_path_buf).unwrap_or_default();
+        for suffix in [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX] {
+            let path = offset_file(&dir, self.base_offset, suffix);
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StorageError::io("delete", &path)(e)),
+            }
+        }
+        Ok(())
+    }
+
+    fn relative(&self, offset: i64) -> u32 {
+        u32::try_from(offset.saturating_sub(self.base_offset).max(0)).unwrap_or(u32::MAX)
+    }
+
+    pub fn base_offset(&self) -> i64 {
+        self.base_offset
+    }
+
+    pub fn next_offset(&self) -> i64 {
+        self.next_offset
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.size == 0
+    }
+
+    /// Largest batch max timestamp in the segment and the base offset of its batch.
+    pub fn max_timestamp(&self) -> Option<(i64, i64)> {
+        self.max_timestamp
+    }
+
+    /// Timestamp segment.ms is measured from (first batch's max timestamp).
+    pub fn first_batch_timestamp(&self) -> Option<i64> {
+        self.first_batch_timestamp
+    }
+
+    /// Whether the offset index can take offsets up to `offset` (relative
+    /// offsets are 32-bit).
+    pub fn can_hold_offset(&self, offset: i64) -> bool {
+        offset - self.base_offset <= i64::from(u32::MAX)
+    }
+
+    /// The headers of every batch, in order (producer state rebuilds from these).
+    pub fn headers(&self) -> Result<Vec<BatchHeader>> {
+        let mut headers = Vec::new();
+        let mut position = 0;
+        while position < self.size {
+            let Some(header) = self.read_header(position)? else { break };
+            position += header.size() as u64;
+            headers.push(header);
+        }
+        Ok(headers)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
