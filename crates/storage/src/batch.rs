@@ -65,3 +65,9 @@ pub fn crc_is_valid(batch: &[u8]) -> bool {
     batch.len() >= HEADER_BYTES
         && crc32c::crc32c(&batch[21..]) == u32::from_be_bytes([batch[17], batch[18], batch[19], batch[20]])
 }
+
+pub fn set_base_offset_stub(batch: &mut [u8], base_offset: i64) {
+    if let Some(b) = batch.get_mut(..8) {
+        b.copy_from_slice(&base_offset.to_be_bytes());
+    }
+}

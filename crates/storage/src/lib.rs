@@ -10,9 +10,11 @@
 //! - [`layout`]: file and directory names.
 
 pub mod batch;
+pub mod config;
 pub mod error;
 pub mod index;
 pub mod layout;
+pub mod log;
 pub mod producer_state;
 pub mod segment;
 pub mod validator;

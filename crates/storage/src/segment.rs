@@ -293,6 +293,10 @@ impl Segment {
         self.time_index.sync()
     }
 
+    pub(crate) fn slice_file(&self) -> Arc<File> {
+        Arc::clone(&self.file)
+    }
+
     /// Deletes the segment's files.
     pub fn delete(self) -> Result<()> {
         let dir = self.log_path.parent().map(Path::to_path_buf).unwrap_or_default();

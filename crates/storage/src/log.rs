@@ -1,0 +1,422 @@
+//! One partition's log, after Kafka's `UnifiedLog`/`LocalLog`: an ordered set
+//! of segments, the last one active. Owns offset assignment (through the
+//! validator), rolling, reads, flushing with group commit, retention, log start
+//! offset, and recovery at open.
+//!
+//! Concurrency: appends take the write lock (one writer per partition, never
+//! across partitions); reads take the read lock only to locate file ranges and
+//! read the data after releasing it. fsync happens outside both, so producers
+//! keep appending while an earlier flush runs, and every producer waiting for
+//! durability is covered by the next fsync (group commit).
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::batch::BatchHeader;
+use crate::config::LogConfig;
+use crate::error::{Result, StorageError};
+use crate::layout::{parse_offset_file, LOG_SUFFIX};
+use crate::segment::{FileSlice, Segment};
+
+/// File holding the log start offset when DeleteRecords or retention moved it
+/// inside a segment (Kafka: log-start-offset-checkpoint).
+const LOG_START_FILE: &str = "log-start-offset";
+/// File holding the base offset of the active segment at its creation: every
+/// segment before it was fsynced when it was rolled (Kafka: recovery point).
+const RECOVERY_POINT_FILE: &str = "recovery-point";
+
+/// The result of reading a partition.
+#[derive(Debug, Clone)]
+pub struct ReadResult {
+    /// Whole batches, or `None` when there is nothing to return yet.
+    pub data: Option<FileSlice>,
+    pub log_start_offset: i64,
+    pub log_end_offset: i64,
+}
+
+/// A batch found by timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimestampOffset {
+    pub timestamp: i64,
+    pub offset: i64,
+}
+
+pub struct PartitionLog {
+    dir: PathBuf,
+    inner: RwLock<Inner>,
+    /// Held by the one thread doing an fsync; others wait and usually find
+    /// their data covered when they get it.
+    flush_lock: Mutex<()>,
+    /// Every offset below this is durable.
+    flushed_offset: AtomicI64,
+}
+
+struct Inner {
+    config: LogConfig,
+    /// By base offset; never empty; the last is the active segment.
+    segments: BTreeMap<i64, Segment>,
+    log_start_offset: i64,
+    /// Messages appended since the last flush, for `flush.messages`.
+    unflushed_messages: u64,
+    /// When the oldest unflushed append happened, for `flush.ms`.
+    first_unflushed_ms: Option<i64>,
+}
+
+impl PartitionLog {
+    /// Opens (creating if needed) the log in `dir`. After an unclean shutdown
+    /// (`clean == false`) every segment from the recovery point on is
+    /// CRC-checked and truncated after its last valid batch.
+    pub fn open(dir: &Path, config: LogConfig, clean: bool) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(StorageError::io("create", dir))?;
+        let bases = segment_bases(dir)?;
+        let recovery_point = if clean { i64::MAX } else { read_offset_file(&dir.join(RECOVERY_POINT_FILE))?.unwrap_or(0) };
+        let mut segments = BTreeMap::new();
+        let mut truncated_at: Option<i64> = None;
+        for base in bases {
+            if truncated_at.is_some() {
+                // A segment after a truncated one would leave a gap: drop it.
+                let (segment, _) = Segment::open(dir, base, config.index_interval_bytes, false)?;
+                tracing::warn!(dir = %dir.display(), base_offset = base, "deleting a segment that follows a truncated one");
+                segment.delete()?;
+                continue;
+            }
+            let recover = !clean && base >= recovery_point;
+            let (segment, truncated) = Segment::open(dir, base, config.index_interval_bytes, recover)?;
+            if truncated > 0 {
+                truncated_at = Some(segment.next_offset());
+            }
+            segments.insert(base, segment);
+        }
+        let log_start_checkpoint = read_offset_file(&dir.join(LOG_START_FILE))?.unwrap_or(0);
+        if segments.is_empty() {
+            let segment = Segment::create(dir, log_start_checkpoint, config.index_interval_bytes)?;
+            segments.insert(log_start_checkpoint, segment);
+        }
+        let first_base = segments.keys().next().copied().unwrap_or(0);
+        let log_end_offset = segments.values().next_back().map_or(0, Segment::next_offset);
+        let log_start_offset = log_start_checkpoint.max(first_base).min(log_end_offset);
+        let log = Self {
+            dir: dir.to_path_buf(),
+            inner: RwLock::new(Inner { config, segments, log_start_offset, unflushed_messages: 0, first_unflushed_ms: None }),
+            flush_lock: Mutex::new(()),
+            flushed_offset: AtomicI64::new(log_end_offset),
+        };
+        Ok(log)
+    }
+
+    /// Appends one batch whose offsets are already assigned and that starts at
+    /// the log end offset. Returns whether the flush policy now asks for an
+    /// fsync (call [`Self::flush`] then, outside any lock of yours).
+    pub fn append_assigned(&self, batch: &[u8], now_ms: i64) -> Result<bool> {
+        let mut inner = self.write();
+        let header = BatchHeader::parse(batch).map_err(|e| StorageError::Corrupt {
+            path: self.dir.clone(),
+            reason: format!("appending an unparsable batch: {e}"),
+        })?;
+        inner.append(&self.dir, batch, &header, now_ms)
+    }
+
+    /// Runs `f` with the log end offset under the append lock, then appends the
+    /// batch it returns. Lets callers assign offsets and check producer state
+    /// atomically with the append.
+    pub fn append_with<T, E: From<StorageError>>(
+        &self,
+        now_ms: i64,
+        f: impl FnOnce(i64, &LogConfig) -> std::result::Result<Option<(T, Vec<u8>, BatchHeader)>, E>,
+    ) -> std::result::Result<(Option<T>, bool), E> {
+        let mut inner = self.write();
+        let next_offset = inner.log_end_offset();
+        let Some((value, batch, header)) = f(next_offset, &inner.config)? else { return Ok((None, false)) };
+        let needs_flush = inner.append(&self.dir, &batch, &header, now_ms)?;
+        Ok((Some(value), needs_flush))
+    }
+
+    /// Whole batches from the one holding `offset`, up to `max_bytes` (at least
+    /// one batch), below `max_offset` (exclusive; e.g. the high watermark).
+    pub fn read(&self, offset: i64, max_bytes: usize, max_offset: i64) -> Result<ReadResult> {
+        let inner = self.read_lock();
+        let log_end_offset = inner.log_end_offset();
+        let (log_start_offset, data) = (inner.log_start_offset, None);
+        if offset < log_start_offset || offset > log_end_offset {
+            return Err(StorageError::OffsetOutOfRange { offset, log_start_offset, log_end_offset });
+        }
+        let mut result = ReadResult { data, log_start_offset, log_end_offset };
+        let max_offset = max_offset.min(log_end_offset);
+        // The segment holding `offset`, or later ones if it ends before it
+        // (possible after compaction or when offset is at a segment's end).
+        for (_, segment) in inner.segments.range(..=offset).next_back().into_iter().chain(inner.segments.range(offset + 1..)) {
+            if let Some(slice) = segment.read(offset, max_bytes, max_offset)? {
+                result.data = Some(slice);
+                break;
+            }
+        }
+        Ok(result)
+    }
+
+    /// Makes everything appended so far durable. Concurrent callers share fsyncs.
+    pub fn flush(&self) -> Result<()> {
+        let target = self.log_end_offset();
+        self.flush_until(target)
+    }
+
+    /// Makes every offset below `offset` durable, sharing an fsync with any
+    /// other caller waiting at the same time (group commit).
+    pub fn flush_until(&self, offset: i64) -> Result<()> {
+        if self.flushed_offset.load(Ordering::Acquire) >= offset {
+            return Ok(());
+        }
+        let _flushing = self.flush_lock.lock().unwrap_or_else(|p| p.into_inner());
+        if self.flushed_offset.load(Ordering::Acquire) >= offset {
+            return Ok(()); // the fsync we waited behind covered us
+        }
+        let (target, file) = {
+            let mut inner = self.write();
+            inner.unflushed_messages = 0;
+            inner.first_unflushed_ms = None;
+            (inner.log_end_offset(), inner.active().slice_file())
+        };
+        // Older segments were fsynced when they rolled; only the active one can hold unflushed data.
+        file.sync_data().map_err(StorageError::io("fsync", self.dir.clone()))?;
+        self.flushed_offset.fetch_max(target, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Flushes when `flush.ms` has passed since the oldest unflushed append.
+    pub fn flush_if_due(&self, now_ms: i64) -> Result<()> {
+        let due = {
+            let inner = self.read_lock();
+            inner.first_unflushed_ms.is_some_and(|t| now_ms.saturating_sub(t) >= inner.config.flush_ms)
+        };
+        if due { self.flush() } else { Ok(()) }
+    }
+
+    /// The first batch whose max timestamp is >= `timestamp`, as Kafka's
+    /// ListOffsets by timestamp finds it (to batch precision).
+    pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<TimestampOffset>> {
+        let inner = self.read_lock();
+        for segment in inner.segments.values() {
+            if let Some(found) = segment.find_by_timestamp(timestamp)? {
+                let offset = found.header.base_offset.max(inner.log_start_offset);
+                return Ok(Some(TimestampOffset { timestamp: found.header.max_timestamp, offset }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The largest timestamp in the log and the offset of its batch (ListOffsets -3).
+    pub fn max_timestamp(&self) -> Option<TimestampOffset> {
+        let inner = self.read_lock();
+        inner
+            .segments
+            .values()
+            .filter_map(Segment::max_timestamp)
+            .max_by_key(|&(t, _)| t)
+            .map(|(timestamp, offset)| TimestampOffset { timestamp, offset })
+    }
+
+    /// Moves the log start offset forward to `offset` (DeleteRecords), deleting
+    /// segments wholly below it. Returns the new log start offset.
+    pub fn delete_records_before(&self, offset: i64) -> Result<i64> {
+        let mut inner = self.write();
+        let log_end_offset = inner.log_end_offset();
+        if offset < 0 || offset > log_end_offset {
+            return Err(StorageError::OffsetOutOfRange { offset, log_start_offset: inner.log_start_offset, log_end_offset });
+        }
+        if offset > inner.log_start_offset {
+            write_offset_file(&self.dir.join(LOG_START_FILE), offset)?;
+            inner.log_start_offset = offset;
+            inner.delete_segments_below(&self.dir, offset)?;
+        }
+        Ok(inner.log_start_offset)
+    }
+
+    /// Applies `retention.ms` and `retention.bytes`: deletes whole old
+    /// segments (never the active one) and moves the log start offset.
+    /// Returns how many segments were deleted.
+    pub fn apply_retention(&self, now_ms: i64) -> Result<usize> {
+        let mut inner = self.write();
+        if !inner.config.cleanup_delete {
+            return Ok(0);
+        }
+        let (retention_ms, retention_bytes) = (inner.config.retention_ms, inner.config.retention_bytes);
+        let mut total: i64 = inner.segments.values().map(|s| s.size() as i64).sum();
+        let mut new_start = None;
+        let inactive: Vec<(i64, i64, u64)> = inner
+            .segments
+            .values()
+            .rev()
+            .skip(1)
+            .rev()
+            .map(|s| (s.next_offset(), s.max_timestamp().map_or(i64::MIN, |(t, _)| t), s.size()))
+            .collect();
+        for (next_offset, max_timestamp, size) in inactive {
+            let expired = retention_ms >= 0 && now_ms.saturating_sub(max_timestamp) > retention_ms;
+            let oversized = retention_bytes >= 0 && total - size as i64 >= retention_bytes;
+            if !expired && !oversized {
+                break;
+            }
+            total -= size as i64;
+            new_start = Some(next_offset);
+        }
+        let Some(new_start) = new_start else { return Ok(0) };
+        let before = inner.segments.len();
+        inner.log_start_offset = inner.log_start_offset.max(new_start);
+        inner.delete_segments_below(&self.dir, new_start)?;
+        Ok(before - inner.segments.len())
+    }
+
+    /// Replaces the config (topic config changed). Takes effect for the next append.
+    pub fn set_config(&self, config: LogConfig) {
+        self.write().config = config;
+    }
+
+    pub fn config(&self) -> LogConfig {
+        self.read_lock().config.clone()
+    }
+
+    pub fn log_start_offset(&self) -> i64 {
+        self.read_lock().log_start_offset
+    }
+
+    pub fn log_end_offset(&self) -> i64 {
+        self.read_lock().log_end_offset()
+    }
+
+    /// Bytes of all segments.
+    pub fn size_bytes(&self) -> u64 {
+        self.read_lock().segments.values().map(Segment::size).sum()
+    }
+
+    pub fn segment_count(&self) -> usize {
+        self.read_lock().segments.len()
+    }
+
+    /// Batch headers from `from_offset` on, in order (for rebuilding producer state).
+    pub fn headers_from(&self, from_offset: i64) -> Result<Vec<BatchHeader>> {
+        let inner = self.read_lock();
+        let mut headers = Vec::new();
+        for segment in inner.segments.values().filter(|s| s.next_offset() > from_offset) {
+            headers.extend(segment.headers()?.into_iter().filter(|h| h.last_offset() >= from_offset));
+        }
+        Ok(headers)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn read_lock(&self) -> RwLockReadGuard<'_, Inner> {
+        // A panic in another thread cannot leave Inner half-updated in a way
+        // reads care about: every field is updated after the I/O succeeded.
+        self.inner.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Inner {
+    fn active(&self) -> &Segment {
+        // Invariant: `segments` is never empty (open and roll keep one).
+        self.segments.values().next_back().unwrap_or_else(|| unreachable!("a log always has an active segment"))
+    }
+
+    fn active_mut(&mut self) -> &mut Segment {
+        self.segments.values_mut().next_back().unwrap_or_else(|| unreachable!("a log always has an active segment"))
+    }
+
+    fn log_end_offset(&self) -> i64 {
+        self.active().next_offset()
+    }
+
+    fn append(&mut self, dir: &Path, batch: &[u8], header: &BatchHeader, now_ms: i64) -> Result<bool> {
+        if self.should_roll(batch.len() as u64, header, now_ms) {
+            self.roll(dir)?;
+        }
+        self.active_mut().append(batch, header)?;
+        self.unflushed_messages += u64::try_from(header.records_count).unwrap_or(0);
+        self.first_unflushed_ms.get_or_insert(now_ms);
+        Ok(self.unflushed_messages >= self.config.flush_messages)
+    }
+
+    fn should_roll(&self, batch_bytes: u64, header: &BatchHeader, now_ms: i64) -> bool {
+        let active = self.active();
+        if active.is_empty() {
+            return false;
+        }
+        let full = active.size() + batch_bytes > self.config.segment_bytes;
+        let old = active.first_batch_timestamp().is_some_and(|t| now_ms.saturating_sub(t) > self.config.segment_ms);
+        full || old || !active.can_hold_offset(header.last_offset())
+    }
+
+    /// Starts a new active segment at the log end offset. The old one is
+    /// fsynced first, so recovery only ever needs to check from here on.
+    fn roll(&mut self, dir: &Path) -> Result<()> {
+        let base = self.log_end_offset();
+        self.active().flush()?;
+        let segment = Segment::create(dir, base, self.config.index_interval_bytes)?;
+        self.segments.insert(base, segment);
+        write_offset_file(&dir.join(RECOVERY_POINT_FILE), base)?;
+        tracing::debug!(dir = %dir.display(), base_offset = base, "rolled a new segment");
+        Ok(())
+    }
+
+    /// Deletes segments whose every offset is below `offset`; rolls first if
+    /// that includes the active one, so a log always has a segment.
+    fn delete_segments_below(&mut self, dir: &Path, offset: i64) -> Result<()> {
+        if self.log_end_offset() <= offset && !self.active().is_empty() {
+            self.roll(dir)?;
+        }
+        let doomed: Vec<i64> = self
+            .segments
+            .iter()
+            .rev()
+            .skip(1)
+            .filter(|(_, s)| s.next_offset() <= offset)
+            .map(|(&base, _)| base)
+            .collect();
+        for base in doomed {
+            if let Some(segment) = self.segments.remove(&base) {
+                segment.delete()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+
+/// Base offsets of the segments in `dir`, ascending.
+fn segment_bases(dir: &Path) -> Result<Vec<i64>> {
+    let mut bases = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(StorageError::io("list", dir))? {
+        let entry = entry.map_err(StorageError::io("list", dir))?;
+        if let Some(base) = entry.file_name().to_str().and_then(|n| parse_offset_file(n, LOG_SUFFIX)) {
+            bases.push(base);
+        }
+    }
+    bases.sort_unstable();
+    Ok(bases)
+}
+
+fn read_offset_file(path: &Path) -> Result<Option<i64>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(text.trim().parse().ok()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(StorageError::io("read", path)(e)),
+    }
+}
+
+/// Writes a small offset file atomically (temp file, fsync, rename).
+fn write_offset_file(path: &Path, offset: i64) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, format!("{offset}\n")).map_err(StorageError::io("write", &tmp))?;
+    File::open(&tmp).and_then(|f| f.sync_all()).map_err(StorageError::io("fsync", &tmp))?;
+    std::fs::rename(&tmp, path).map_err(StorageError::io("rename", path))
+}
+
+#[cfg(test)]
+mod tests;
