@@ -8,6 +8,11 @@
 //! - [`validator`]: checks a produced batch and assigns its offsets (Kafka's `LogValidator`).
 //! - [`producer_state`]: idempotent producer sequences (Kafka's `ProducerStateManager`).
 //! - [`layout`]: file and directory names.
+//! - [`index`]: sparse offset and time indexes (Kafka's `OffsetIndex`, `TimeIndex`).
+//! - [`segment`]: one log file and its indexes (Kafka's `LogSegment`).
+//! - [`log`]: one partition's segments: append, read, roll, flush, retention, recovery.
+//! - [`manager`]: every partition log of a data directory, clean-shutdown marker.
+//! - [`config`]: per-partition settings.
 
 pub mod batch;
 pub mod config;
@@ -15,6 +20,7 @@ pub mod error;
 pub mod index;
 pub mod layout;
 pub mod log;
+pub mod manager;
 pub mod producer_state;
 pub mod segment;
 pub mod validator;

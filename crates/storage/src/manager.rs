@@ -1,0 +1,208 @@
+//! [`LogManager`]: every partition log under one data directory, after
+//! Kafka's `LogManager`.
+//!
+//! - A clean-shutdown marker file tells the next start that every log was
+//!   flushed and closed, so recovery can trust indexes and skip CRC scans.
+//!   It is removed as soon as the logs are open, so a crash after that is seen.
+//! - Each partition directory holds `partition.metadata` with the topic id, so
+//!   a topic deleted and re-created under the same name (while this broker was
+//!   down) never serves the old topic's data.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use crate::config::LogConfig;
+use crate::error::{Result, StorageError};
+use crate::layout::partition_dir;
+use crate::log::PartitionLog;
+
+/// Marker written after a clean shutdown (Kafka: `.kafka_cleanshutdown`).
+pub const CLEAN_SHUTDOWN_FILE: &str = ".strom_cleanshutdown";
+/// Per-partition file naming the topic id the log belongs to.
+const PARTITION_METADATA_FILE: &str = "partition.metadata";
+
+/// Every open partition log, by (topic, partition).
+pub struct LogManager {
+    data_dir: PathBuf,
+    clean_start: bool,
+    logs: RwLock<HashMap<(String, i32), Arc<PartitionLog>>>,
+}
+
+impl LogManager {
+    /// Prepares the data directory. Logs are opened on demand with
+    /// [`Self::open_log`], as the cluster metadata names them.
+    pub fn open(data_dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(data_dir).map_err(StorageError::io("create", data_dir))?;
+        let marker = data_dir.join(CLEAN_SHUTDOWN_FILE);
+        let clean_start = marker.exists();
+        if !clean_start {
+            tracing::info!(data_dir = %data_dir.display(), "no clean shutdown marker: partition logs will be recovered");
+        }
+        Ok(Self { data_dir: data_dir.to_path_buf(), clean_start, logs: RwLock::new(HashMap::new()) })
+    }
+
+    /// Call once every existing log is open: from now on a crash must lead to
+    /// recovery, so the clean-shutdown marker goes.
+    pub fn finish_startup(&self) -> Result<()> {
+        let marker = self.data_dir.join(CLEAN_SHUTDOWN_FILE);
+        match std::fs::remove_file(&marker) {
+            Ok(()) => sync_dir(&self.data_dir),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StorageError::io("remove", &marker)(e)),
+        }
+    }
+
+    /// Whether the previous run shut down cleanly.
+    pub fn clean_start(&self) -> bool {
+        self.clean_start
+    }
+
+    /// The log of a partition, if open.
+    pub fn get(&self, topic: &str, partition: i32) -> Option<Arc<PartitionLog>> {
+        self.read().get(&(topic.to_string(), partition)).cloned()
+    }
+
+    /// Opens (creating or recovering) a partition's log. A directory left by
+    /// another topic of the same name (a different `topic_id`) is deleted first.
+    pub fn open_log(&self, topic: &str, partition: i32, topic_id: [u8; 16], config: LogConfig) -> Result<Arc<PartitionLog>> {
+        let key = (topic.to_string(), partition);
+        if let Some(log) = self.read().get(&key) {
+            return Ok(Arc::clone(log));
+        }
+        let dir = partition_dir(&self.data_dir, topic, partition);
+        let id_file = dir.join(PARTITION_METADATA_FILE);
+        let expected = format!("version: 0\ntopic_id: {}\n", hex(&topic_id));
+        match std::fs::read_to_string(&id_file) {
+            Ok(found) if found != expected => {
+                tracing::warn!(dir = %dir.display(), "deleting a log left by an earlier topic of the same name");
+                std::fs::remove_dir_all(&dir).map_err(StorageError::io("delete", &dir))?;
+            }
+            _ => {}
+        }
+        let log = Arc::new(PartitionLog::open(&dir, config, self.clean_start)?);
+        if !id_file.exists() {
+            std::fs::write(&id_file, expected).map_err(StorageError::io("write", &id_file))?;
+            sync_dir(&dir)?;
+            sync_dir(&self.data_dir)?;
+        }
+        let mut logs = self.write();
+        Ok(Arc::clone(logs.entry(key).or_insert(log)))
+    }
+
+    /// Closes and deletes a partition's log and its directory.
+    pub fn delete_log(&self, topic: &str, partition: i32) -> Result<()> {
+        self.write().remove(&(topic.to_string(), partition));
+        let dir = partition_dir(&self.data_dir, topic, partition);
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => sync_dir(&self.data_dir),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StorageError::io("delete", &dir)(e)),
+        }
+    }
+
+    /// Every open log.
+    pub fn logs(&self) -> Vec<((String, i32), Arc<PartitionLog>)> {
+        self.read().iter().map(|(k, v)| (k.clone(), Arc::clone(v))).collect()
+    }
+
+    /// Applies `flush.ms` to every log.
+    pub fn flush_due(&self, now_ms: i64) {
+        for ((topic, partition), log) in self.logs() {
+            if let Err(error) = log.flush_if_due(now_ms) {
+                tracing::error!(%topic, partition, %error, "scheduled flush failed");
+            }
+        }
+    }
+
+    /// Applies retention to every log; returns the segments deleted.
+    pub fn apply_retention(&self, now_ms: i64) -> usize {
+        let mut deleted = 0;
+        for ((topic, partition), log) in self.logs() {
+            match log.apply_retention(now_ms) {
+                Ok(n) => deleted += n,
+                Err(error) => tracing::error!(%topic, partition, %error, "retention failed"),
+            }
+        }
+        deleted
+    }
+
+    /// Flushes every log and writes the clean-shutdown marker. Nothing may be
+    /// appended afterwards.
+    pub fn close(&self) -> Result<()> {
+        for (_, log) in self.logs() {
+            log.flush()?;
+        }
+        let marker = self.data_dir.join(CLEAN_SHUTDOWN_FILE);
+        std::fs::write(&marker, b"").map_err(StorageError::io("write", &marker))?;
+        sync_dir(&self.data_dir)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<(String, i32), Arc<PartitionLog>>> {
+        self.logs.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<(String, i32), Arc<PartitionLog>>> {
+        self.logs.write().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(StorageError::io("fsync", dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::segment::tests::make_batch;
+
+    const ID: [u8; 16] = [7; 16];
+
+    #[test]
+    fn a_clean_close_is_seen_by_the_next_start_and_a_crash_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let manager = LogManager::open(dir.path()).unwrap();
+        assert!(!manager.clean_start());
+        let log = manager.open_log("t", 0, ID, LogConfig::default()).unwrap();
+        log.append_assigned(&make_batch(0, 1, 0, 10), 0).unwrap();
+        manager.finish_startup().unwrap();
+        manager.close().unwrap();
+        drop(manager);
+        let manager = LogManager::open(dir.path()).unwrap();
+        assert!(manager.clean_start());
+        assert_eq!(manager.open_log("t", 0, ID, LogConfig::default()).unwrap().log_end_offset(), 1);
+        manager.finish_startup().unwrap();
+        drop(manager); // crash: no close
+        assert!(!LogManager::open(dir.path()).unwrap().clean_start());
+    }
+
+    #[test]
+    fn a_recreated_topic_never_sees_the_old_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let manager = LogManager::open(dir.path()).unwrap();
+        let log = manager.open_log("t", 0, ID, LogConfig::default()).unwrap();
+        log.append_assigned(&make_batch(0, 1, 0, 10), 0).unwrap();
+        drop(log);
+        drop(manager);
+        let manager = LogManager::open(dir.path()).unwrap();
+        assert_eq!(manager.open_log("t", 0, ID, LogConfig::default()).unwrap().log_end_offset(), 1);
+        let manager = LogManager::open(dir.path()).unwrap();
+        assert_eq!(manager.open_log("t", 0, [9; 16], LogConfig::default()).unwrap().log_end_offset(), 0);
+    }
+
+    #[test]
+    fn deleting_a_log_removes_its_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let manager = LogManager::open(dir.path()).unwrap();
+        manager.open_log("t", 3, ID, LogConfig::default()).unwrap();
+        assert!(dir.path().join("t-3").is_dir());
+        manager.delete_log("t", 3).unwrap();
+        assert!(!dir.path().join("t-3").exists());
+        assert!(manager.get("t", 3).is_none());
+        manager.delete_log("t", 3).unwrap();
+    }
+}
