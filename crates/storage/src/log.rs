@@ -19,7 +19,11 @@ use crate::batch::BatchHeader;
 use crate::config::LogConfig;
 use crate::error::{Result, StorageError};
 use crate::layout::{parse_offset_file, LOG_SUFFIX};
+use crate::producer_state::ProducerStateManager;
 use crate::segment::{FileSlice, Segment};
+
+mod append;
+pub use append::{AppendError, AppendInfo};
 
 /// File holding the log start offset when DeleteRecords or retention moved it
 /// inside a segment (Kafka: log-start-offset-checkpoint).
@@ -63,6 +67,8 @@ struct Inner {
     unflushed_messages: u64,
     /// When the oldest unflushed append happened, for `flush.ms`.
     first_unflushed_ms: Option<i64>,
+    /// Idempotent producers' recent sequences.
+    producers: ProducerStateManager,
 }
 
 impl PartitionLog {
@@ -100,10 +106,19 @@ impl PartitionLog {
         let log_start_offset = log_start_checkpoint.max(first_base).min(log_end_offset);
         let log = Self {
             dir: dir.to_path_buf(),
-            inner: RwLock::new(Inner { config, segments, log_start_offset, unflushed_messages: 0, first_unflushed_ms: None }),
+            inner: RwLock::new(Inner {
+                config,
+                segments,
+                log_start_offset,
+                unflushed_messages: 0,
+                first_unflushed_ms: None,
+                producers: ProducerStateManager::new(),
+            }),
             flush_lock: Mutex::new(()),
             flushed_offset: AtomicI64::new(log_end_offset),
         };
+        let producers = append::load_producers(&log, log_end_offset)?;
+        log.write().producers = producers;
         Ok(log)
     }
 
@@ -361,6 +376,8 @@ impl Inner {
         let segment = Segment::create(dir, base, self.config.index_interval_bytes)?;
         self.segments.insert(base, segment);
         write_offset_file(&dir.join(RECOVERY_POINT_FILE), base)?;
+        // A snapshot per roll bounds how much of the log a restart replays.
+        append::write_snapshot(dir, self)?;
         tracing::debug!(dir = %dir.display(), base_offset = base, "rolled a new segment");
         Ok(())
     }

@@ -132,6 +132,7 @@ impl LogManager {
     pub fn close(&self) -> Result<()> {
         for (_, log) in self.logs() {
             log.flush()?;
+            log.snapshot_producers()?;
         }
         let marker = self.data_dir.join(CLEAN_SHUTDOWN_FILE);
         std::fs::write(&marker, b"").map_err(StorageError::io("write", &marker))?;
