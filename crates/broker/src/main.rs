@@ -2,6 +2,7 @@
 
 mod api;
 mod metadata;
+mod partitions;
 
 fn main() -> anyhow::Result<()> {
     Ok(())

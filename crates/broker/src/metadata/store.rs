@@ -90,12 +90,18 @@ pub enum MetadataError {
     Corrupt { path: String, offset: u64, reason: String },
 }
 
+/// Called with every newly published image, in order, before the change that
+/// produced it is acknowledged (Kafka's metadata publishers). The broker uses
+/// it to keep partition logs in step with topics.
+pub type Publisher = Box<dyn Fn(&MetadataImage) + Send + Sync>;
+
 /// The only writer of cluster metadata. Share it behind an `Arc`.
 pub struct MetadataStore {
     defaults: TopicDefaults,
     /// The log; its mutex also serialises writers (validate + append + apply).
     log: Mutex<MetadataLog>,
     image: RwLock<Arc<MetadataImage>>,
+    publishers: RwLock<Vec<Publisher>>,
 }
 
 impl MetadataStore {
@@ -118,7 +124,12 @@ impl MetadataStore {
             }
         }
         tracing::debug!(batches = batches.len(), topics = image.topics.len(), "replayed the metadata log");
-        let store = Self { defaults, log: Mutex::new(log), image: RwLock::new(Arc::new(image)) };
+        let store = Self {
+            defaults,
+            log: Mutex::new(log),
+            image: RwLock::new(Arc::new(image)),
+            publishers: RwLock::new(Vec::new()),
+        };
         store.register(registration)?;
         Ok(store)
     }
@@ -129,6 +140,13 @@ impl MetadataStore {
             Ok(guard) => Arc::clone(&guard),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
         }
+    }
+
+    /// Adds a publisher and calls it once with the current image.
+    pub fn add_publisher(&self, publisher: Publisher) {
+        let _writers = self.lock_log();
+        publisher(&self.image());
+        self.publishers.write().unwrap_or_else(|p| p.into_inner()).push(publisher);
     }
 
     pub fn defaults(&self) -> TopicDefaults {
@@ -311,8 +329,11 @@ impl MetadataStore {
         log.append(&RecordBatch::new(records))?;
         let next = Arc::new(next);
         match self.image.write() {
-            Ok(mut guard) => *guard = next,
-            Err(poisoned) => *poisoned.into_inner() = next,
+            Ok(mut guard) => *guard = Arc::clone(&next),
+            Err(poisoned) => *poisoned.into_inner() = Arc::clone(&next),
+        }
+        for publish in self.publishers.read().unwrap_or_else(|p| p.into_inner()).iter() {
+            publish(&next);
         }
         Ok(())
     }

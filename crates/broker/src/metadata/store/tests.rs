@@ -140,3 +140,21 @@ fn deletes_and_partition_changes_are_checked() {
     assert_eq!(store.delete_topic_by_id(t.id).unwrap(), "t");
     assert!(store.image().topics.is_empty());
 }
+
+#[test]
+fn publishers_see_every_change_in_order() {
+    use std::sync::Mutex as StdMutex;
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    store.create_topic(topic("before", 1), false).unwrap();
+    let seen = Arc::new(StdMutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    store.add_publisher(Box::new(move |image| sink.lock().unwrap().push(image.topics.keys().cloned().collect::<Vec<_>>())));
+    store.create_topic(topic("after", 1), false).unwrap();
+    store.create_topic(topic("dry", 1), true).unwrap();
+    store.delete_topic("before").unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![vec!["before".to_string()], vec!["after".into(), "before".into()], vec!["after".to_string()]]
+    );
+}

@@ -1,0 +1,194 @@
+//! Keeps the storage layer's partition logs in step with cluster metadata.
+//! Registered as a metadata publisher: every new image opens the logs of
+//! partitions this broker hosts, applies changed topic configs, and deletes
+//! the logs of topics that are gone.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use strom_storage::config::LogConfig;
+use strom_storage::error::StorageError;
+use strom_storage::layout::parse_partition_dir;
+use strom_storage::log::PartitionLog;
+use strom_storage::manager::LogManager;
+use strom_storage::validator::TimestampType;
+
+use crate::metadata::log::METADATA_DIR;
+use crate::metadata::{topic_config, MetadataImage};
+
+/// The partition logs this broker hosts.
+pub struct Partitions {
+    data_dir: PathBuf,
+    node_id: i32,
+    manager: LogManager,
+    strays_removed: AtomicBool,
+}
+
+impl Partitions {
+    pub fn open(data_dir: &Path, node_id: i32) -> Result<Self, StorageError> {
+        Ok(Self {
+            data_dir: data_dir.to_path_buf(),
+            node_id,
+            manager: LogManager::open(data_dir)?,
+            strays_removed: AtomicBool::new(false),
+        })
+    }
+
+    /// The log of a partition this broker hosts.
+    pub fn log(&self, topic: &str, partition: i32) -> Option<Arc<PartitionLog>> {
+        self.manager.get(topic, partition)
+    }
+
+    pub fn manager(&self) -> &LogManager {
+        &self.manager
+    }
+
+    /// Brings the open logs in line with `image`. Failures are logged: the
+    /// partition then answers KAFKA_STORAGE_ERROR until the next change.
+    pub fn publish(&self, image: &MetadataImage) {
+        let mut hosted = HashSet::new();
+        for topic in image.topics.values() {
+            let config = log_config(&topic.configs);
+            for partition in topic.partitions.iter().filter(|p| p.replicas.contains(&self.node_id)) {
+                hosted.insert((topic.name.clone(), partition.partition));
+                match self.manager.get(&topic.name, partition.partition) {
+                    Some(log) => log.set_config(config.clone()),
+                    None => {
+                        let opened = self.manager.open_log(&topic.name, partition.partition, *topic.id.as_bytes(), config.clone());
+                        if let Err(error) = opened {
+                            tracing::error!(topic = %topic.name, partition = partition.partition, %error, "cannot open partition log");
+                        }
+                    }
+                }
+            }
+        }
+        for ((topic, partition), _) in self.manager.logs() {
+            if !hosted.contains(&(topic.clone(), partition)) {
+                if let Err(error) = self.manager.delete_log(&topic, partition) {
+                    tracing::error!(%topic, partition, %error, "cannot delete partition log");
+                }
+            }
+        }
+        if !self.strays_removed.swap(true, Ordering::AcqRel) {
+            self.remove_strays(&hosted);
+            if let Err(error) = self.manager.finish_startup() {
+                tracing::error!(%error, "cannot clear the clean-shutdown marker");
+            }
+        }
+    }
+
+    /// Deletes partition directories no topic owns any more (deleted while
+    /// this broker was down), as Kafka does with stray logs.
+    fn remove_strays(&self, hosted: &HashSet<(String, i32)>) {
+        let Ok(entries) = std::fs::read_dir(&self.data_dir) else { return };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if name == METADATA_DIR || !entry.path().is_dir() {
+                continue;
+            }
+            let Some((topic, partition)) = parse_partition_dir(name) else { continue };
+            if !hosted.contains(&(topic.to_string(), partition)) {
+                tracing::info!(dir = %entry.path().display(), "deleting the log of a partition that no longer exists");
+                if let Err(error) = std::fs::remove_dir_all(entry.path()) {
+                    tracing::error!(dir = %entry.path().display(), %error, "cannot delete stray partition log");
+                }
+            }
+        }
+    }
+
+    /// Flushes every log and marks the shutdown clean.
+    pub fn close(&self) -> Result<(), StorageError> {
+        self.manager.close()
+    }
+}
+
+/// Maps Kafka topic configs (overrides over defaults) onto storage's settings.
+pub fn log_config(overrides: &BTreeMap<String, String>) -> LogConfig {
+    let value = |name: &str| -> String {
+        overrides
+            .get(name)
+            .cloned()
+            .or_else(|| topic_config::find(name).map(|d| d.default.to_string()))
+            .unwrap_or_default()
+    };
+    let long = |name: &str, fallback: i64| value(name).trim().parse::<i64>().unwrap_or(fallback);
+    let defaults = LogConfig::default();
+    let policy = value("cleanup.policy");
+    let to_u64 = |n: i64| u64::try_from(n).unwrap_or(u64::MAX);
+    LogConfig {
+        segment_bytes: to_u64(long("segment.bytes", defaults.segment_bytes as i64)),
+        segment_ms: long("segment.ms", defaults.segment_ms),
+        retention_ms: long("retention.ms", defaults.retention_ms),
+        retention_bytes: long("retention.bytes", defaults.retention_bytes),
+        index_interval_bytes: to_u64(long("index.interval.bytes", 4096)),
+        flush_messages: to_u64(long("flush.messages", i64::MAX)),
+        flush_ms: long("flush.ms", i64::MAX),
+        cleanup_delete: policy.split(',').any(|p| p.trim() == "delete"),
+        cleanup_compact: policy.split(',').any(|p| p.trim() == "compact"),
+        max_message_bytes: usize::try_from(long("max.message.bytes", 1_048_588)).unwrap_or(defaults.max_message_bytes),
+        timestamp_type: if value("message.timestamp.type") == "LogAppendTime" {
+            TimestampType::LogAppendTime
+        } else {
+            TimestampType::CreateTime
+        },
+        timestamp_before_max_ms: long("message.timestamp.before.max.ms", i64::MAX),
+        timestamp_after_max_ms: long("message.timestamp.after.max.ms", defaults.timestamp_after_max_ms),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metadata::{BrokerRegistration, Endpoint, MetadataStore, NewTopic, TopicDefaults};
+
+    fn store(dir: &Path) -> MetadataStore {
+        let registration = BrokerRegistration {
+            node_id: 1,
+            endpoints: vec![Endpoint { listener: "PLAINTEXT".into(), host: "localhost".into(), port: 9092 }],
+            rack: None,
+        };
+        MetadataStore::open(dir, TopicDefaults { num_partitions: 2, replication_factor: 1 }, registration).unwrap()
+    }
+
+    #[test]
+    fn logs_follow_topics_and_strays_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("ghost-0")).unwrap();
+        let store = store(dir.path());
+        let partitions = Arc::new(Partitions::open(dir.path(), 1).unwrap());
+        let publisher = Arc::clone(&partitions);
+        store.add_publisher(Box::new(move |image| publisher.publish(image)));
+        assert!(!dir.path().join("ghost-0").exists(), "stray removed");
+        assert!(dir.path().join(METADATA_DIR).exists(), "metadata log kept");
+
+        let mut t = NewTopic::with_defaults("t");
+        t.configs.insert("retention.ms".into(), Some("1234".into()));
+        store.create_topic(t, false).unwrap();
+        assert!(partitions.log("t", 0).is_some() && partitions.log("t", 1).is_some());
+        assert_eq!(partitions.log("t", 0).unwrap().config().retention_ms, 1234);
+        store.create_partitions("t", 3, false).unwrap();
+        assert!(partitions.log("t", 2).is_some());
+        store.delete_topic("t").unwrap();
+        assert!(partitions.log("t", 0).is_none());
+        assert!(!dir.path().join("t-0").exists());
+    }
+
+    #[test]
+    fn topic_configs_map_onto_log_settings() {
+        let defaults = log_config(&BTreeMap::new());
+        assert_eq!((defaults.segment_bytes, defaults.retention_ms, defaults.flush_messages), (1 << 30, 604_800_000, i64::MAX as u64));
+        assert!(defaults.cleanup_delete && !defaults.cleanup_compact);
+        let overrides = BTreeMap::from([
+            ("cleanup.policy".to_string(), "compact,delete".to_string()),
+            ("flush.messages".to_string(), "1".to_string()),
+            ("message.timestamp.type".to_string(), "LogAppendTime".to_string()),
+        ]);
+        let config = log_config(&overrides);
+        assert!(config.cleanup_delete && config.cleanup_compact);
+        assert_eq!(config.flush_messages, 1);
+        assert_eq!(config.timestamp_type, TimestampType::LogAppendTime);
+    }
+}
