@@ -53,3 +53,20 @@ pub struct EncodeError {
     pub version: i16,
     pub reason: String,
 }
+
+/// An error of `kafka-protocol` (an `anyhow::Error`) as one line: its whole
+/// context chain (`{:#}`), with the newline some of its messages end in
+/// ("Not enough bytes remaining in buffer!\n") folded away.
+pub(crate) fn one_line(e: impl std::fmt::Display) -> String {
+    let text = format!("{e:#}");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn one_line_folds_newlines() {
+        assert_eq!(super::one_line("Not enough bytes\n"), "Not enough bytes");
+        assert_eq!(super::one_line("a:\n  b"), "a: b");
+    }
+}

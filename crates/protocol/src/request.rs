@@ -21,7 +21,7 @@ use bytes::{Buf, Bytes};
 use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind};
 use kafka_protocol::protocol::Decodable;
 
-use crate::error::DecodeError;
+use crate::error::{one_line, DecodeError};
 use crate::{guard, header, versions};
 
 /// A decoded request.
@@ -46,6 +46,10 @@ impl Request {
 
 /// What a request frame turned out to be.
 #[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one value per frame, moved once; the unboxed variant is the contract the broker codes against"
+)]
 pub enum Decoded {
     Request(Request),
     /// An ApiVersions request of a version Strom does not know: answer it with
@@ -71,11 +75,11 @@ pub fn decode_request(frame: Bytes) -> Result<Decoded, DecodeError> {
     let mut buf = frame;
     let header_version = api_key.request_header_version(version);
     let header = RequestHeader::decode(&mut buf, header_version)
-        .map_err(|e| DecodeError::InvalidHeader { api_key, version, reason: format!("{e:#}") })?;
+        .map_err(|e| DecodeError::InvalidHeader { api_key, version, reason: one_line(e) })?;
     guard::check_request_body(api_key as i16, version, &buf)
         .map_err(|source| DecodeError::Refused { api_key, version, source })?;
     let body = RequestKind::decode(api_key, &mut buf, version)
-        .map_err(|e| DecodeError::Malformed { api_key, version, reason: format!("{e:#}") })?;
+        .map_err(|e| DecodeError::Malformed { api_key, version, reason: one_line(e) })?;
     if buf.has_remaining() {
         return Err(DecodeError::TrailingBytes { api_key, version, extra: buf.remaining() });
     }

@@ -13,7 +13,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, ResponseHeader, ResponseKind};
 use kafka_protocol::protocol::Encodable;
 
-use crate::error::EncodeError;
+use crate::error::{one_line, EncodeError};
 use crate::frame::SIZE_PREFIX_BYTES;
 use crate::versions;
 
@@ -58,9 +58,9 @@ fn patch_size(buf: &mut BytesMut, api_key: ApiKey, version: i16) -> Result<(), E
     Ok(())
 }
 
-/// kafka-protocol's encoders return `anyhow::Error`; keep only its message.
+/// kafka-protocol's encoders return `anyhow::Error`; keep its message chain.
 fn encode_failure<E: std::fmt::Display>(api_key: ApiKey, version: i16) -> impl Fn(E) -> EncodeError + Copy {
-    move |e| EncodeError { api_key, version, reason: e.to_string() }
+    move |e| EncodeError { api_key, version, reason: one_line(e) }
 }
 
 #[cfg(test)]
