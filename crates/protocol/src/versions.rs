@@ -33,7 +33,7 @@
 //! decode and encode every advertised version (a test checks this).
 
 use kafka_protocol::messages::api_versions_response::ApiVersion;
-use kafka_protocol::messages::{ApiKey, ApiVersionsResponse};
+use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse};
 
 /// One supported API and the versions Strom answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +100,24 @@ pub fn unsupported_api_versions_response() -> ApiVersionsResponse {
     ApiVersionsResponse::default()
         .with_error_code(UNSUPPORTED_VERSION)
         .with_api_keys(own_range.into_iter().collect())
+}
+
+/// Whether an ApiVersions request's client software name and version are
+/// acceptable (`ApiVersionsRequest.isValid`, KIP-511): from v3 on both must
+/// match `[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?`. Kafka answers an
+/// invalid one with INVALID_REQUEST (42) and the connection stays open.
+pub fn api_versions_request_is_valid(version: i16, request: &ApiVersionsRequest) -> bool {
+    version < 3
+        || (is_valid_software_token(&request.client_software_name)
+            && is_valid_software_token(&request.client_software_version))
+}
+
+fn is_valid_software_token(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let (Some(first), Some(last)) = (bytes.first(), bytes.last()) else { return false };
+    first.is_ascii_alphanumeric()
+        && last.is_ascii_alphanumeric()
+        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'.')
 }
 
 #[cfg(test)]
@@ -191,5 +209,22 @@ mod tests {
         assert_eq!(body.error_code, UNSUPPORTED_VERSION);
         let listed: Vec<_> = body.api_keys.iter().map(|v| (v.api_key, v.min_version, v.max_version)).collect();
         assert_eq!(listed, [(18, 0, 4)]);
+    }
+
+    #[test]
+    fn client_software_names_follow_kafkas_pattern() {
+        use kafka_protocol::protocol::StrBytes;
+        let request = |name: &'static str, version: &'static str| {
+            ApiVersionsRequest::default()
+                .with_client_software_name(StrBytes::from_static_str(name))
+                .with_client_software_version(StrBytes::from_static_str(version))
+        };
+        for (name, version) in [("apache-kafka-java", "4.1.0"), ("librdkafka", "2.15.0"), ("a", "1")] {
+            assert!(api_versions_request_is_valid(3, &request(name, version)), "{name} {version}");
+        }
+        for (name, version) in [("", "1"), ("x", ""), ("-x", "1"), ("x.", "1"), ("x y", "1"), ("x", "1+local")] {
+            assert!(!api_versions_request_is_valid(4, &request(name, version)), "{name} {version}");
+            assert!(api_versions_request_is_valid(2, &request(name, version)), "v0-2 carry no names");
+        }
     }
 }
