@@ -10,6 +10,16 @@
 //!   the bytes that remain, before `kafka-protocol` allocates anything.
 //! - [`request`]: header + guard + decode + trailing-byte check.
 //! - [`response`]: response encoding with the right header version.
+//!
+//! As in Apache Kafka, a request that cannot be read (bad frame size, short
+//! or invalid header, unknown api key, unserved version, refused or malformed
+//! body) gets no answer: the broker closes the connection
+//! ([`DecodeError`]). The one request always answered is ApiVersions, at any
+//! version ([`request::Decoded::UnsupportedApiVersions`]).
+//!
+//! Nothing here may panic or allocate without bound on bytes from the
+//! network; `tests/fuzz_decode.rs` feeds mutated frames of every advertised
+//! API and version through framing and decoding to hold it to that.
 
 pub mod error;
 pub mod frame;
