@@ -21,6 +21,8 @@ pub struct MetadataImage {
     pub topic_names_by_id: HashMap<Uuid, String>,
     /// The node id of the active controller; -1 until one is recorded.
     pub controller_id: i32,
+    /// The first producer id not yet handed out.
+    pub next_producer_id: i64,
 }
 
 /// One broker as it registered itself.
@@ -136,6 +138,12 @@ impl MetadataImage {
                     Some(value) => topic.configs.insert(name.clone(), value.clone()),
                     None => topic.configs.remove(name),
                 };
+            }
+            MetadataRecord::ProducerIds { next_producer_id, .. } => {
+                if *next_producer_id < self.next_producer_id {
+                    return Err(fail("producer ids would be handed out twice"));
+                }
+                self.next_producer_id = *next_producer_id;
             }
             MetadataRecord::RemoveTopic { topic_id } => {
                 let name = self.topic_names_by_id.remove(topic_id).ok_or_else(|| fail("unknown topic id"))?;

@@ -54,6 +54,9 @@ pub enum MetadataRecord {
     TopicConfig { topic_id: Uuid, name: String, value: Option<String> },
     /// A topic and everything under it was deleted.
     RemoveTopic { topic_id: Uuid },
+    /// A block of producer ids was handed to a broker; the next block starts
+    /// at `next_producer_id` (Kafka's `ProducerIdsRecord`).
+    ProducerIds { node_id: i32, next_producer_id: i64 },
 }
 
 /// One advertised listener endpoint of a broker.

@@ -224,6 +224,17 @@ impl MetadataStore {
         Ok(())
     }
 
+    /// Reserves the next `count` producer ids for `node_id`, durably, so no id
+    /// is ever handed out twice, across restarts and brokers.
+    pub fn allocate_producer_ids(&self, node_id: i32, count: i64) -> Result<std::ops::Range<i64>, MetadataError> {
+        let mut log = self.lock_log();
+        let image = self.image();
+        let start = image.next_producer_id;
+        let end = start.saturating_add(count.max(1));
+        self.commit(&mut log, &image, vec![MetadataRecord::ProducerIds { node_id, next_producer_id: end }])?;
+        Ok(start..end)
+    }
+
     /// Validates a new topic against `image` and fills in defaults and ids.
     fn plan_topic(&self, image: &MetadataImage, topic: NewTopic) -> Result<TopicImage, TopicError> {
         let name = topic.name;

@@ -158,3 +158,13 @@ fn publishers_see_every_change_in_order() {
         vec![vec!["before".to_string()], vec!["after".into(), "before".into()], vec!["after".to_string()]]
     );
 }
+
+#[test]
+fn producer_id_blocks_never_overlap_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = open(dir.path()).allocate_producer_ids(1, 1000).unwrap();
+    let store = open(dir.path());
+    let second = store.allocate_producer_ids(1, 1000).unwrap();
+    assert_eq!((first.clone(), second.clone()), (0..1000, 1000..2000));
+    assert_eq!(store.image().next_producer_id, 2000);
+}
