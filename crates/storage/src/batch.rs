@@ -400,4 +400,7 @@ impl Iterator for BatchScanner<'_> {
 }
 
 #[cfg(test)]
+pub(crate) mod test_support;
+
+#[cfg(test)]
 mod tests;
