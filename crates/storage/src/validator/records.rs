@@ -113,7 +113,8 @@ impl Walker<'_> {
     }
 
     fn io_error(&self, error: io::Error) -> ValidationError {
-        if self.input.get_ref().exceeded {
+        let bound_hit = error.get_ref().is_some_and(|e| e.is::<SizeBoundExceeded>());
+        if bound_hit || self.input.get_ref().exceeded {
             return ValidationError::DecompressedTooLarge { limit: MAX_DECOMPRESSED_BYTES };
         }
         match error.kind() {
@@ -172,6 +173,18 @@ fn invalid_data(message: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message.to_owned())
 }
 
+/// The error a reader returns past [`MAX_DECOMPRESSED_BYTES`].
+#[derive(Debug)]
+struct SizeBoundExceeded;
+
+impl std::fmt::Display for SizeBoundExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "decompressed size bound of {MAX_DECOMPRESSED_BYTES} bytes exceeded")
+    }
+}
+
+impl std::error::Error for SizeBoundExceeded {}
+
 /// Counts the bytes read through it.
 struct Counting<'r, R> {
     inner: &'r mut R,
@@ -200,7 +213,7 @@ impl<R: Read> Read for Bounded<R> {
         let n = self.inner.read(&mut buf[..want])?;
         if n as u64 > self.left {
             self.exceeded = true;
-            return Err(io::Error::other("decompressed size bound exceeded"));
+            return Err(io::Error::other(SizeBoundExceeded));
         }
         self.left -= n as u64;
         Ok(n)
@@ -261,7 +274,7 @@ impl<'a> SnappyJavaReader<'a> {
         let length = snap::raw::decompress_len(block).map_err(|e| invalid_data(&e.to_string()))?;
         // The block's claimed size is checked before allocating it.
         if length as u64 > MAX_DECOMPRESSED_BYTES {
-            return Err(io::Error::other("snappy block larger than the decompressed size bound"));
+            return Err(io::Error::other(SizeBoundExceeded));
         }
         self.block.clear();
         self.block.resize(length, 0);
