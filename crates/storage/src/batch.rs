@@ -144,7 +144,10 @@ impl BatchHeader {
         let header: &[u8; HEADER_BYTES] = bytes
             .get(..HEADER_BYTES)
             .and_then(|h| h.try_into().ok())
-            .ok_or(BatchError::Truncated { needed: HEADER_BYTES, available: bytes.len() })?;
+            .ok_or(BatchError::Truncated {
+                needed: HEADER_BYTES,
+                available: bytes.len(),
+            })?;
         let magic = i8::from_be_bytes([header[MAGIC_AT]]);
         if magic != MAGIC_V2 {
             return Err(BatchError::BadMagic(magic));
@@ -183,7 +186,8 @@ impl BatchHeader {
     }
 
     pub fn last_offset(&self) -> i64 {
-        self.base_offset.saturating_add(i64::from(self.last_offset_delta))
+        self.base_offset
+            .saturating_add(i64::from(self.last_offset_delta))
     }
 
     pub fn next_offset(&self) -> i64 {
@@ -192,7 +196,8 @@ impl BatchHeader {
 
     pub fn compression(&self) -> Compression {
         // parse() refuses unknown codecs; a hand-built header falls back to None.
-        Compression::from_id((self.attributes & COMPRESSION_MASK) as u8).unwrap_or(Compression::None)
+        Compression::from_id((self.attributes & COMPRESSION_MASK) as u8)
+            .unwrap_or(Compression::None)
     }
 
     pub fn timestamp_type(&self) -> TimestampType {
@@ -282,7 +287,8 @@ pub fn set_log_append_time(batch: &mut [u8], ts: i64) {
 /// changed (Kafka's `DefaultRecordBatch.setMaxTimestamp`). Other attribute bits are kept.
 /// Does nothing on a slice shorter than a header.
 pub fn set_max_timestamp(batch: &mut [u8], timestamp_type: TimestampType, ts: i64) {
-    let Ok(header) = <&[u8; HEADER_BYTES]>::try_from(batch.get(..HEADER_BYTES).unwrap_or_default()) else {
+    let Ok(header) = <&[u8; HEADER_BYTES]>::try_from(batch.get(..HEADER_BYTES).unwrap_or_default())
+    else {
         return;
     };
     let attributes = read_i16(header, ATTRIBUTES_AT);
@@ -346,7 +352,11 @@ pub struct BatchScanner<'a> {
 
 impl<'a> BatchScanner<'a> {
     pub fn new(bytes: &'a [u8]) -> Self {
-        BatchScanner { bytes, position: 0, stopped: false }
+        BatchScanner {
+            bytes,
+            position: 0,
+            stopped: false,
+        }
     }
 
     /// Byte position after the last batch yielded so far (the valid length once done).
@@ -358,7 +368,10 @@ impl<'a> BatchScanner<'a> {
         let rest = self.bytes.get(self.position..).unwrap_or_default();
         // Check the length before parsing so a torn header reads as truncation.
         if rest.len() < LOG_OVERHEAD {
-            return Err(BatchError::Truncated { needed: LOG_OVERHEAD, available: rest.len() });
+            return Err(BatchError::Truncated {
+                needed: LOG_OVERHEAD,
+                available: rest.len(),
+            });
         }
         let length = i32::from_be_bytes([rest[8], rest[9], rest[10], rest[11]]);
         if length < MIN_BATCH_LENGTH {
@@ -366,13 +379,19 @@ impl<'a> BatchScanner<'a> {
         }
         let size = usize::try_from(length).map_or(usize::MAX, |l| l.saturating_add(LOG_OVERHEAD));
         if rest.len() < size {
-            return Err(BatchError::Truncated { needed: size, available: rest.len() });
+            return Err(BatchError::Truncated {
+                needed: size,
+                available: rest.len(),
+            });
         }
         let batch = &rest[..size];
         let header = BatchHeader::parse(batch)?;
         let computed = compute_crc(batch);
         if computed != header.crc {
-            return Err(BatchError::CrcMismatch { stored: header.crc, computed });
+            return Err(BatchError::CrcMismatch {
+                stored: header.crc,
+                computed,
+            });
         }
         Ok(header)
     }
@@ -393,7 +412,10 @@ impl Iterator for BatchScanner<'_> {
             }
             Err(reason) => {
                 self.stopped = true;
-                Some(Err(ScanStop { position: self.position, reason }))
+                Some(Err(ScanStop {
+                    position: self.position,
+                    reason,
+                }))
             }
         }
     }

@@ -56,11 +56,24 @@ pub enum SequenceCheck {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ProducerStateError {
     #[error("Epoch of producer {producer_id} is {epoch}, which is smaller than the last seen epoch {current}")]
-    InvalidProducerEpoch { producer_id: i64, epoch: i16, current: i16 },
+    InvalidProducerEpoch {
+        producer_id: i64,
+        epoch: i16,
+        current: i16,
+    },
     #[error("Invalid sequence number for new epoch of producer {producer_id}: {epoch} (request epoch), {sequence} (seq. number), {current} (current producer epoch)")]
-    NewEpochNotAtZero { producer_id: i64, epoch: i16, sequence: i32, current: i16 },
+    NewEpochNotAtZero {
+        producer_id: i64,
+        epoch: i16,
+        sequence: i32,
+        current: i16,
+    },
     #[error("Out of order sequence number for producer {producer_id}: {sequence} (incoming seq. number), {last_sequence} (current end sequence number)")]
-    OutOfOrderSequence { producer_id: i64, sequence: i32, last_sequence: i32 },
+    OutOfOrderSequence {
+        producer_id: i64,
+        sequence: i32,
+        last_sequence: i32,
+    },
     #[error("Expected transactional write from producer {producer_id}")]
     ExpectedTransactional { producer_id: i64 },
     #[error("producer state snapshot is invalid: {0}")]
@@ -73,9 +86,8 @@ impl ProducerStateError {
         use error_codes::*;
         match self {
             ProducerStateError::InvalidProducerEpoch { .. } => INVALID_PRODUCER_EPOCH,
-            ProducerStateError::NewEpochNotAtZero { .. } | ProducerStateError::OutOfOrderSequence { .. } => {
-                OUT_OF_ORDER_SEQUENCE_NUMBER
-            }
+            ProducerStateError::NewEpochNotAtZero { .. }
+            | ProducerStateError::OutOfOrderSequence { .. } => OUT_OF_ORDER_SEQUENCE_NUMBER,
             ProducerStateError::ExpectedTransactional { .. } => INVALID_TXN_STATE,
             ProducerStateError::CorruptSnapshot(_) => CORRUPT_MESSAGE,
         }
@@ -99,7 +111,8 @@ impl BatchMetadata {
     }
 
     pub fn first_offset(&self) -> i64 {
-        self.last_offset.saturating_sub(i64::from(self.offset_delta))
+        self.last_offset
+            .saturating_sub(i64::from(self.offset_delta))
     }
 }
 
@@ -117,7 +130,12 @@ pub struct ProducerEntry {
 
 impl ProducerEntry {
     fn empty() -> Self {
-        ProducerEntry { epoch: NO_PRODUCER_EPOCH, batches: VecDeque::new(), last_timestamp: -1, current_txn_first_offset: None }
+        ProducerEntry {
+            epoch: NO_PRODUCER_EPOCH,
+            batches: VecDeque::new(),
+            last_timestamp: -1,
+            current_txn_first_offset: None,
+        }
     }
 
     fn last_sequence(&self) -> i32 {
@@ -161,26 +179,45 @@ impl ProducerStateManager {
             return Ok(SequenceCheck::Append);
         };
         if let Some(batch) = self.duplicate_of(header) {
-            return Ok(SequenceCheck::Duplicate { base_offset: batch.first_offset(), last_offset: batch.last_offset });
+            return Ok(SequenceCheck::Duplicate {
+                base_offset: batch.first_offset(),
+                last_offset: batch.last_offset,
+            });
         }
         let epoch = header.producer_epoch;
         if epoch < entry.epoch {
-            return Err(ProducerStateError::InvalidProducerEpoch { producer_id, epoch, current: entry.epoch });
+            return Err(ProducerStateError::InvalidProducerEpoch {
+                producer_id,
+                epoch,
+                current: entry.epoch,
+            });
         }
         let sequence = header.base_sequence;
         if epoch != entry.epoch {
             if sequence != 0 && entry.epoch != NO_PRODUCER_EPOCH {
-                return Err(ProducerStateError::NewEpochNotAtZero { producer_id, epoch, sequence, current: entry.epoch });
+                return Err(ProducerStateError::NewEpochNotAtZero {
+                    producer_id,
+                    epoch,
+                    sequence,
+                    current: entry.epoch,
+                });
             }
         } else if entry.epoch != NO_PRODUCER_EPOCH {
             // With no batch retained (e.g. only a marker seen in this epoch) the last
             // sequence is NO_SEQUENCE, so only 0 follows, as in Kafka.
             let last_sequence = entry.last_sequence();
             if !in_sequence(last_sequence, sequence) {
-                return Err(ProducerStateError::OutOfOrderSequence { producer_id, sequence, last_sequence });
+                return Err(ProducerStateError::OutOfOrderSequence {
+                    producer_id,
+                    sequence,
+                    last_sequence,
+                });
             }
         }
-        if entry.current_txn_first_offset.is_some() && !header.is_transactional() && !header.is_control() {
+        if entry.current_txn_first_offset.is_some()
+            && !header.is_transactional()
+            && !header.is_control()
+        {
             return Err(ProducerStateError::ExpectedTransactional { producer_id });
         }
         Ok(SequenceCheck::Append)
@@ -194,7 +231,11 @@ impl ProducerStateManager {
             return None;
         }
         let (first, last) = (header.base_sequence, header.last_sequence());
-        entry.batches.iter().find(|b| b.first_sequence() == first && b.last_sequence == last).copied()
+        entry
+            .batches
+            .iter()
+            .find(|b| b.first_sequence() == first && b.last_sequence == last)
+            .copied()
     }
 
     /// Records a batch after it was appended (its header carries the assigned offsets), or
@@ -204,7 +245,10 @@ impl ProducerStateManager {
         if !header.has_producer_id() {
             return;
         }
-        let entry = self.producers.entry(header.producer_id).or_insert_with(ProducerEntry::empty);
+        let entry = self
+            .producers
+            .entry(header.producer_id)
+            .or_insert_with(ProducerEntry::empty);
         if header.is_control() {
             // An empty control batch means its transaction was cleaned away (Kafka ignores it).
             if header.records_count > 0 {
@@ -245,7 +289,10 @@ impl ProducerStateManager {
     pub fn truncate_to(&mut self, log_end_offset: i64) {
         self.producers.retain(|_, entry| {
             entry.batches.retain(|b| b.last_offset < log_end_offset);
-            if entry.current_txn_first_offset.is_some_and(|first| first >= log_end_offset) {
+            if entry
+                .current_txn_first_offset
+                .is_some_and(|first| first >= log_end_offset)
+            {
                 entry.current_txn_first_offset = None;
             }
             !entry.batches.is_empty() || entry.current_txn_first_offset.is_some()
@@ -268,7 +315,10 @@ impl ProducerStateManager {
 
     /// The smallest first offset of an open transaction (bounds the last stable offset).
     pub fn first_unstable_offset(&self) -> Option<i64> {
-        self.producers.values().filter_map(|e| e.current_txn_first_offset).min()
+        self.producers
+            .values()
+            .filter_map(|e| e.current_txn_first_offset)
+            .min()
     }
 
     /// Serializes the state as of `up_to_offset` (the log end offset it reflects).
@@ -287,7 +337,8 @@ impl ProducerStateManager {
 
 /// Kafka's `inSequence`: next = last + 1, or a wrap from `i32::MAX` to 0.
 fn in_sequence(last_sequence: i32, next_sequence: i32) -> bool {
-    i64::from(next_sequence) == i64::from(last_sequence) + 1 || (next_sequence == 0 && last_sequence == i32::MAX)
+    i64::from(next_sequence) == i64::from(last_sequence) + 1
+        || (next_sequence == 0 && last_sequence == i32::MAX)
 }
 
 mod snapshot;

@@ -26,8 +26,7 @@ mod records;
 use thiserror::Error;
 
 use crate::batch::{
-    self, BatchError, BatchHeader, Compression, TimestampType, LOG_OVERHEAD,
-    MAGIC_V2, NO_TIMESTAMP,
+    self, BatchError, BatchHeader, Compression, TimestampType, LOG_OVERHEAD, MAGIC_V2, NO_TIMESTAMP,
 };
 
 pub use records::MAX_DECOMPRESSED_BYTES;
@@ -82,7 +81,9 @@ pub struct ValidatedBatch {
 /// partition's error code; `Display` gives the error_message for the client.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ValidationError {
-    #[error("Produce requests with version >= 3 must have at least one record batch per partition")]
+    #[error(
+        "Produce requests with version >= 3 must have at least one record batch per partition"
+    )]
     NoBatch,
     #[error("Produce requests with version >= 3 are only allowed to contain record batches with magic version 2 (got {0})")]
     NotMagicV2(i8),
@@ -104,14 +105,26 @@ pub enum ValidationError {
     InvalidOffsetRange { last_offset_delta: i32 },
     #[error("Invalid reported count for record batch: {0}")]
     InvalidCount(i32),
-    #[error("Inconsistent batch offset range [0, {last_offset_delta}] and count of records {count}")]
+    #[error(
+        "Inconsistent batch offset range [0, {last_offset_delta}] and count of records {count}"
+    )]
     CountMismatch { last_offset_delta: i32, count: i32 },
     #[error("Clients are not allowed to write control records")]
     ControlBatch,
-    #[error("Invalid sequence number {base_sequence} in record batch with producerId {producer_id}")]
-    InvalidSequence { producer_id: i64, base_sequence: i32 },
+    #[error(
+        "Invalid sequence number {base_sequence} in record batch with producerId {producer_id}"
+    )]
+    InvalidSequence {
+        producer_id: i64,
+        base_sequence: i32,
+    },
     #[error("Timestamp {timestamp} of message is out of range. The timestamp should be within [{min}, {max}]")]
-    TimestampOutOfRange { record_index: Option<i32>, timestamp: i64, min: i64, max: i64 },
+    TimestampOutOfRange {
+        record_index: Option<i32>,
+        timestamp: i64,
+        min: i64,
+        max: i64,
+    },
     #[error("Invalid timestamp type in message. Producer should not set timestamp type to LogAppendTime.")]
     LogAppendTimeFromProducer,
     #[error("Compacted topic cannot accept message without key")]
@@ -148,9 +161,14 @@ impl ValidationError {
     /// batch and its message, when the error is about one record.
     pub fn record_error(&self) -> Option<(i32, String)> {
         match self {
-            ValidationError::TimestampOutOfRange { record_index: Some(i), .. }
+            ValidationError::TimestampOutOfRange {
+                record_index: Some(i),
+                ..
+            }
             | ValidationError::MissingKey { record_index: i }
-            | ValidationError::InvalidRecords { record_index: i, .. } => Some((*i, self.to_string())),
+            | ValidationError::InvalidRecords {
+                record_index: i, ..
+            } => Some((*i, self.to_string())),
             _ => None,
         }
     }
@@ -185,7 +203,14 @@ pub fn validate_and_assign(
         let window = create_time_window(&header, now_ms, cfg);
         records::check_records(&records[..size], &header, window)?;
     }
-    Ok(assign(records, header, next_offset, leader_epoch, now_ms, cfg))
+    Ok(assign(
+        records,
+        header,
+        next_offset,
+        leader_epoch,
+        now_ms,
+        cfg,
+    ))
 }
 
 /// Finds the one whole batch, as Kafka's `ByteBufferLogInputStream` and
@@ -212,12 +237,16 @@ fn single_batch_size(records: &[u8]) -> Result<usize, ValidationError> {
 fn next_batch_size(bytes: &[u8]) -> Result<Option<usize>, ValidationError> {
     /// Kafka's `LegacyRecord.RECORD_OVERHEAD_V0`, the smallest length of any format.
     const MIN_RECORD_OVERHEAD: i32 = 14;
-    let Some(length) = bytes.get(8..12) else { return Ok(None) };
+    let Some(length) = bytes.get(8..12) else {
+        return Ok(None);
+    };
     let length = i32::from_be_bytes([length[0], length[1], length[2], length[3]]);
     if length < MIN_RECORD_OVERHEAD {
         return Err(ValidationError::Corrupt(BatchError::BadLength(length)));
     }
-    let Some(&magic) = bytes.get(16) else { return Ok(None) };
+    let Some(&magic) = bytes.get(16) else {
+        return Ok(None);
+    };
     let magic = i8::from_be_bytes([magic]);
     if !(0..=MAGIC_V2).contains(&magic) {
         return Err(ValidationError::Corrupt(BatchError::BadMagic(magic)));
@@ -227,20 +256,32 @@ fn next_batch_size(bytes: &[u8]) -> Result<Option<usize>, ValidationError> {
 }
 
 /// Kafka's `analyzeAndValidateRecords` and `LogValidator.validateBatch` for a client batch.
-fn check_batch(records: &[u8], header: &BatchHeader, cfg: &ValidationConfig) -> Result<(), ValidationError> {
+fn check_batch(
+    records: &[u8],
+    header: &BatchHeader,
+    cfg: &ValidationConfig,
+) -> Result<(), ValidationError> {
     if header.base_offset != 0 {
         return Err(ValidationError::NonZeroBaseOffset(header.base_offset));
     }
     if header.size() > cfg.max_message_bytes {
-        return Err(ValidationError::TooLarge { size: header.size(), max: cfg.max_message_bytes });
+        return Err(ValidationError::TooLarge {
+            size: header.size(),
+            max: cfg.max_message_bytes,
+        });
     }
     let computed = records.get(..header.size()).map_or(0, batch::compute_crc);
     if computed != header.crc {
-        return Err(ValidationError::CrcMismatch { stored: header.crc, computed });
+        return Err(ValidationError::CrcMismatch {
+            stored: header.crc,
+            computed,
+        });
     }
     let count_from_offsets = i64::from(header.last_offset_delta) + 1;
     if count_from_offsets <= 0 {
-        return Err(ValidationError::InvalidOffsetRange { last_offset_delta: header.last_offset_delta });
+        return Err(ValidationError::InvalidOffsetRange {
+            last_offset_delta: header.last_offset_delta,
+        });
     }
     if header.records_count <= 0 {
         return Err(ValidationError::InvalidCount(header.records_count));
@@ -288,8 +329,13 @@ impl TimestampWindow {
 }
 
 /// Records' own timestamps are checked only on CreateTime topics for CreateTime batches.
-fn create_time_window(header: &BatchHeader, now_ms: i64, cfg: &ValidationConfig) -> Option<TimestampWindow> {
-    (cfg.timestamp_type == TimestampType::CreateTime && header.timestamp_type() == TimestampType::CreateTime)
+fn create_time_window(
+    header: &BatchHeader,
+    now_ms: i64,
+    cfg: &ValidationConfig,
+) -> Option<TimestampWindow> {
+    (cfg.timestamp_type == TimestampType::CreateTime
+        && header.timestamp_type() == TimestampType::CreateTime)
         .then_some(TimestampWindow {
             now_ms,
             before_max_ms: cfg.timestamp_before_max_ms,
@@ -301,7 +347,11 @@ fn create_time_window(header: &BatchHeader, now_ms: i64, cfg: &ValidationConfig)
 /// batch every record's timestamp reads as maxTimestamp, so Kafka's per-record rule
 /// reduces to one check; in a CreateTime batch the first record's timestamp is
 /// baseTimestamp and the largest is maxTimestamp.
-fn check_timestamps_in_header(header: &BatchHeader, now_ms: i64, cfg: &ValidationConfig) -> Result<(), ValidationError> {
+fn check_timestamps_in_header(
+    header: &BatchHeader,
+    now_ms: i64,
+    cfg: &ValidationConfig,
+) -> Result<(), ValidationError> {
     let window = TimestampWindow {
         now_ms,
         before_max_ms: cfg.timestamp_before_max_ms,
@@ -316,7 +366,9 @@ fn check_timestamps_in_header(header: &BatchHeader, now_ms: i64, cfg: &Validatio
             }
             Ok(())
         }
-        (TimestampType::CreateTime, TimestampType::LogAppendTime) if header.max_timestamp != NO_TIMESTAMP => {
+        (TimestampType::CreateTime, TimestampType::LogAppendTime)
+            if header.max_timestamp != NO_TIMESTAMP =>
+        {
             window.check(header.max_timestamp, None)
         }
         (_, TimestampType::LogAppendTime) => Err(ValidationError::LogAppendTimeFromProducer),

@@ -1,14 +1,20 @@
+#![allow(clippy::expect_used, clippy::unwrap_used)] // tests: a panic is a failure report
+
 //! Test helpers: v2 batches built with kafka-protocol's `RecordBatchEncoder` (an independent
 //! encoder), with lz4 and zstd compressors plugged in from the pure-Rust crates.
 
+use bytes::BufMut;
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::indexmap::IndexMap;
-use bytes::BufMut;
 use kafka_protocol::records::{
-    Compression as KpCompression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType as KpTimestampType,
+    Compression as KpCompression, Record, RecordBatchEncoder, RecordEncodeOptions,
+    TimestampType as KpTimestampType,
 };
 
 use super::{compute_crc, Compression};
+
+/// A record's key and value.
+pub type KeyValue = (Option<Vec<u8>>, Option<Vec<u8>>);
 
 /// What to put in a test batch.
 #[derive(Debug, Clone)]
@@ -21,7 +27,7 @@ pub struct Spec {
     pub compression: Compression,
     pub base_timestamp: i64,
     /// (key, value) per record; record i has timestamp base_timestamp + i.
-    pub records: Vec<(Option<Vec<u8>>, Option<Vec<u8>>)>,
+    pub records: Vec<KeyValue>,
 }
 
 impl Default for Spec {
@@ -42,7 +48,14 @@ impl Default for Spec {
 impl Spec {
     pub fn with_records(n: usize) -> Spec {
         Spec {
-            records: (0..n).map(|i| (Some(format!("key-{i}").into_bytes()), Some(vec![i as u8; i % 50]))).collect(),
+            records: (0..n)
+                .map(|i| {
+                    (
+                        Some(format!("key-{i}").into_bytes()),
+                        Some(vec![i as u8; i % 50]),
+                    )
+                })
+                .collect(),
             ..Spec::default()
         }
     }
@@ -91,7 +104,10 @@ pub fn build(spec: &Spec) -> Vec<u8> {
         Compression::Lz4 => KpCompression::Lz4,
         Compression::Zstd => KpCompression::Zstd,
     };
-    let options = RecordEncodeOptions { version: 2, compression };
+    let options = RecordEncodeOptions {
+        version: 2,
+        compression,
+    };
     let mut buf = BytesMut::new();
     let result = match spec.compression {
         Compression::Lz4 | Compression::Zstd => RecordBatchEncoder::encode_with_custom_compression(
@@ -117,7 +133,9 @@ fn compress(codec: KpCompression, raw: &[u8]) -> Vec<u8> {
             assert!(encoder.write_all(raw).is_ok());
             encoder.finish().unwrap_or_default()
         }
-        KpCompression::Zstd => ruzstd::encoding::compress_to_vec(raw, ruzstd::encoding::CompressionLevel::Fastest),
+        KpCompression::Zstd => {
+            ruzstd::encoding::compress_to_vec(raw, ruzstd::encoding::CompressionLevel::Fastest)
+        }
         other => panic!("no test compressor for {other:?}"),
     }
 }

@@ -1,3 +1,5 @@
+#![allow(clippy::expect_used, clippy::unwrap_used)] // tests: a panic is a failure report
+
 use rand::{Rng, SeedableRng};
 
 use super::test_support::{build, refresh_crc, Spec};
@@ -55,15 +57,26 @@ fn parses_every_header_field() {
 
 #[test]
 fn parses_what_kafka_protocol_encodes() {
-    for compression in [Compression::None, Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd] {
-        let spec = Spec::with_records(10).idempotent(55, 3, 100).compressed(compression);
+    for compression in [
+        Compression::None,
+        Compression::Gzip,
+        Compression::Snappy,
+        Compression::Lz4,
+        Compression::Zstd,
+    ] {
+        let spec = Spec::with_records(10)
+            .idempotent(55, 3, 100)
+            .compressed(compression);
         let bytes = build(&spec);
         let h = BatchHeader::parse(&bytes).expect("valid header");
         assert_eq!(h.size(), bytes.len());
         assert_eq!(h.base_offset, 0);
         assert_eq!(h.records_count, 10);
         assert_eq!(h.last_offset_delta, 9);
-        assert_eq!((h.producer_id, h.producer_epoch, h.base_sequence), (55, 3, 100));
+        assert_eq!(
+            (h.producer_id, h.producer_epoch, h.base_sequence),
+            (55, 3, 100)
+        );
         assert_eq!(h.last_sequence(), 109);
         assert_eq!(h.compression(), compression);
         assert_eq!(h.base_timestamp, spec.base_timestamp);
@@ -89,7 +102,10 @@ fn attribute_bits() {
         bytes[21..23].copy_from_slice(&attributes.to_be_bytes());
         let h = BatchHeader::parse(&bytes).expect("valid");
         assert_eq!(h.compression(), codec);
-        assert_eq!(h.timestamp_type() == TimestampType::LogAppendTime, log_append);
+        assert_eq!(
+            h.timestamp_type() == TimestampType::LogAppendTime,
+            log_append
+        );
         assert_eq!(h.is_transactional(), txn);
         assert_eq!(h.is_control(), control);
     }
@@ -101,7 +117,10 @@ fn parse_refuses_malformed_headers() {
     for len in 0..HEADER_BYTES {
         assert_eq!(
             BatchHeader::parse(&bytes[..len]),
-            Err(BatchError::Truncated { needed: HEADER_BYTES, available: len })
+            Err(BatchError::Truncated {
+                needed: HEADER_BYTES,
+                available: len
+            })
         );
     }
     for magic in [0i8, 1, 3, -1, 127] {
@@ -117,7 +136,10 @@ fn parse_refuses_malformed_headers() {
     for codec in 5u8..=7 {
         let mut b = bytes.clone();
         b[22] = codec;
-        assert_eq!(BatchHeader::parse(&b), Err(BatchError::UnknownCompression(codec)));
+        assert_eq!(
+            BatchHeader::parse(&b),
+            Err(BatchError::UnknownCompression(codec))
+        );
     }
 }
 
@@ -166,7 +188,10 @@ fn offset_and_epoch_rewrites_keep_the_crc() {
     set_partition_leader_epoch(&mut bytes, 12);
     assert_eq!(&bytes[17..], &before[..], "nothing under the CRC changes");
     let h = BatchHeader::parse(&bytes).expect("valid");
-    assert_eq!((h.base_offset, h.partition_leader_epoch, h.last_offset()), (1_000_000_007, 12, 1_000_000_011));
+    assert_eq!(
+        (h.base_offset, h.partition_leader_epoch, h.last_offset()),
+        (1_000_000_007, 12, 1_000_000_011)
+    );
     assert!(crc_is_valid(&bytes));
     // Too-short slices are left alone, without panicking.
     let mut short = [0u8; 10];
@@ -177,7 +202,9 @@ fn offset_and_epoch_rewrites_keep_the_crc() {
 
 #[test]
 fn log_append_time_rewrite_keeps_crc_and_other_bits() {
-    let mut spec = Spec::with_records(4).idempotent(1, 0, 0).compressed(Compression::Snappy);
+    let mut spec = Spec::with_records(4)
+        .idempotent(1, 0, 0)
+        .compressed(Compression::Snappy);
     spec.transactional = true;
     let mut bytes = build(&spec);
     set_log_append_time(&mut bytes, 1_800_000_000_000);
@@ -187,16 +214,28 @@ fn log_append_time_rewrite_keeps_crc_and_other_bits() {
     assert_eq!(h.max_timestamp, 1_800_000_000_000);
     assert_eq!(h.compression(), Compression::Snappy);
     assert!(h.is_transactional());
-    assert_eq!(h.base_timestamp, spec.base_timestamp, "baseTimestamp is kept, as in Kafka");
+    assert_eq!(
+        h.base_timestamp, spec.base_timestamp,
+        "baseTimestamp is kept, as in Kafka"
+    );
     set_max_timestamp(&mut bytes, TimestampType::CreateTime, 5);
     let h = BatchHeader::parse(&bytes).expect("valid");
-    assert_eq!((h.timestamp_type(), h.max_timestamp), (TimestampType::CreateTime, 5));
+    assert_eq!(
+        (h.timestamp_type(), h.max_timestamp),
+        (TimestampType::CreateTime, 5)
+    );
     assert!(crc_is_valid(&bytes) && h.is_transactional());
 }
 
 /// Random batches, concatenated as in a segment file, with their start positions.
 fn random_log(rng: &mut impl Rng, batches: usize) -> (Vec<u8>, Vec<usize>) {
-    let codecs = [Compression::None, Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd];
+    let codecs = [
+        Compression::None,
+        Compression::Gzip,
+        Compression::Snappy,
+        Compression::Lz4,
+        Compression::Zstd,
+    ];
     let mut log = Vec::new();
     let mut starts = Vec::new();
     let mut offset = 0i64;
@@ -234,10 +273,16 @@ fn scanner_stops_exactly_at_every_truncation_point() {
     let (log, starts) = random_log(&mut rng, 6);
     for cut in 0..=log.len() {
         let mut scanner = BatchScanner::new(&log[..cut]);
-        let whole: Vec<usize> = starts.iter().copied().filter(|&s| {
-            let end = s + BatchHeader::parse(&log[s..]).map(|h| h.size()).unwrap_or(usize::MAX);
-            end <= cut
-        }).collect();
+        let whole: Vec<usize> = starts
+            .iter()
+            .copied()
+            .filter(|&s| {
+                let end = s + BatchHeader::parse(&log[s..])
+                    .map(|h| h.size())
+                    .unwrap_or(usize::MAX);
+                end <= cut
+            })
+            .collect();
         let mut yielded = Vec::new();
         let mut stop = None;
         for item in scanner.by_ref() {
@@ -247,13 +292,18 @@ fn scanner_stops_exactly_at_every_truncation_point() {
             }
         }
         assert_eq!(yielded, whole, "cut at {cut}");
-        let valid_end = whole.last().map_or(0, |&s| s + BatchHeader::parse(&log[s..]).map(|h| h.size()).unwrap_or(0));
+        let valid_end = whole.last().map_or(0, |&s| {
+            s + BatchHeader::parse(&log[s..]).map(|h| h.size()).unwrap_or(0)
+        });
         assert_eq!(scanner.position(), valid_end);
         match stop {
             None => assert_eq!(valid_end, cut, "clean end only at a batch boundary"),
             Some(stop) => {
                 assert_eq!(stop.position, valid_end, "cut at {cut}");
-                assert!(matches!(stop.reason, BatchError::Truncated { .. }), "cut at {cut}: {stop}");
+                assert!(
+                    matches!(stop.reason, BatchError::Truncated { .. }),
+                    "cut at {cut}: {stop}"
+                );
             }
         }
     }
@@ -272,7 +322,11 @@ fn scanner_never_yields_a_flipped_batch() {
             let items: Vec<_> = BatchScanner::new(&bad).collect();
             // Batches before the damage are intact.
             for (i, item) in items.iter().take(damaged_batch).enumerate() {
-                assert_eq!(item.as_ref().map(|(p, _)| *p), Ok(starts[i]), "flip at {at}");
+                assert_eq!(
+                    item.as_ref().map(|(p, _)| *p),
+                    Ok(starts[i]),
+                    "flip at {at}"
+                );
             }
             if within < 8 || (12..16).contains(&within) {
                 // baseOffset and partitionLeaderEpoch are outside the CRC (as in Kafka).
@@ -280,7 +334,9 @@ fn scanner_never_yields_a_flipped_batch() {
                 assert!(items.iter().all(Result::is_ok));
             } else {
                 assert_eq!(items.len(), damaged_batch + 1, "flip at {at}: {items:?}");
-                let stop = items[damaged_batch].as_ref().expect_err("must stop at the damaged batch");
+                let stop = items[damaged_batch]
+                    .as_ref()
+                    .expect_err("must stop at the damaged batch");
                 assert_eq!(stop.position, starts[damaged_batch], "flip at {at}");
             }
         }
@@ -296,22 +352,40 @@ fn scanner_reports_why_it_stopped() {
 
     let mut crc = log.clone();
     crc[size + 70] ^= 1;
-    let stop = BatchScanner::new(&crc).nth(1).and_then(Result::err).expect("stop");
+    let stop = BatchScanner::new(&crc)
+        .nth(1)
+        .and_then(Result::err)
+        .expect("stop");
     assert_eq!(stop.position, size);
     assert!(matches!(stop.reason, BatchError::CrcMismatch { .. }));
 
     let mut magic = log.clone();
     magic[size + 16] = 1;
-    assert_eq!(BatchScanner::new(&magic).nth(1).and_then(Result::err).map(|s| s.reason), Some(BatchError::BadMagic(1)));
+    assert_eq!(
+        BatchScanner::new(&magic)
+            .nth(1)
+            .and_then(Result::err)
+            .map(|s| s.reason),
+        Some(BatchError::BadMagic(1))
+    );
 
     let mut zero = log.clone();
     zero.extend_from_slice(&[0u8; 100]); // preallocated, zero-filled tail
-    let stop = BatchScanner::new(&zero).nth(2).and_then(Result::err).expect("stop");
-    assert_eq!((stop.position, stop.reason), (2 * size, BatchError::BadLength(0)));
+    let stop = BatchScanner::new(&zero)
+        .nth(2)
+        .and_then(Result::err)
+        .expect("stop");
+    assert_eq!(
+        (stop.position, stop.reason),
+        (2 * size, BatchError::BadLength(0))
+    );
 
     let mut huge = log.clone();
     huge[size + 8..size + 12].copy_from_slice(&i32::MAX.to_be_bytes());
-    let stop = BatchScanner::new(&huge).nth(1).and_then(Result::err).expect("stop");
+    let stop = BatchScanner::new(&huge)
+        .nth(1)
+        .and_then(Result::err)
+        .expect("stop");
     assert_eq!(stop.position, size);
     assert!(matches!(stop.reason, BatchError::Truncated { .. }));
 }

@@ -24,13 +24,18 @@ const PRODUCER_BYTES: usize = 27;
 const BATCH_BYTES: usize = 24;
 
 pub(super) fn encode(producers: &BTreeMap<i64, ProducerEntry>, up_to_offset: i64) -> Vec<u8> {
-    let mut out = Vec::with_capacity(BODY_AT + 12 + producers.len() * (PRODUCER_BYTES + 2 * BATCH_BYTES));
+    let mut out =
+        Vec::with_capacity(BODY_AT + 12 + producers.len() * (PRODUCER_BYTES + 2 * BATCH_BYTES));
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_be_bytes());
     out.extend_from_slice(&[0; 4]);
     out.extend_from_slice(&up_to_offset.to_be_bytes());
     // More producers than u32::MAX cannot fit in memory anyway; saturate rather than wrap.
-    out.extend_from_slice(&u32::try_from(producers.len()).unwrap_or(u32::MAX).to_be_bytes());
+    out.extend_from_slice(
+        &u32::try_from(producers.len())
+            .unwrap_or(u32::MAX)
+            .to_be_bytes(),
+    );
     for (&producer_id, entry) in producers {
         out.extend_from_slice(&producer_id.to_be_bytes());
         out.extend_from_slice(&entry.epoch.to_be_bytes());
@@ -50,7 +55,9 @@ pub(super) fn encode(producers: &BTreeMap<i64, ProducerEntry>, up_to_offset: i64
     out
 }
 
-pub(super) fn decode(bytes: &[u8]) -> Result<(BTreeMap<i64, ProducerEntry>, i64), ProducerStateError> {
+pub(super) fn decode(
+    bytes: &[u8],
+) -> Result<(BTreeMap<i64, ProducerEntry>, i64), ProducerStateError> {
     let mut r = Reader { bytes, at: 0 };
     if r.take(4)? != MAGIC {
         return Err(corrupt("bad magic"));
@@ -62,12 +69,17 @@ pub(super) fn decode(bytes: &[u8]) -> Result<(BTreeMap<i64, ProducerEntry>, i64)
     let stored = r.u32()?;
     let computed = crc32c::crc32c(bytes.get(BODY_AT..).unwrap_or_default());
     if stored != computed {
-        return Err(corrupt(&format!("CRC mismatch: stored {stored:#010x}, computed {computed:#010x}")));
+        return Err(corrupt(&format!(
+            "CRC mismatch: stored {stored:#010x}, computed {computed:#010x}"
+        )));
     }
     let up_to_offset = r.i64()?;
     let count = r.u32()? as usize;
     if count.saturating_mul(PRODUCER_BYTES) > r.remaining() {
-        return Err(corrupt(&format!("{count} producers cannot fit in {} bytes", r.remaining())));
+        return Err(corrupt(&format!(
+            "{count} producers cannot fit in {} bytes",
+            r.remaining()
+        )));
     }
     let mut producers = BTreeMap::new();
     for _ in 0..count {
@@ -77,7 +89,9 @@ pub(super) fn decode(bytes: &[u8]) -> Result<(BTreeMap<i64, ProducerEntry>, i64)
         let txn_first_offset = r.i64()?;
         let batch_count = usize::from(r.u8()?);
         if batch_count > BATCHES_TO_RETAIN {
-            return Err(corrupt(&format!("producer {producer_id} has {batch_count} batches")));
+            return Err(corrupt(&format!(
+                "producer {producer_id} has {batch_count} batches"
+            )));
         }
         let mut batches = VecDeque::with_capacity(batch_count);
         for _ in 0..batch_count {
@@ -119,7 +133,11 @@ impl<'a> Reader<'a> {
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], ProducerStateError> {
-        let end = self.at.checked_add(n).filter(|&end| end <= self.bytes.len()).ok_or_else(|| corrupt("truncated"))?;
+        let end = self
+            .at
+            .checked_add(n)
+            .filter(|&end| end <= self.bytes.len())
+            .ok_or_else(|| corrupt("truncated"))?;
         let slice = &self.bytes[self.at..end];
         self.at = end;
         Ok(slice)

@@ -31,7 +31,14 @@ pub(super) fn check_records(
     let codec = header.compression();
     let source = decompressor(codec, payload)?;
     let mut walker = Walker {
-        input: BufReader::with_capacity(8 * 1024, Bounded { inner: source, left: MAX_DECOMPRESSED_BYTES, exceeded: false }),
+        input: BufReader::with_capacity(
+            8 * 1024,
+            Bounded {
+                inner: source,
+                left: MAX_DECOMPRESSED_BYTES,
+                exceeded: false,
+            },
+        ),
         codec,
         record_index: 0,
     };
@@ -39,7 +46,9 @@ pub(super) fn check_records(
         walker.record_index = index;
         let record = walker.record_head()?;
         if record.key_length < 0 {
-            return Err(ValidationError::MissingKey { record_index: index });
+            return Err(ValidationError::MissingKey {
+                record_index: index,
+            });
         }
         if let Some(window) = window {
             let timestamp = header.base_timestamp.saturating_add(record.timestamp_delta);
@@ -51,15 +60,21 @@ pub(super) fn check_records(
     walker.expect_end()
 }
 
-fn decompressor<'a>(codec: Compression, payload: &'a [u8]) -> Result<Box<dyn Read + 'a>, ValidationError> {
+fn decompressor<'a>(
+    codec: Compression,
+    payload: &'a [u8],
+) -> Result<Box<dyn Read + 'a>, ValidationError> {
     Ok(match codec {
         Compression::None => Box::new(payload),
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(payload)),
         Compression::Snappy => Box::new(SnappyJavaReader::new(payload)),
         Compression::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(payload)),
-        Compression::Zstd => Box::new(ruzstd::decoding::StreamingDecoder::new(payload).map_err(|e| {
-            ValidationError::Decompression { codec: codec.name(), reason: e.to_string() }
-        })?),
+        Compression::Zstd => Box::new(ruzstd::decoding::StreamingDecoder::new(payload).map_err(
+            |e| ValidationError::Decompression {
+                codec: codec.name(),
+                reason: e.to_string(),
+            },
+        )?),
     })
 }
 
@@ -79,17 +94,26 @@ impl Walker<'_> {
     /// Reads one record's head and skips the rest of the record.
     fn record_head(&mut self) -> Result<RecordHead, ValidationError> {
         let length = self.varint()?;
-        let length = u64::try_from(length).map_err(|_| self.invalid(format!("Invalid record size {length}")))?;
-        let mut body = Counting { inner: &mut self.input, read: 0 };
+        let length = u64::try_from(length)
+            .map_err(|_| self.invalid(format!("Invalid record size {length}")))?;
+        let mut body = Counting {
+            inner: &mut self.input,
+            read: 0,
+        };
         let head = read_head(&mut body);
         let consumed = body.read;
         let head = head.map_err(|e| self.io_error(e))?;
-        let rest = length
-            .checked_sub(consumed)
-            .ok_or_else(|| self.invalid(format!("Invalid record size: expected {length} bytes, fields need more")))?;
-        let skipped = io::copy(&mut (&mut self.input).take(rest), &mut io::sink()).map_err(|e| self.io_error(e))?;
+        let rest = length.checked_sub(consumed).ok_or_else(|| {
+            self.invalid(format!(
+                "Invalid record size: expected {length} bytes, fields need more"
+            ))
+        })?;
+        let skipped = io::copy(&mut (&mut self.input).take(rest), &mut io::sink())
+            .map_err(|e| self.io_error(e))?;
         if skipped < rest {
-            return Err(self.invalid("Incorrect declared batch size, premature EOF reached".to_owned()));
+            return Err(
+                self.invalid("Incorrect declared batch size, premature EOF reached".to_owned())
+            );
         }
         Ok(head)
     }
@@ -99,7 +123,9 @@ impl Walker<'_> {
         let mut byte = [0u8; 1];
         match self.input.read(&mut byte) {
             Ok(0) => Ok(()),
-            Ok(_) => Err(self.invalid("Incorrect declared batch size, records still remaining in file".to_owned())),
+            Ok(_) => Err(self.invalid(
+                "Incorrect declared batch size, records still remaining in file".to_owned(),
+            )),
             Err(e) => Err(self.io_error(e)),
         }
     }
@@ -109,18 +135,28 @@ impl Walker<'_> {
     }
 
     fn invalid(&self, reason: String) -> ValidationError {
-        ValidationError::InvalidRecords { record_index: self.record_index, reason }
+        ValidationError::InvalidRecords {
+            record_index: self.record_index,
+            reason,
+        }
     }
 
     fn io_error(&self, error: io::Error) -> ValidationError {
         let bound_hit = error.get_ref().is_some_and(|e| e.is::<SizeBoundExceeded>());
         if bound_hit || self.input.get_ref().exceeded {
-            return ValidationError::DecompressedTooLarge { limit: MAX_DECOMPRESSED_BYTES };
+            return ValidationError::DecompressedTooLarge {
+                limit: MAX_DECOMPRESSED_BYTES,
+            };
         }
         match error.kind() {
-            io::ErrorKind::UnexpectedEof => self.invalid("Incorrect declared batch size, premature EOF reached".to_owned()),
+            io::ErrorKind::UnexpectedEof => {
+                self.invalid("Incorrect declared batch size, premature EOF reached".to_owned())
+            }
             _ if self.codec == Compression::None => self.invalid(error.to_string()),
-            _ => ValidationError::Decompression { codec: self.codec.name(), reason: error.to_string() },
+            _ => ValidationError::Decompression {
+                codec: self.codec.name(),
+                reason: error.to_string(),
+            },
         }
     }
 }
@@ -140,7 +176,10 @@ fn read_head(input: &mut impl Read) -> io::Result<RecordHead> {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
     }
-    Ok(RecordHead { timestamp_delta, key_length })
+    Ok(RecordHead {
+        timestamp_delta,
+        key_length,
+    })
 }
 
 /// Zig-zag varint of at most 5 bytes (Kafka's `ByteUtils.readVarint`).
@@ -179,7 +218,10 @@ struct SizeBoundExceeded;
 
 impl std::fmt::Display for SizeBoundExceeded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "decompressed size bound of {MAX_DECOMPRESSED_BYTES} bytes exceeded")
+        write!(
+            f,
+            "decompressed size bound of {MAX_DECOMPRESSED_BYTES} bytes exceeded"
+        )
     }
 }
 
@@ -209,7 +251,9 @@ struct Bounded<R> {
 impl<R: Read> Read for Bounded<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         // Ask for one byte more than allowed so that reaching the bound exactly is fine.
-        let want = buf.len().min(usize::try_from(self.left.saturating_add(1)).unwrap_or(usize::MAX));
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left.saturating_add(1)).unwrap_or(usize::MAX));
         let n = self.inner.read(&mut buf[..want])?;
         if n as u64 > self.left {
             self.exceeded = true;
@@ -236,7 +280,12 @@ const SNAPPY_JAVA_HEADER_BYTES: usize = 16;
 
 impl<'a> SnappyJavaReader<'a> {
     fn new(input: &'a [u8]) -> Self {
-        SnappyJavaReader { input, framed: None, block: Vec::new(), cursor: 0 }
+        SnappyJavaReader {
+            input,
+            framed: None,
+            block: Vec::new(),
+            cursor: 0,
+        }
     }
 
     /// Decompresses the next block into `self.block`; false at the end of the input.
@@ -257,10 +306,18 @@ impl<'a> SnappyJavaReader<'a> {
             return Ok(false);
         }
         let block = if framed {
-            let length = self.input.get(..4).ok_or(io::Error::from(io::ErrorKind::UnexpectedEof))?;
+            let length = self
+                .input
+                .get(..4)
+                .ok_or(io::Error::from(io::ErrorKind::UnexpectedEof))?;
             let length = u32::from_be_bytes([length[0], length[1], length[2], length[3]]) as usize;
-            let end = length.checked_add(4).ok_or(io::Error::from(io::ErrorKind::UnexpectedEof))?;
-            let block = self.input.get(4..end).ok_or(io::Error::from(io::ErrorKind::UnexpectedEof))?;
+            let end = length
+                .checked_add(4)
+                .ok_or(io::Error::from(io::ErrorKind::UnexpectedEof))?;
+            let block = self
+                .input
+                .get(4..end)
+                .ok_or(io::Error::from(io::ErrorKind::UnexpectedEof))?;
             self.input = &self.input[end..];
             block
         } else {
@@ -278,7 +335,9 @@ impl<'a> SnappyJavaReader<'a> {
         }
         self.block.clear();
         self.block.resize(length, 0);
-        snap::raw::Decoder::new().decompress(block, &mut self.block).map_err(|e| invalid_data(&e.to_string()))?;
+        snap::raw::Decoder::new()
+            .decompress(block, &mut self.block)
+            .map_err(|e| invalid_data(&e.to_string()))?;
         self.cursor = 0;
         Ok(())
     }
