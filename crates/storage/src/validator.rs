@@ -55,6 +55,19 @@ pub struct ValidationConfig {
     pub timestamp_after_max_ms: i64,
 }
 
+impl Default for ValidationConfig {
+    /// Kafka 4's topic defaults.
+    fn default() -> Self {
+        ValidationConfig {
+            max_message_bytes: 1_048_588,
+            compacted: false,
+            timestamp_type: TimestampType::CreateTime,
+            timestamp_before_max_ms: i64::MAX,
+            timestamp_after_max_ms: 3_600_000,
+        }
+    }
+}
+
 /// A batch that passed validation, with the offsets it was given.
 /// Append exactly `records[..size]` (which is all of `records`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,8 +199,9 @@ pub fn check_produce_version(records: &[u8], produce_version: i16) -> Result<(),
 }
 
 /// Validates the records bytes of ONE partition from a Produce request and assigns offsets
-/// starting at `next_offset` in place. On error the bytes may be left partly unchanged but
-/// are never appended.
+/// starting at `next_offset` in place. The bytes change only on success (all checks run
+/// first). Then check the producer state with `ValidatedBatch::header` and append
+/// `records` (exactly one batch, `size` bytes).
 pub fn validate_and_assign(
     records: &mut [u8],
     next_offset: i64,

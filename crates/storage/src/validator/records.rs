@@ -69,12 +69,51 @@ fn decompressor<'a>(
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(payload)),
         Compression::Snappy => Box::new(SnappyJavaReader::new(payload)),
         Compression::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(payload)),
-        Compression::Zstd => Box::new(ruzstd::decoding::StreamingDecoder::new(payload).map_err(
-            |e| ValidationError::Decompression {
-                codec: codec.name(),
-                reason: e.to_string(),
-            },
-        )?),
+        Compression::Zstd => {
+            // The decoder reserves the frame's window up front: bound it first.
+            if zstd_window_bytes(payload).is_some_and(|window| window > MAX_DECOMPRESSED_BYTES) {
+                return Err(ValidationError::DecompressedTooLarge {
+                    limit: MAX_DECOMPRESSED_BYTES,
+                });
+            }
+            let decoder = ruzstd::decoding::StreamingDecoder::new(payload).map_err(|e| {
+                ValidationError::Decompression {
+                    codec: codec.name(),
+                    reason: e.to_string(),
+                }
+            })?;
+            Box::new(decoder)
+        }
+    })
+}
+
+/// The window a zstd frame asks the decoder to keep (RFC 8878 section 3.1.1.1), or
+/// `None` if the bytes do not start with a readable zstd frame header (the decoder
+/// reports that). Single-segment frames use their content size as the window.
+pub(super) fn zstd_window_bytes(payload: &[u8]) -> Option<u64> {
+    const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+    if payload.get(..4)? != ZSTD_MAGIC {
+        return None;
+    }
+    let descriptor = *payload.get(4)?;
+    let single_segment = descriptor & 0x20 != 0;
+    if !single_segment {
+        let window_descriptor = *payload.get(5)?;
+        let window_log = 10 + u32::from(window_descriptor >> 3);
+        let base = 1u64 << window_log;
+        return Some(base + (base / 8) * u64::from(window_descriptor & 0x07));
+    }
+    let dictionary_id_bytes = [0usize, 1, 2, 4][usize::from(descriptor & 0x03)];
+    let content_size_bytes = [1usize, 2, 4, 8][usize::from(descriptor >> 6)];
+    let at = 5 + dictionary_id_bytes;
+    let field = payload.get(at..at + content_size_bytes)?;
+    let mut le = [0u8; 8];
+    le[..field.len()].copy_from_slice(field);
+    let size = u64::from_le_bytes(le);
+    Some(if content_size_bytes == 2 {
+        size + 256
+    } else {
+        size
     })
 }
 

@@ -16,6 +16,7 @@ const CODECS: [Compression; 5] = [
 ];
 
 fn cfg() -> ValidationConfig {
+    assert_eq!(ValidationConfig::default().max_message_bytes, 1_048_588);
     ValidationConfig {
         max_message_bytes: 1_048_588,
         compacted: false,
@@ -765,4 +766,33 @@ fn random_batches_validate_and_scan_back() {
     }
     let scanned: Vec<_> = BatchScanner::new(&log).map(|r| r.expect("valid")).collect();
     assert_eq!(scanned, expected);
+}
+
+#[test]
+fn zstd_frames_asking_for_huge_windows_are_refused_before_decoding() {
+    let template = build(&Spec::with_records(1).compressed(Compression::Zstd));
+    // Magic, descriptor (no single segment), window descriptor: 2^(10+17) = 128 MiB.
+    let mut b = with_payload(&template, &[0x28, 0xb5, 0x2f, 0xfd, 0x00, 17 << 3, 0, 0, 0]);
+    assert_eq!(
+        validate(&mut b, &compacted()),
+        Err(ValidationError::DecompressedTooLarge {
+            limit: MAX_DECOMPRESSED_BYTES
+        })
+    );
+    // Single segment with an 8-byte content size of 1 GiB.
+    let mut payload = vec![0x28, 0xb5, 0x2f, 0xfd, 0xe0];
+    payload.extend_from_slice(&(1u64 << 30).to_le_bytes());
+    let mut b = with_payload(&template, &payload);
+    assert_eq!(
+        validate(&mut b, &compacted()),
+        Err(ValidationError::DecompressedTooLarge {
+            limit: MAX_DECOMPRESSED_BYTES
+        })
+    );
+    // What real encoders write passes the check (exercised by the other zstd tests).
+    let raw = huge_record_payload(10);
+    assert!(
+        super::records::zstd_window_bytes(&compress(Compression::Zstd, &raw))
+            .is_some_and(|w| w < 1 << 20)
+    );
 }
