@@ -13,7 +13,7 @@ use strom_storage::error::StorageError;
 use strom_storage::layout::parse_partition_dir;
 use strom_storage::log::PartitionLog;
 use strom_storage::manager::LogManager;
-use strom_storage::validator::TimestampType;
+use strom_storage::batch::TimestampType;
 
 use crate::metadata::log::METADATA_DIR;
 use crate::metadata::{topic_config, MetadataImage};

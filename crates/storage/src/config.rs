@@ -1,7 +1,8 @@
 //! Per-partition log settings, in storage's own terms. The broker maps
 //! Kafka's topic configs (`segment.bytes`, `retention.ms`, ...) onto this.
 
-use crate::validator::{TimestampType, ValidationConfig};
+use crate::batch::TimestampType;
+use crate::validator::ValidationConfig;
 
 /// How a partition log behaves. `Default` gives Apache Kafka's defaults.
 #[derive(Debug, Clone)]

@@ -1,21 +1,347 @@
-//! (Temporary stub matching the storage helper's API; replaced on merge.)
-use crate::batch::BatchHeader;
+//! Idempotent-producer state of one partition, after Kafka's `ProducerStateManager`,
+//! `ProducerStateEntry`, `BatchMetadata` and `ProducerAppendInfo`.
+//!
+//! Per producer id: its current epoch and the last [`BATCHES_TO_RETAIN`] batches
+//! (sequence range and offsets), so a retried batch is answered with its original
+//! offsets instead of being appended twice. Updates are two-phase as in Kafka: `check`
+//! before the append, `record` after it succeeded.
+//!
+//! Rules (Kafka 4 `ProducerAppendInfo`, client origin, transactions v1):
+//! - a batch equal (same epoch and sequence range) to one of the last 5 is a duplicate,
+//!   checked first, as `UnifiedLog.analyzeAndValidateProducerState` does;
+//! - epoch below the current one: INVALID_PRODUCER_EPOCH;
+//! - new (higher) epoch: must start at sequence 0, unless the producer had no epoch yet;
+//! - same epoch: base sequence must be last sequence + 1 (`i32::MAX` wraps to 0), else
+//!   OUT_OF_ORDER_SEQUENCE_NUMBER; an unknown producer (never seen, expired, or
+//!   truncated away) is accepted at any sequence, as Kafka does since KIP-360;
+//! - a non-transactional batch while the producer's transaction is open: INVALID_TXN_STATE.
+//!
+//! Not done: the transactions-v2 verification state (KIP-890) and coordinator epochs of
+//! markers (control batches only end the open transaction here).
+//!
+//! Snapshots keep all retained batches per producer (Kafka keeps only the last one), so
+//! dedup of any of the last 5 still works after a restart.
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SequenceCheck { Append, Duplicate { base_offset: i64, last_offset: i64 } }
+use std::collections::{BTreeMap, VecDeque};
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("producer state: {0}")]
-pub struct ProducerStateError(pub String);
-impl ProducerStateError { pub fn kafka_error_code(&self) -> i16 { 45 } }
+use thiserror::Error;
 
-#[derive(Debug, Default, Clone)]
-pub struct ProducerStateManager;
-impl ProducerStateManager {
-    pub fn new() -> Self { Self }
-    pub fn check(&self, _h: &BatchHeader) -> Result<SequenceCheck, ProducerStateError> { Ok(SequenceCheck::Append) }
-    pub fn record(&mut self, _h: &BatchHeader, _append_time_ms: i64) {}
-    pub fn truncate_to(&mut self, _leo: i64) {}
-    pub fn snapshot(&self, _up_to: i64) -> Vec<u8> { Vec::new() }
-    pub fn from_snapshot(_b: &[u8]) -> Result<(Self, i64), ProducerStateError> { Ok((Self, 0)) }
+use crate::batch::{decrement_sequence, BatchHeader, NO_SEQUENCE};
+
+/// Batches remembered per producer (Kafka's `NUM_BATCHES_TO_RETAIN`; also the
+/// producer's `max.in.flight.requests.per.connection` limit for idempotence).
+pub const BATCHES_TO_RETAIN: usize = 5;
+
+/// No producer epoch known.
+pub const NO_PRODUCER_EPOCH: i16 = -1;
+
+/// Kafka error codes used here.
+pub mod error_codes {
+    pub const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
+    pub const INVALID_PRODUCER_EPOCH: i16 = 47;
+    pub const INVALID_TXN_STATE: i16 = 48;
+    pub const CORRUPT_MESSAGE: i16 = 2;
 }
+
+/// What to do with a batch, by its producer's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SequenceCheck {
+    /// New data: append it, then call [`ProducerStateManager::record`].
+    Append,
+    /// A retry of a batch already in the log: answer with these offsets, append nothing.
+    Duplicate { base_offset: i64, last_offset: i64 },
+}
+
+/// Why a batch is refused, or a snapshot unreadable.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ProducerStateError {
+    #[error("Epoch of producer {producer_id} is {epoch}, which is smaller than the last seen epoch {current}")]
+    InvalidProducerEpoch {
+        producer_id: i64,
+        epoch: i16,
+        current: i16,
+    },
+    #[error("Invalid sequence number for new epoch of producer {producer_id}: {epoch} (request epoch), {sequence} (seq. number), {current} (current producer epoch)")]
+    NewEpochNotAtZero {
+        producer_id: i64,
+        epoch: i16,
+        sequence: i32,
+        current: i16,
+    },
+    #[error("Out of order sequence number for producer {producer_id}: {sequence} (incoming seq. number), {last_sequence} (current end sequence number)")]
+    OutOfOrderSequence {
+        producer_id: i64,
+        sequence: i32,
+        last_sequence: i32,
+    },
+    #[error("Expected transactional write from producer {producer_id}")]
+    ExpectedTransactional { producer_id: i64 },
+    #[error("producer state snapshot is invalid: {0}")]
+    CorruptSnapshot(String),
+}
+
+impl ProducerStateError {
+    /// The Kafka error code for the partition, as Apache Kafka returns it.
+    pub fn kafka_error_code(&self) -> i16 {
+        use error_codes::*;
+        match self {
+            ProducerStateError::InvalidProducerEpoch { .. } => INVALID_PRODUCER_EPOCH,
+            ProducerStateError::NewEpochNotAtZero { .. }
+            | ProducerStateError::OutOfOrderSequence { .. } => OUT_OF_ORDER_SEQUENCE_NUMBER,
+            ProducerStateError::ExpectedTransactional { .. } => INVALID_TXN_STATE,
+            ProducerStateError::CorruptSnapshot(_) => CORRUPT_MESSAGE,
+        }
+    }
+}
+
+/// One appended batch of a producer (Kafka's `BatchMetadata`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchMetadata {
+    pub last_sequence: i32,
+    pub last_offset: i64,
+    /// last offset - first offset (= last sequence - first sequence).
+    pub offset_delta: i32,
+    /// The batch's maxTimestamp, returned with a duplicate.
+    pub timestamp: i64,
+}
+
+impl BatchMetadata {
+    pub fn first_sequence(&self) -> i32 {
+        decrement_sequence(self.last_sequence, self.offset_delta)
+    }
+
+    pub fn first_offset(&self) -> i64 {
+        self.last_offset
+            .saturating_sub(i64::from(self.offset_delta))
+    }
+}
+
+/// One producer's state (Kafka's `ProducerStateEntry`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProducerEntry {
+    pub epoch: i16,
+    /// Oldest first, at most [`BATCHES_TO_RETAIN`].
+    pub batches: VecDeque<BatchMetadata>,
+    /// When the producer last appended (for `producer.id.expiration.ms`).
+    pub last_timestamp: i64,
+    /// First offset of the producer's open transaction, if any.
+    pub current_txn_first_offset: Option<i64>,
+}
+
+impl ProducerEntry {
+    fn empty() -> Self {
+        ProducerEntry {
+            epoch: NO_PRODUCER_EPOCH,
+            batches: VecDeque::new(),
+            last_timestamp: -1,
+            current_txn_first_offset: None,
+        }
+    }
+
+    fn last_sequence(&self) -> i32 {
+        self.batches.back().map_or(NO_SEQUENCE, |b| b.last_sequence)
+    }
+
+    /// Kafka's `maybeUpdateProducerEpoch`: a new epoch forgets the old epoch's batches.
+    fn set_epoch(&mut self, epoch: i16) {
+        if self.epoch != epoch {
+            self.batches.clear();
+            self.epoch = epoch;
+        }
+    }
+
+    fn add_batch(&mut self, batch: BatchMetadata) {
+        if self.batches.len() == BATCHES_TO_RETAIN {
+            self.batches.pop_front();
+        }
+        self.batches.push_back(batch);
+    }
+}
+
+/// Producer state of one partition.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProducerStateManager {
+    producers: BTreeMap<i64, ProducerEntry>,
+}
+
+impl ProducerStateManager {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Checks a client batch against the state. Batches without a producer id always append.
+    pub fn check(&self, header: &BatchHeader) -> Result<SequenceCheck, ProducerStateError> {
+        if !header.has_producer_id() {
+            return Ok(SequenceCheck::Append);
+        }
+        let producer_id = header.producer_id;
+        let Some(entry) = self.producers.get(&producer_id) else {
+            return Ok(SequenceCheck::Append);
+        };
+        if let Some(batch) = self.duplicate_of(header) {
+            return Ok(SequenceCheck::Duplicate {
+                base_offset: batch.first_offset(),
+                last_offset: batch.last_offset,
+            });
+        }
+        let epoch = header.producer_epoch;
+        if epoch < entry.epoch {
+            return Err(ProducerStateError::InvalidProducerEpoch {
+                producer_id,
+                epoch,
+                current: entry.epoch,
+            });
+        }
+        let sequence = header.base_sequence;
+        if epoch != entry.epoch {
+            if sequence != 0 && entry.epoch != NO_PRODUCER_EPOCH {
+                return Err(ProducerStateError::NewEpochNotAtZero {
+                    producer_id,
+                    epoch,
+                    sequence,
+                    current: entry.epoch,
+                });
+            }
+        } else if entry.epoch != NO_PRODUCER_EPOCH {
+            // With no batch retained (e.g. only a marker seen in this epoch) the last
+            // sequence is NO_SEQUENCE, so only 0 follows, as in Kafka.
+            let last_sequence = entry.last_sequence();
+            if !in_sequence(last_sequence, sequence) {
+                return Err(ProducerStateError::OutOfOrderSequence {
+                    producer_id,
+                    sequence,
+                    last_sequence,
+                });
+            }
+        }
+        if entry.current_txn_first_offset.is_some()
+            && !header.is_transactional()
+            && !header.is_control()
+        {
+            return Err(ProducerStateError::ExpectedTransactional { producer_id });
+        }
+        Ok(SequenceCheck::Append)
+    }
+
+    /// The retained batch this one repeats (same producer, epoch and sequence range),
+    /// with its offsets and timestamp (Kafka's `findDuplicateBatch`).
+    pub fn duplicate_of(&self, header: &BatchHeader) -> Option<BatchMetadata> {
+        let entry = self.producers.get(&header.producer_id)?;
+        if entry.epoch != header.producer_epoch || header.base_sequence == NO_SEQUENCE {
+            return None;
+        }
+        let (first, last) = (header.base_sequence, header.last_sequence());
+        entry
+            .batches
+            .iter()
+            .find(|b| b.first_sequence() == first && b.last_sequence == last)
+            .copied()
+    }
+
+    /// Records a batch after it was appended (its header carries the assigned offsets), or
+    /// while rebuilding from the log. Control batches end the producer's open transaction.
+    /// `append_time_ms` is when it was appended, for expiration.
+    pub fn record(&mut self, header: &BatchHeader, append_time_ms: i64) {
+        if !header.has_producer_id() {
+            return;
+        }
+        let entry = self
+            .producers
+            .entry(header.producer_id)
+            .or_insert_with(ProducerEntry::empty);
+        if header.is_control() {
+            // An empty control batch means its transaction was cleaned away (Kafka ignores it).
+            if header.records_count > 0 {
+                entry.set_epoch(header.producer_epoch);
+                entry.current_txn_first_offset = None;
+                entry.last_timestamp = append_time_ms;
+            }
+            return;
+        }
+        entry.set_epoch(header.producer_epoch);
+        if header.base_sequence != NO_SEQUENCE {
+            entry.add_batch(BatchMetadata {
+                last_sequence: header.last_sequence(),
+                last_offset: header.last_offset(),
+                offset_delta: header.last_offset_delta,
+                timestamp: header.max_timestamp,
+            });
+        }
+        entry.last_timestamp = append_time_ms;
+        if header.is_transactional() && entry.current_txn_first_offset.is_none() {
+            entry.current_txn_first_offset = Some(header.base_offset);
+        }
+    }
+
+    /// Forgets producers idle for at least `producer_id_expiration_ms`, except those with
+    /// an open transaction (Kafka's `removeExpiredProducers`).
+    pub fn remove_expired(&mut self, now_ms: i64, producer_id_expiration_ms: i64) {
+        self.producers.retain(|_, entry| {
+            entry.current_txn_first_offset.is_some()
+                || now_ms.saturating_sub(entry.last_timestamp) < producer_id_expiration_ms
+        });
+    }
+
+    /// Forgets batches at or above `log_end_offset` (the log was truncated there). A
+    /// producer left with no batch and no open transaction is forgotten: it is then
+    /// unknown and accepted at any sequence, as after expiration. For exact state,
+    /// reload the latest snapshot below `log_end_offset` and replay the log from it.
+    pub fn truncate_to(&mut self, log_end_offset: i64) {
+        self.producers.retain(|_, entry| {
+            entry.batches.retain(|b| b.last_offset < log_end_offset);
+            if entry
+                .current_txn_first_offset
+                .is_some_and(|first| first >= log_end_offset)
+            {
+                entry.current_txn_first_offset = None;
+            }
+            !entry.batches.is_empty() || entry.current_txn_first_offset.is_some()
+        });
+    }
+
+    /// The state of one producer.
+    pub fn entry(&self, producer_id: i64) -> Option<&ProducerEntry> {
+        self.producers.get(&producer_id)
+    }
+
+    /// Number of producers known.
+    pub fn len(&self) -> usize {
+        self.producers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.producers.is_empty()
+    }
+
+    /// The smallest first offset of an open transaction (bounds the last stable offset).
+    pub fn first_unstable_offset(&self) -> Option<i64> {
+        self.producers
+            .values()
+            .filter_map(|e| e.current_txn_first_offset)
+            .min()
+    }
+
+    /// Serializes the state as of `up_to_offset` (the log end offset it reflects).
+    pub fn snapshot(&self, up_to_offset: i64) -> Vec<u8> {
+        snapshot::encode(&self.producers, up_to_offset)
+    }
+
+    /// Reads a snapshot written by [`ProducerStateManager::snapshot`]; returns the state
+    /// and its `up_to_offset`. Refuses bad magic, unknown versions, CRC mismatches and
+    /// truncated or trailing bytes.
+    pub fn from_snapshot(bytes: &[u8]) -> Result<(Self, i64), ProducerStateError> {
+        let (producers, up_to_offset) = snapshot::decode(bytes)?;
+        Ok((ProducerStateManager { producers }, up_to_offset))
+    }
+}
+
+/// Kafka's `inSequence`: next = last + 1, or a wrap from `i32::MAX` to 0.
+fn in_sequence(last_sequence: i32, next_sequence: i32) -> bool {
+    i64::from(next_sequence) == i64::from(last_sequence) + 1
+        || (next_sequence == 0 && last_sequence == i32::MAX)
+}
+
+mod snapshot;
+
+#[cfg(test)]
+mod tests;

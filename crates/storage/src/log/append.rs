@@ -5,7 +5,6 @@
 
 use std::path::Path;
 
-use crate::batch::BatchHeader;
 use crate::error::StorageError;
 use crate::layout::{offset_file, parse_offset_file, SNAPSHOT_SUFFIX};
 use crate::producer_state::{ProducerStateError, ProducerStateManager, SequenceCheck};
@@ -45,11 +44,9 @@ impl PartitionLog {
         let next_offset = inner.log_end_offset();
         let validation = inner.config.validation();
         let validated = validator::validate_and_assign(records, next_offset, leader_epoch, now_ms, &validation)?;
-        let header = BatchHeader::parse(records).map_err(|e| StorageError::Corrupt {
-            path: self.dir.clone(),
-            reason: format!("validated batch does not parse: {e}"),
-        })?;
-        if header.producer_id >= 0 {
+        let header = validated.header;
+        // Kafka checks sequences after validation: a retry that is now invalid gets the validation error.
+        if header.has_producer_id() {
             if let SequenceCheck::Duplicate { base_offset, last_offset } = inner.producers.check(&header)? {
                 return Ok(AppendInfo {
                     base_offset,
@@ -62,7 +59,7 @@ impl PartitionLog {
             }
         }
         let needs_flush = inner.append(&self.dir, records, &header, now_ms)?;
-        if header.producer_id >= 0 {
+        if header.has_producer_id() {
             inner.producers.record(&header, now_ms);
         }
         Ok(AppendInfo {
@@ -142,3 +139,7 @@ fn snapshot_offsets(dir: &Path) -> Result<Vec<i64>, StorageError> {
     offsets.sort_unstable();
     Ok(offsets)
 }
+
+#[cfg(test)]
+#[path = "append_tests.rs"]
+mod tests;
