@@ -1,9 +1,199 @@
-//! `strom`: a Kafka-compatible message broker. (Stub: broker-core owner fills in.)
+//! `strom`: a Kafka-compatible message broker.
+//!
+//! Startup: read the config, bind every listener, open the cluster metadata
+//! log and the partition logs, then serve until SIGTERM or SIGINT; shutdown
+//! drains connections, flushes every log and marks the shutdown clean.
 
 mod api;
+mod broker;
+mod config;
+mod connection;
 mod metadata;
 mod partitions;
+mod server;
 
-fn main() -> anyhow::Result<()> {
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use tokio::net::TcpListener;
+
+use crate::broker::Broker;
+use crate::config::{Config, Layers, Overrides};
+use crate::metadata::{BrokerRegistration, Endpoint, MetadataStore, TopicDefaults};
+use crate::partitions::Partitions;
+use crate::server::BoundListener;
+
+/// How often `flush.ms` is checked (Kafka: log.flush.scheduler.interval.ms).
+const FLUSH_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+/// How often retention runs (Kafka: log.retention.check.interval.ms, 5 minutes).
+const RETENTION_CHECK_INTERVAL: Duration = Duration::from_secs(300);
+
+/// A Kafka-compatible message broker.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// YAML config file (see config/strom.yaml); environment and flags override it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Where topics and cluster metadata are kept [default: ./data].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Address of the PLAINTEXT listener [default: 0.0.0.0:9092].
+    #[arg(long, value_name = "HOST:PORT")]
+    listen: Option<String>,
+    /// Address clients are told to use for that listener [default: localhost:<port>].
+    #[arg(long, value_name = "HOST:PORT")]
+    advertise: Option<String>,
+    /// This broker's id [default: 1].
+    #[arg(long, value_name = "N")]
+    node_id: Option<i32>,
+}
+
+impl Cli {
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            node_id: self.node_id,
+            data_dir: self.data_dir.clone(),
+            listeners: self.listen.as_ref().map(|a| format!("PLAINTEXT://{a}")),
+            advertised_listeners: self.advertise.as_ref().map(|a| format!("PLAINTEXT://{a}")),
+            ..Overrides::default()
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match load_config(&cli) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("strom: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_else(|error| {
+        eprintln!("strom: log: {error}; using \"info\"");
+        tracing_subscriber::EnvFilter::new("info")
+    });
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("strom: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(cli: &Cli) -> Result<Config, config::ConfigError> {
+    let file = match &cli.config {
+        Some(path) => Some((path.display().to_string(), Overrides::from_file(path)?)),
+        None => None,
+    };
+    let env = Overrides::from_env(|name| std::env::var(name).ok())?;
+    Config::resolve(Layers { file, env, flags: cli.overrides() })
+}
+
+async fn run(mut config: Config) -> anyhow::Result<()> {
+    let mut bound = Vec::new();
+    for (listener, advertised) in config.listeners.iter().zip(config.advertised.iter_mut()) {
+        let address = listener.bind_address();
+        let tcp = TcpListener::bind(&address)
+            .await
+            .with_context(|| format!("cannot listen on {address} (listener {})", listener.name))?;
+        let local = tcp.local_addr().with_context(|| format!("listener {}", listener.name))?;
+        if advertised.port == 0 {
+            advertised.port = local.port(); // "port 0" means any free port: advertise the one we got
+        }
+        tracing::info!("listening on {local} (advertised as {}:{})", advertised.host, advertised.port);
+        bound.push(BoundListener { name: listener.name.clone(), listener: tcp });
+    }
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+    let partitions = Arc::new(
+        Partitions::open(&config.data_dir, config.node_id).context("cannot open the partition logs")?,
+    );
+    let registration = BrokerRegistration {
+        node_id: config.node_id,
+        endpoints: config
+            .advertised
+            .iter()
+            .map(|a| Endpoint { listener: a.name.clone(), host: a.host.clone(), port: i32::from(a.port) })
+            .collect(),
+        rack: None,
+    };
+    let defaults = TopicDefaults { num_partitions: config.num_partitions, replication_factor: config.default_replication_factor };
+    let metadata = Arc::new(
+        MetadataStore::open(&config.data_dir, defaults, registration).context("cannot open the cluster metadata log")?,
+    );
+    let publisher = Arc::clone(&partitions);
+    metadata.add_publisher(Box::new(move |image| publisher.publish(image)));
+    let broker = Arc::new(Broker { config, metadata, partitions: Arc::clone(&partitions) });
+    let housekeeping = tokio::spawn(housekeeping(Arc::clone(&partitions)));
+    server::serve(bound, broker, shutdown_signal()).await;
+    housekeeping.abort();
+    tokio::task::spawn_blocking(move || partitions.close())
+        .await
+        .context("flushing logs at shutdown")?
+        .context("flushing logs at shutdown")?;
+    tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// Time-based log maintenance: `flush.ms` and retention.
+async fn housekeeping(partitions: Arc<Partitions>) {
+    let mut flush = tokio::time::interval(FLUSH_CHECK_INTERVAL);
+    let mut retention = tokio::time::interval(RETENTION_CHECK_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = flush.tick() => {
+                let partitions = Arc::clone(&partitions);
+                let _ = tokio::task::spawn_blocking(move || partitions.manager().flush_due(now_ms())).await;
+            }
+            _ = retention.tick() => {
+                let partitions = Arc::clone(&partitions);
+                let _ = tokio::task::spawn_blocking(move || partitions.manager().apply_retention(now_ms())).await;
+            }
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Completes on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot watch SIGTERM; only SIGINT stops the broker");
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
 }

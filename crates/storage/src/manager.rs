@@ -36,7 +36,8 @@ impl LogManager {
         std::fs::create_dir_all(data_dir).map_err(StorageError::io("create", data_dir))?;
         let marker = data_dir.join(CLEAN_SHUTDOWN_FILE);
         let clean_start = marker.exists();
-        if !clean_start {
+        let fresh = std::fs::read_dir(data_dir).map_err(StorageError::io("list", data_dir))?.next().is_none();
+        if !clean_start && !fresh {
             tracing::info!(data_dir = %data_dir.display(), "no clean shutdown marker: partition logs will be recovered");
         }
         Ok(Self { data_dir: data_dir.to_path_buf(), clean_start, logs: RwLock::new(HashMap::new()) })

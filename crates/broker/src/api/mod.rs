@@ -1,1 +1,59 @@
-//! One module per Kafka API. (Stub: broker-core owner fills in.)
+//! One module per Kafka API. Each opens with the API key and versions it
+//! handles; handlers check the request, delegate, and map errors to Kafka
+//! error codes. Dispatch is driven by `strom_protocol::versions::SUPPORTED_APIS`:
+//! the protocol crate only yields requests of APIs in that table.
+
+use kafka_protocol::messages::{RequestKind, ResponseKind};
+use kafka_protocol::protocol::StrBytes;
+
+use crate::broker::Broker;
+
+mod api_versions;
+mod create_partitions;
+mod create_topics;
+mod delete_topics;
+mod describe_cluster;
+mod describe_configs;
+mod metadata;
+
+/// What a handler knows about the request it answers.
+pub struct RequestContext<'a> {
+    pub broker: &'a Broker,
+    /// Name of the listener the client connected to.
+    pub listener: &'a str,
+    pub api_version: i16,
+    pub client_id: &'a str,
+}
+
+/// A request the broker has no handler for: a bug (the version table and the
+/// handlers disagree). The connection is closed.
+#[derive(Debug, thiserror::Error)]
+#[error("no handler for {0}")]
+pub struct NoHandler(String);
+
+/// Answers one request. `None` means no response is sent (acks=0 Produce).
+pub async fn handle(ctx: &RequestContext<'_>, body: RequestKind) -> Result<Option<ResponseKind>, NoHandler> {
+    let response = match body {
+        RequestKind::ApiVersions(req) => ResponseKind::ApiVersions(api_versions::handle(ctx, req)),
+        RequestKind::Metadata(req) => ResponseKind::Metadata(metadata::handle(ctx, req)),
+        RequestKind::CreateTopics(req) => ResponseKind::CreateTopics(create_topics::handle(ctx, req)),
+        RequestKind::DeleteTopics(req) => ResponseKind::DeleteTopics(delete_topics::handle(ctx, req)),
+        RequestKind::CreatePartitions(req) => ResponseKind::CreatePartitions(create_partitions::handle(ctx, req)),
+        RequestKind::DescribeConfigs(req) => ResponseKind::DescribeConfigs(describe_configs::handle(ctx, req)),
+        RequestKind::DescribeCluster(req) => ResponseKind::DescribeCluster(describe_cluster::handle(ctx, req)),
+        other => return Err(NoHandler(format!("{other:?}").chars().take(60).collect())),
+    };
+    Ok(Some(response))
+}
+
+/// Kafka's "authorized operations not requested" marker (i32::MIN).
+pub const AUTHORIZED_OPERATIONS_OMITTED: i32 = i32::MIN;
+
+pub fn str_bytes(s: impl Into<String>) -> StrBytes {
+    StrBytes::from_string(s.into())
+}
+
+#[cfg(test)]
+pub(crate) mod test_support;
+#[cfg(test)]
+mod tests;

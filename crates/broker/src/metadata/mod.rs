@@ -12,5 +12,5 @@ pub mod store;
 pub mod topic_config;
 pub mod topic_name;
 
-pub use image::{BrokerRegistration, Endpoint, MetadataImage, PartitionImage, TopicImage};
-pub use store::{MetadataError, MetadataStore, NewTopic, TopicDefaults, TopicError};
+pub use image::{BrokerRegistration, Endpoint, MetadataImage, TopicImage};
+pub use store::{MetadataStore, NewTopic, TopicDefaults, TopicError};

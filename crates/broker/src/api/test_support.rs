@@ -1,0 +1,30 @@
+//! A broker on a temp dir for handler tests.
+
+use std::sync::Arc;
+
+use crate::broker::Broker;
+use crate::config::{Config, Layers, Overrides};
+use crate::metadata::{BrokerRegistration, Endpoint, MetadataStore, TopicDefaults};
+use crate::partitions::Partitions;
+
+pub struct TestBroker {
+    pub broker: Broker,
+    _dir: tempfile::TempDir,
+}
+
+pub fn broker() -> TestBroker {
+    let dir = tempfile::tempdir().unwrap();
+    let flags = Overrides { data_dir: Some(dir.path().to_path_buf()), ..Overrides::default() };
+    let config = Config::resolve(Layers { file: None, env: Overrides::default(), flags }).unwrap();
+    let registration = BrokerRegistration {
+        node_id: 1,
+        endpoints: vec![Endpoint { listener: "PLAINTEXT".into(), host: "localhost".into(), port: 9092 }],
+        rack: None,
+    };
+    let defaults = TopicDefaults { num_partitions: 1, replication_factor: 1 };
+    let metadata = Arc::new(MetadataStore::open(dir.path(), defaults, registration).unwrap());
+    let partitions = Arc::new(Partitions::open(dir.path(), 1).unwrap());
+    let publisher = Arc::clone(&partitions);
+    metadata.add_publisher(Box::new(move |image| publisher.publish(image)));
+    TestBroker { broker: Broker { config, metadata, partitions }, _dir: dir }
+}

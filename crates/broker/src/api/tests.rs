@@ -1,0 +1,169 @@
+//! Handler tests: real requests through `handle` against a broker on a temp dir.
+
+use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
+use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
+use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::StrBytes;
+use strom_protocol::versions::SUPPORTED_APIS;
+
+use super::test_support::broker;
+use super::*;
+
+fn ctx<'a>(broker: &'a Broker, api_version: i16) -> RequestContext<'a> {
+    RequestContext { broker, listener: "PLAINTEXT", api_version, client_id: "test" }
+}
+
+fn call(broker: &Broker, version: i16, request: RequestKind) -> ResponseKind {
+    let ctx = ctx(broker, version);
+    tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(handle(&ctx, request)).unwrap().unwrap()
+}
+
+fn name(s: &str) -> TopicName {
+    TopicName(StrBytes::from_string(s.into()))
+}
+
+fn create(broker: &Broker, version: i16, topics: Vec<CreatableTopic>, validate_only: bool) -> CreateTopicsResponse {
+    let req = CreateTopicsRequest::default().with_topics(topics).with_validate_only(validate_only);
+    match call(broker, version, RequestKind::CreateTopics(req)) {
+        ResponseKind::CreateTopics(r) => r,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn topic(n: &str, partitions: i32) -> CreatableTopic {
+    CreatableTopic::default().with_name(name(n)).with_num_partitions(partitions).with_replication_factor(-1)
+}
+
+fn metadata(broker: &Broker, version: i16, topics: Option<Vec<&str>>, auto: bool) -> MetadataResponse {
+    let topics = topics.map(|t| t.into_iter().map(|n| MetadataRequestTopic::default().with_name(Some(name(n)))).collect());
+    let req = MetadataRequest::default().with_topics(topics).with_allow_auto_topic_creation(auto);
+    match call(broker, version, RequestKind::Metadata(req)) {
+        ResponseKind::Metadata(r) => r,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn every_supported_api_has_a_handler() {
+    let b = broker();
+    for api in SUPPORTED_APIS {
+        let request = match api.api_key {
+            ApiKey::ApiVersions => RequestKind::ApiVersions(ApiVersionsRequest::default()),
+            ApiKey::Metadata => RequestKind::Metadata(MetadataRequest::default()),
+            ApiKey::CreateTopics => RequestKind::CreateTopics(CreateTopicsRequest::default()),
+            ApiKey::DeleteTopics => RequestKind::DeleteTopics(DeleteTopicsRequest::default()),
+            ApiKey::CreatePartitions => RequestKind::CreatePartitions(CreatePartitionsRequest::default()),
+            ApiKey::DescribeConfigs => RequestKind::DescribeConfigs(DescribeConfigsRequest::default()),
+            ApiKey::DescribeCluster => RequestKind::DescribeCluster(DescribeClusterRequest::default().with_endpoint_type(1)),
+            other => panic!("{other:?} is advertised but this test does not know it"),
+        };
+        let ctx = ctx(&b.broker, api.max_version);
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        assert!(rt.block_on(handle(&ctx, request)).unwrap().is_some(), "{:?}", api.api_key);
+    }
+}
+
+#[test]
+fn metadata_auto_creates_only_when_allowed() {
+    let b = broker();
+    let r = metadata(&b.broker, 12, Some(vec!["fresh"]), false);
+    assert_eq!(r.topics[0].error_code, ResponseError::UnknownTopicOrPartition.code());
+    let r = metadata(&b.broker, 12, Some(vec!["fresh"]), true);
+    assert_eq!(r.topics[0].error_code, 0);
+    assert_eq!(r.topics[0].partitions.len(), 1);
+    assert!(!r.topics[0].topic_id.is_nil());
+    assert_eq!((r.controller_id.0, r.brokers.len(), r.brokers[0].port), (1, 1, 9092));
+    // Below v4 auto-creation is implied.
+    assert_eq!(metadata(&b.broker, 3, Some(vec!["old-client"]), false).topics[0].error_code, 0);
+    assert_eq!(metadata(&b.broker, 12, Some(vec!["bad name"]), true).topics[0].error_code, ResponseError::InvalidTopicException.code());
+    // v1+: null lists all topics, empty lists none; v0: empty lists all.
+    assert_eq!(metadata(&b.broker, 12, None, false).topics.len(), 2);
+    assert_eq!(metadata(&b.broker, 12, Some(vec![]), false).topics.len(), 0);
+    assert_eq!(metadata(&b.broker, 0, Some(vec![]), false).topics.len(), 2);
+}
+
+#[test]
+fn create_topics_validates_reports_and_persists() {
+    let b = broker();
+    let with_config = topic("configured", 3).with_configs(vec![CreatableTopicConfig::default()
+        .with_name(StrBytes::from_static_str("retention.ms"))
+        .with_value(Some(StrBytes::from_static_str("1000")))]);
+    let r = create(&b.broker, 7, vec![with_config, topic("dup", 1), topic("dup", 1)], false);
+    assert_eq!(r.topics[0].error_code, 0);
+    assert_eq!((r.topics[0].num_partitions, r.topics[0].replication_factor), (3, 1));
+    let configs = r.topics[0].configs.as_ref().unwrap();
+    let retention = configs.iter().find(|c| c.name.as_str() == "retention.ms").unwrap();
+    assert_eq!((retention.value.as_deref(), retention.config_source), (Some("1000"), 1));
+    assert_eq!(r.topics[1].error_code, ResponseError::InvalidRequest.code());
+    assert_eq!(r.topics[2].error_code, ResponseError::InvalidRequest.code());
+    let again = create(&b.broker, 7, vec![topic("configured", 1)], false);
+    assert_eq!(again.topics[0].error_code, ResponseError::TopicAlreadyExists.code());
+    let dry = create(&b.broker, 7, vec![topic("dry", 2)], true);
+    assert_eq!((dry.topics[0].error_code, dry.topics[0].num_partitions), (0, 2));
+    assert!(b.broker.metadata.image().topic("dry").is_none());
+    let rf = create(&b.broker, 7, vec![topic("rf", 1).with_replication_factor(3)], false);
+    assert_eq!(rf.topics[0].error_code, ResponseError::InvalidReplicationFactor.code());
+    assert!(rf.topics[0].error_message.as_deref().unwrap().contains("only 1 broker(s) are registered"));
+}
+
+#[test]
+fn delete_topics_by_name_and_by_id() {
+    let b = broker();
+    let created = create(&b.broker, 7, vec![topic("a", 1), topic("b", 1)], false);
+    let req = DeleteTopicsRequest::default().with_topic_names(vec![name("a"), name("missing")]);
+    let ResponseKind::DeleteTopics(r) = call(&b.broker, 5, RequestKind::DeleteTopics(req)) else { panic!() };
+    assert_eq!(r.responses[0].error_code, 0);
+    assert_eq!(r.responses[1].error_code, ResponseError::UnknownTopicOrPartition.code());
+    let by_id = DeleteTopicState::default().with_topic_id(created.topics[1].topic_id);
+    let req = DeleteTopicsRequest::default().with_topics(vec![by_id]);
+    let ResponseKind::DeleteTopics(r) = call(&b.broker, 6, RequestKind::DeleteTopics(req)) else { panic!() };
+    assert_eq!((r.responses[0].error_code, r.responses[0].name.as_ref().map(|n| n.0.as_str())), (0, Some("b")));
+    assert!(b.broker.metadata.image().topics.is_empty());
+}
+
+#[test]
+fn describe_configs_for_topics_and_the_broker() {
+    let b = broker();
+    create(&b.broker, 7, vec![topic("t", 1)], false);
+    let resources = vec![
+        DescribeConfigsResource::default().with_resource_type(2).with_resource_name(StrBytes::from_static_str("t")),
+        DescribeConfigsResource::default()
+            .with_resource_type(4)
+            .with_resource_name(StrBytes::from_static_str("1"))
+            .with_configuration_keys(Some(vec![StrBytes::from_static_str("num.partitions")])),
+        DescribeConfigsResource::default().with_resource_type(2).with_resource_name(StrBytes::from_static_str("nope")),
+        DescribeConfigsResource::default().with_resource_type(4).with_resource_name(StrBytes::from_static_str("7")),
+    ];
+    let req = DescribeConfigsRequest::default().with_resources(resources).with_include_documentation(true);
+    let ResponseKind::DescribeConfigs(r) = call(&b.broker, 4, RequestKind::DescribeConfigs(req)) else { panic!() };
+    assert!(r.results[0].configs.iter().any(|c| c.name.as_str() == "cleanup.policy" && c.value.as_deref() == Some("delete")));
+    assert_eq!(r.results[1].configs.len(), 1);
+    assert_eq!(r.results[1].configs[0].value.as_deref(), Some("1"));
+    assert_eq!(r.results[2].error_code, ResponseError::UnknownTopicOrPartition.code());
+    assert_eq!(r.results[3].error_code, ResponseError::InvalidRequest.code());
+}
+
+#[test]
+fn describe_cluster_and_create_partitions() {
+    let b = broker();
+    let req = DescribeClusterRequest::default().with_endpoint_type(1);
+    let ResponseKind::DescribeCluster(r) = call(&b.broker, 1, RequestKind::DescribeCluster(req)) else { panic!() };
+    assert_eq!((r.error_code, r.controller_id.0, r.brokers.len()), (0, 1, 1));
+    assert_eq!(r.cluster_id.len(), 22);
+    let req = DescribeClusterRequest::default().with_endpoint_type(2);
+    let ResponseKind::DescribeCluster(r) = call(&b.broker, 1, RequestKind::DescribeCluster(req)) else { panic!() };
+    assert_eq!(r.error_code, ResponseError::MismatchedEndpointType.code());
+
+    create(&b.broker, 7, vec![topic("grow", 1)], false);
+    let t = create_partitions_request::CreatePartitionsTopic::default().with_name(name("grow")).with_count(4);
+    let req = CreatePartitionsRequest::default().with_topics(vec![t.clone(), t.with_name(name("none"))]);
+    let ResponseKind::CreatePartitions(r) = call(&b.broker, 3, RequestKind::CreatePartitions(req)) else { panic!() };
+    assert_eq!(r.results[0].error_code, 0);
+    assert_eq!(r.results[1].error_code, ResponseError::UnknownTopicOrPartition.code());
+    assert_eq!(b.broker.metadata.image().topic("grow").unwrap().partitions.len(), 4);
+    assert!(b.broker.partitions.log("grow", 3).is_some());
+}
+
+use kafka_protocol::error::ResponseError;

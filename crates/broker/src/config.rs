@@ -1,0 +1,263 @@
+//! Broker configuration: built-in defaults, then a YAML file, then `STROM_*`
+//! environment variables, then command-line flags, each overriding the last.
+//! Every problem is reported with where the value came from and what is wrong.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Kafka's `socket.request.max.bytes` default.
+pub const DEFAULT_MAX_FRAME_BYTES: usize = strom_protocol::frame::DEFAULT_MAX_FRAME_BYTES;
+/// Connections served at once; each costs a task and a read buffer. Kafka has
+/// no default limit; this one keeps a connection flood from exhausting memory.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+/// The settings the broker runs with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub node_id: i32,
+    pub data_dir: PathBuf,
+    pub listeners: Vec<Listener>,
+    /// One advertised address per listener, same order as `listeners`.
+    pub advertised: Vec<Listener>,
+    pub auto_create_topics: bool,
+    pub num_partitions: i32,
+    pub default_replication_factor: i16,
+    pub max_frame_bytes: usize,
+    pub max_connections: usize,
+    /// `tracing` filter directive.
+    pub log: String,
+}
+
+/// A named `host:port`, as in Kafka's `NAME://host:port`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+}
+
+impl Listener {
+    /// The `host:port` to bind; an empty host means every interface.
+    pub fn bind_address(&self) -> String {
+        let host = if self.host.is_empty() { "0.0.0.0" } else { &self.host };
+        format!("{host}:{}", self.port)
+    }
+}
+
+/// The YAML file's shape; also what env vars and flags fill in.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Overrides {
+    pub node_id: Option<i32>,
+    pub data_dir: Option<PathBuf>,
+    pub listeners: Option<String>,
+    pub advertised_listeners: Option<String>,
+    pub auto_create_topics: Option<bool>,
+    pub num_partitions: Option<i32>,
+    pub default_replication_factor: Option<i16>,
+    pub max_frame_bytes: Option<usize>,
+    pub max_connections: Option<usize>,
+    pub log: Option<String>,
+}
+
+/// A configuration problem, naming its source and key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{source_name}: {key}: {problem}")]
+pub struct ConfigError {
+    pub source_name: String,
+    pub key: String,
+    pub problem: String,
+}
+
+fn problem(source_name: &str, key: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError { source_name: source_name.to_string(), key: key.to_string(), problem: problem.into() }
+}
+
+impl Overrides {
+    /// Reads a YAML config file.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let source = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| problem(&source, "(file)", format!("cannot read: {e}")))?;
+        if text.trim().is_empty() {
+            return Ok(Self::default());
+        }
+        serde_yaml::from_str(&text).map_err(|e| {
+            let key = e.location().map_or("(file)".to_string(), |l| format!("line {}", l.line()));
+            problem(&source, &key, e.to_string())
+        })
+    }
+
+    /// Reads `STROM_<KEY>` variables through `var` (the process environment in main).
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        fn parse<T: std::str::FromStr>(var: &impl Fn(&str) -> Option<String>, name: &str) -> Result<Option<T>, ConfigError>
+        where
+            T::Err: std::fmt::Display,
+        {
+            match var(name) {
+                None => Ok(None),
+                Some(v) => v.trim().parse().map(Some).map_err(|e| problem("environment", name, format!("{e}: {v:?}"))),
+            }
+        }
+        Ok(Self {
+            node_id: parse(&var, "STROM_NODE_ID")?,
+            data_dir: var("STROM_DATA_DIR").map(PathBuf::from),
+            listeners: var("STROM_LISTENERS"),
+            advertised_listeners: var("STROM_ADVERTISED_LISTENERS"),
+            auto_create_topics: parse(&var, "STROM_AUTO_CREATE_TOPICS")?,
+            num_partitions: parse(&var, "STROM_NUM_PARTITIONS")?,
+            default_replication_factor: parse(&var, "STROM_DEFAULT_REPLICATION_FACTOR")?,
+            max_frame_bytes: parse(&var, "STROM_MAX_FRAME_BYTES")?,
+            max_connections: parse(&var, "STROM_MAX_CONNECTIONS")?,
+            log: var("STROM_LOG"),
+        })
+    }
+
+    /// Keeps every value of `self`, taking `other`'s where it has one.
+    pub fn then(self, other: Self) -> Self {
+        Self {
+            node_id: other.node_id.or(self.node_id),
+            data_dir: other.data_dir.or(self.data_dir),
+            listeners: other.listeners.or(self.listeners),
+            advertised_listeners: other.advertised_listeners.or(self.advertised_listeners),
+            auto_create_topics: other.auto_create_topics.or(self.auto_create_topics),
+            num_partitions: other.num_partitions.or(self.num_partitions),
+            default_replication_factor: other.default_replication_factor.or(self.default_replication_factor),
+            max_frame_bytes: other.max_frame_bytes.or(self.max_frame_bytes),
+            max_connections: other.max_connections.or(self.max_connections),
+            log: other.log.or(self.log),
+        }
+    }
+}
+
+/// Where each layer came from, for error messages.
+pub struct Layers {
+    pub file: Option<(String, Overrides)>,
+    pub env: Overrides,
+    pub flags: Overrides,
+}
+
+impl Config {
+    /// Builds the config from its layers and checks it.
+    pub fn resolve(layers: Layers) -> Result<Self, ConfigError> {
+        let (file_name, file) = layers.file.unwrap_or_else(|| ("defaults".to_string(), Overrides::default()));
+        // Errors name the most specific layer that set the key.
+        let origin = |key_set: fn(&Overrides) -> bool| -> String {
+            if key_set(&layers.flags) {
+                "command line".to_string()
+            } else if key_set(&layers.env) {
+                "environment".to_string()
+            } else {
+                file_name.clone()
+            }
+        };
+        let o = file.then(layers.env.clone()).then(layers.flags.clone());
+        let listeners_text = o.listeners.clone().unwrap_or_else(|| "PLAINTEXT://0.0.0.0:9092".to_string());
+        let listeners = parse_listeners(&listeners_text)
+            .map_err(|p| problem(&origin(|o| o.listeners.is_some()), "listeners", p))?;
+        let advertised = match &o.advertised_listeners {
+            Some(text) => {
+                let src = origin(|o| o.advertised_listeners.is_some());
+                let given = parse_listeners(text).map_err(|p| problem(&src, "advertised_listeners", p))?;
+                match_advertised(&listeners, given).map_err(|p| problem(&src, "advertised_listeners", p))?
+            }
+            None => listeners.iter().map(default_advertised).collect(),
+        };
+        let config = Config {
+            node_id: o.node_id.unwrap_or(1),
+            data_dir: o.data_dir.unwrap_or_else(|| PathBuf::from("./data")),
+            listeners,
+            advertised,
+            auto_create_topics: o.auto_create_topics.unwrap_or(true),
+            num_partitions: o.num_partitions.unwrap_or(1),
+            default_replication_factor: o.default_replication_factor.unwrap_or(1),
+            max_frame_bytes: o.max_frame_bytes.unwrap_or(DEFAULT_MAX_FRAME_BYTES),
+            max_connections: o.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+            log: o.log.unwrap_or_else(|| "info".to_string()),
+        };
+        if config.node_id < 0 {
+            return Err(problem(&origin(|o| o.node_id.is_some()), "node_id", format!("must be 0 or more, got {}", config.node_id)));
+        }
+        if config.num_partitions < 1 {
+            let got = config.num_partitions;
+            return Err(problem(&origin(|o| o.num_partitions.is_some()), "num_partitions", format!("must be at least 1, got {got}")));
+        }
+        if config.default_replication_factor < 1 {
+            let got = config.default_replication_factor;
+            return Err(problem(
+                &origin(|o| o.default_replication_factor.is_some()),
+                "default_replication_factor",
+                format!("must be at least 1, got {got}"),
+            ));
+        }
+        if config.max_frame_bytes < 1024 || config.max_frame_bytes > i32::MAX as usize {
+            let got = config.max_frame_bytes;
+            return Err(problem(
+                &origin(|o| o.max_frame_bytes.is_some()),
+                "max_frame_bytes",
+                format!("must be between 1024 and {}, got {got}", i32::MAX),
+            ));
+        }
+        if config.max_connections == 0 {
+            return Err(problem(&origin(|o| o.max_connections.is_some()), "max_connections", "must be at least 1"));
+        }
+        Ok(config)
+    }
+}
+
+/// Parses Kafka's `NAME://host:port,NAME2://host:port`.
+pub fn parse_listeners(text: &str) -> Result<Vec<Listener>, String> {
+    let mut listeners: Vec<Listener> = Vec::new();
+    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (name, address) = item
+            .split_once("://")
+            .ok_or_else(|| format!("{item:?} is not of the form NAME://host:port"))?;
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+            return Err(format!("{name:?} is not a valid listener name (letters, digits, '_' and '-')"));
+        }
+        let (host, port) = address.rsplit_once(':').ok_or_else(|| format!("{item:?} has no port"))?;
+        let port: u16 = port.parse().map_err(|_| format!("{item:?} has an invalid port"))?;
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+        if listeners.iter().any(|l| l.name == name) {
+            return Err(format!("listener name {name} is used twice"));
+        }
+        listeners.push(Listener { name: name.to_string(), host, port });
+    }
+    if listeners.is_empty() {
+        return Err("at least one listener is needed".to_string());
+    }
+    Ok(listeners)
+}
+
+/// Orders advertised listeners like `listeners`; every listener needs one.
+fn match_advertised(listeners: &[Listener], given: Vec<Listener>) -> Result<Vec<Listener>, String> {
+    for a in &given {
+        if !listeners.iter().any(|l| l.name == a.name) {
+            return Err(format!("{} is not a listener name (listeners are {})", a.name, names(listeners)));
+        }
+        if a.host.is_empty() || a.host == "0.0.0.0" || a.host == "::" {
+            return Err(format!("{}: {:?} cannot be advertised: clients cannot connect to it", a.name, a.host));
+        }
+    }
+    listeners
+        .iter()
+        .map(|l| given.iter().find(|a| a.name == l.name).cloned().map_or_else(|| Ok(default_advertised(l)), Ok))
+        .collect()
+}
+
+/// What a listener advertises when nothing is configured: its own address,
+/// with `localhost` for a wildcard bind.
+fn default_advertised(l: &Listener) -> Listener {
+    let host = match l.host.as_str() {
+        "" | "0.0.0.0" | "::" => "localhost".to_string(),
+        h => h.to_string(),
+    };
+    Listener { name: l.name.clone(), host, port: l.port }
+}
+
+fn names(listeners: &[Listener]) -> String {
+    listeners.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,74 @@
+use super::*;
+
+fn layers(file: Option<&str>, env: &[(&str, &str)], flags: Overrides) -> Result<Config, ConfigError> {
+    let file = file.map(|text| ("strom.yaml".to_string(), serde_yaml::from_str::<Overrides>(text).unwrap()));
+    let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let env = Overrides::from_env(|name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))?;
+    Config::resolve(Layers { file, env, flags })
+}
+
+#[test]
+fn defaults_serve_localhost_9092_with_data_in_dot_data() {
+    let config = layers(None, &[], Overrides::default()).unwrap();
+    assert_eq!(config.node_id, 1);
+    assert_eq!(config.data_dir, PathBuf::from("./data"));
+    assert_eq!(config.listeners, vec![Listener { name: "PLAINTEXT".into(), host: "0.0.0.0".into(), port: 9092 }]);
+    assert_eq!(config.advertised, vec![Listener { name: "PLAINTEXT".into(), host: "localhost".into(), port: 9092 }]);
+    assert!(config.auto_create_topics);
+    assert_eq!((config.num_partitions, config.default_replication_factor), (1, 1));
+    assert_eq!(config.max_frame_bytes, 100 * 1024 * 1024);
+}
+
+#[test]
+fn env_overrides_the_file_and_flags_override_env() {
+    let file = "node_id: 3\nnum_partitions: 4\ndata_dir: /from/file\n";
+    let config = layers(Some(file), &[("STROM_NUM_PARTITIONS", "6"), ("STROM_DATA_DIR", "/from/env")], Overrides::default()).unwrap();
+    assert_eq!((config.node_id, config.num_partitions), (3, 6));
+    assert_eq!(config.data_dir, PathBuf::from("/from/env"));
+    let flags = Overrides { data_dir: Some("/from/flag".into()), ..Overrides::default() };
+    let config = layers(Some(file), &[("STROM_DATA_DIR", "/from/env")], flags).unwrap();
+    assert_eq!(config.data_dir, PathBuf::from("/from/flag"));
+}
+
+#[test]
+fn several_listeners_advertise_their_own_addresses() {
+    let env = [
+        ("STROM_LISTENERS", "PLAINTEXT_HOST://0.0.0.0:9092,PLAINTEXT://0.0.0.0:29092"),
+        ("STROM_ADVERTISED_LISTENERS", "PLAINTEXT://kafka:29092,PLAINTEXT_HOST://localhost:9092"),
+    ];
+    let config = layers(None, &env, Overrides::default()).unwrap();
+    let advertised: Vec<(String, String, u16)> = config.advertised.iter().map(|l| (l.name.clone(), l.host.clone(), l.port)).collect();
+    assert_eq!(advertised, vec![("PLAINTEXT_HOST".into(), "localhost".into(), 9092), ("PLAINTEXT".into(), "kafka".into(), 29092)]);
+}
+
+#[test]
+fn problems_name_their_source_and_key() {
+    let err = layers(Some("num_partitions: 0\n"), &[], Overrides::default()).unwrap_err();
+    assert_eq!(err.to_string(), "strom.yaml: num_partitions: must be at least 1, got 0");
+    let err = layers(None, &[("STROM_NUM_PARTITIONS", "many")], Overrides::default()).unwrap_err();
+    assert!(err.to_string().starts_with("environment: STROM_NUM_PARTITIONS: invalid digit"), "{err}");
+    let err = layers(None, &[("STROM_ADVERTISED_LISTENERS", "OTHER://h:1")], Overrides::default()).unwrap_err();
+    assert!(err.to_string().contains("OTHER is not a listener name"), "{err}");
+    let err = layers(None, &[("STROM_ADVERTISED_LISTENERS", "PLAINTEXT://0.0.0.0:9092")], Overrides::default()).unwrap_err();
+    assert!(err.to_string().contains("cannot be advertised"), "{err}");
+    let flags = Overrides { listeners: Some("PLAINTEXT://host".into()), ..Overrides::default() };
+    assert_eq!(layers(None, &[], flags).unwrap_err().source_name, "command line");
+    for bad in ["", "x", "A://h:99999", "A://h:1,A://h:2", "b d://h:1"] {
+        assert!(parse_listeners(bad).is_err(), "{bad}");
+    }
+    for (key, text) in [("default_replication_factor", "default_replication_factor: 0"), ("max_frame_bytes", "max_frame_bytes: 10"), ("node_id", "node_id: -1")] {
+        assert_eq!(layers(Some(text), &[], Overrides::default()).unwrap_err().key, key);
+    }
+}
+
+#[test]
+fn unknown_keys_in_the_file_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("strom.yaml");
+    std::fs::write(&path, "node_id: 1\nnum_partition: 3\n").unwrap();
+    let err = Overrides::from_file(&path).unwrap_err();
+    assert!(err.to_string().contains("unknown field `num_partition`"), "{err}");
+    std::fs::write(&path, "").unwrap();
+    assert!(Overrides::from_file(&path).is_ok());
+    assert!(Overrides::from_file(&dir.path().join("missing.yaml")).unwrap_err().problem.contains("cannot read"));
+}

@@ -1,0 +1,118 @@
+//! One client connection: read frames, decode, answer each request in order,
+//! write the response. Any frame or decode problem closes the connection with
+//! one log line, as Kafka does; nothing a client sends can do more.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use strom_protocol::request::{decode_request, Decoded};
+use strom_protocol::{frame, response};
+
+use crate::api::{self, RequestContext};
+use crate::broker::Broker;
+
+/// Bytes read per socket read. The buffer only grows as bytes really arrive,
+/// whatever size a frame claims.
+const READ_CHUNK_BYTES: usize = 64 * 1024;
+
+pub struct Connection {
+    pub broker: Arc<Broker>,
+    pub listener: Arc<str>,
+    pub peer: SocketAddr,
+}
+
+impl Connection {
+    /// Serves the connection until the client leaves, a request is refused,
+    /// or shutdown is signalled (between requests, never in the middle of one).
+    pub async fn run(self, mut stream: TcpStream, mut shutdown: watch::Receiver<bool>) {
+        let _ = stream.set_nodelay(true);
+        let mut buf = BytesMut::with_capacity(8 * 1024);
+        loop {
+            loop {
+                match frame::split_frame(&mut buf, self.broker.config.max_frame_bytes) {
+                    Ok(Some(frame)) => {
+                        if !self.answer(frame.freeze(), &mut stream).await {
+                            return;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(error) => {
+                        tracing::info!(peer = %self.peer, %error, "closing connection");
+                        return;
+                    }
+                }
+            }
+            if *shutdown.borrow() {
+                return;
+            }
+            buf.reserve(READ_CHUNK_BYTES);
+            tokio::select! {
+                read = stream.read_buf(&mut buf) => match read {
+                    Ok(0) => {
+                        if !buf.is_empty() {
+                            tracing::debug!(peer = %self.peer, pending = buf.len(), "client closed mid-request");
+                        }
+                        return;
+                    }
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::debug!(peer = %self.peer, %error, "connection read failed");
+                        return;
+                    }
+                },
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+
+    /// Answers one request frame; false closes the connection.
+    async fn answer(&self, frame: Bytes, stream: &mut TcpStream) -> bool {
+        let encoded = match decode_request(frame) {
+            Err(error) => {
+                tracing::info!(peer = %self.peer, %error, "closing connection");
+                return false;
+            }
+            Ok(Decoded::UnsupportedApiVersions { correlation_id, version }) => {
+                tracing::debug!(peer = %self.peer, version, "ApiVersions of an unknown version");
+                response::encode_unsupported_api_versions(correlation_id)
+            }
+            Ok(Decoded::Request(request)) => {
+                let client_id = request.client_id().to_string();
+                let ctx = RequestContext {
+                    broker: &self.broker,
+                    listener: &self.listener,
+                    api_version: request.api_version,
+                    client_id: &client_id,
+                };
+                let correlation_id = request.correlation_id();
+                let (api_key, version) = (request.api_key, request.api_version);
+                match api::handle(&ctx, request.body).await {
+                    Ok(Some(body)) => response::encode_response(api_key, version, correlation_id, &body),
+                    Ok(None) => return true,
+                    Err(error) => {
+                        tracing::error!(peer = %self.peer, %error, "closing connection");
+                        return false;
+                    }
+                }
+            }
+        };
+        let bytes = match encoded {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                tracing::error!(peer = %self.peer, %error, "closing connection");
+                return false;
+            }
+        };
+        match stream.write_all(&bytes).await {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::debug!(peer = %self.peer, %error, "connection write failed");
+                false
+            }
+        }
+    }
+}
