@@ -71,7 +71,13 @@ pub struct ConfigError {
 }
 
 fn problem(source_name: &str, key: &str, problem: impl Into<String>) -> ConfigError {
-    ConfigError { source_name: source_name.to_string(), key: key.to_string(), problem: problem.into() }
+    // Name the key the way the user wrote it: STROM_NUM_PARTITIONS in the environment.
+    let key = if source_name == "environment" && !key.starts_with("STROM_") {
+        format!("STROM_{}", key.to_uppercase())
+    } else {
+        key.to_string()
+    };
+    ConfigError { source_name: source_name.to_string(), key, problem: problem.into() }
 }
 
 impl Overrides {

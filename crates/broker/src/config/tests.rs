@@ -72,3 +72,17 @@ fn unknown_keys_in_the_file_are_errors() {
     assert!(Overrides::from_file(&path).is_ok());
     assert!(Overrides::from_file(&dir.path().join("missing.yaml")).unwrap_err().problem.contains("cannot read"));
 }
+
+#[test]
+fn environment_problems_name_the_variable() {
+    let err = layers(None, &[("STROM_NUM_PARTITIONS", "0")], Overrides::default()).unwrap_err();
+    assert_eq!(err.to_string(), "environment: STROM_NUM_PARTITIONS: must be at least 1, got 0");
+}
+
+#[test]
+fn the_documented_example_config_is_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/strom.yaml");
+    let file = Overrides::from_file(&path).unwrap();
+    let config = Config::resolve(Layers { file: Some(("strom.yaml".into(), file)), env: Overrides::default(), flags: Overrides::default() }).unwrap();
+    assert_eq!(config, layers(None, &[], Overrides::default()).unwrap(), "the example shows the defaults");
+}
