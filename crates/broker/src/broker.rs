@@ -1,15 +1,57 @@
-//! The state every connection shares: config, cluster metadata, partition logs.
+//! The state every connection shares: config, cluster metadata, partition
+//! logs, the producer id block, and the signal that wakes waiting fetches.
 
-use std::sync::Arc;
+use std::ops::Range;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::metadata::{Endpoint, MetadataImage, MetadataStore};
 use crate::partitions::Partitions;
 
+/// Producer ids reserved from the metadata log at a time (Kafka: 1000).
+const PRODUCER_ID_BLOCK: i64 = 1000;
+
 pub struct Broker {
     pub config: Config,
     pub metadata: Arc<MetadataStore>,
     pub partitions: Arc<Partitions>,
+    /// Ticks on every successful produce; long-polling fetches wait on it.
+    appends: watch::Sender<u64>,
+    /// Producer ids this broker may still hand out.
+    producer_ids: Mutex<Range<i64>>,
+}
+
+impl Broker {
+    pub fn new(config: Config, metadata: Arc<MetadataStore>, partitions: Arc<Partitions>) -> Self {
+        Self { config, metadata, partitions, appends: watch::channel(0).0, producer_ids: Mutex::new(0..0) }
+    }
+
+    /// Wakes fetches waiting for data. Every waiting fetch re-reads its
+    /// partitions: simple, and cheap while waiting fetches are few.
+    pub fn data_arrived(&self) {
+        self.appends.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A receiver that sees the next [`Self::data_arrived`].
+    pub fn watch_appends(&self) -> watch::Receiver<u64> {
+        self.appends.subscribe()
+    }
+
+    /// A producer id never handed out before, by any broker, across restarts.
+    pub fn next_producer_id(&self) -> Result<i64, String> {
+        let mut ids = self.producer_ids.lock().unwrap_or_else(|p| p.into_inner());
+        if ids.is_empty() {
+            *ids = self
+                .metadata
+                .allocate_producer_ids(self.config.node_id, PRODUCER_ID_BLOCK)
+                .map_err(|e| e.to_string())?;
+        }
+        let id = ids.start;
+        ids.start += 1;
+        Ok(id)
+    }
 }
 
 /// The endpoint of `node` for the listener a client came in on, as Kafka

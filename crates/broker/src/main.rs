@@ -139,7 +139,7 @@ async fn run(mut config: Config) -> anyhow::Result<()> {
     );
     let publisher = Arc::clone(&partitions);
     metadata.add_publisher(Box::new(move |image| publisher.publish(image)));
-    let broker = Arc::new(Broker { config, metadata, partitions: Arc::clone(&partitions) });
+    let broker = Arc::new(Broker::new(config, metadata, Arc::clone(&partitions)));
     let housekeeping = tokio::spawn(housekeeping(Arc::clone(&partitions)));
     server::serve(bound, broker, shutdown_signal()).await;
     housekeeping.abort();

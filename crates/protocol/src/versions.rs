@@ -39,8 +39,12 @@ use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SupportedApi {
     pub api_key: ApiKey,
+    /// Lowest version served.
     pub min_version: i16,
     pub max_version: i16,
+    /// Lowest version advertised in ApiVersions; below `min_version` only
+    /// where old clients need to see it (Produce, KAFKA-18659).
+    pub advertised_min_version: i16,
 }
 
 impl SupportedApi {
@@ -52,23 +56,34 @@ impl SupportedApi {
     fn to_api_version(self) -> ApiVersion {
         ApiVersion::default()
             .with_api_key(self.api_key as i16)
-            .with_min_version(self.min_version)
+            .with_min_version(self.advertised_min_version)
             .with_max_version(self.max_version)
     }
 }
 
 const fn api(api_key: ApiKey, min_version: i16, max_version: i16) -> SupportedApi {
-    SupportedApi { api_key, min_version, max_version }
+    SupportedApi { api_key, min_version, max_version, advertised_min_version: min_version }
+}
+
+/// An API advertised from a lower version than it serves.
+const fn api_advertised_from(api_key: ApiKey, advertised_min_version: i16, min_version: i16, max_version: i16) -> SupportedApi {
+    SupportedApi { api_key, min_version, max_version, advertised_min_version }
 }
 
 /// Ranges as Apache Kafka 4.1 advertises them (see the module doc).
 pub const SUPPORTED_APIS: &[SupportedApi] = &[
+    // Kafka 4 removed Produce v0-2 but still advertises v0: librdkafka 1.x
+    // turns compression off unless the range contains v0-2 (KAFKA-18659).
+    api_advertised_from(ApiKey::Produce, 0, 3, 13),
+    api(ApiKey::Fetch, 4, 18),
+    api(ApiKey::ListOffsets, 1, 10),
     api(ApiKey::Metadata, 0, 13),
     api(ApiKey::ApiVersions, 0, 4),
     api(ApiKey::CreateTopics, 2, 7),
     api(ApiKey::DeleteTopics, 1, 6),
     api(ApiKey::DescribeConfigs, 1, 4),
     api(ApiKey::CreatePartitions, 0, 3),
+    api(ApiKey::InitProducerId, 0, 5),
     api(ApiKey::DescribeCluster, 0, 2),
 ];
 
@@ -162,8 +177,10 @@ mod tests {
     #[test]
     fn table_matches_kafka_4_1() {
         let table: Vec<(i16, i16, i16)> =
-            SUPPORTED_APIS.iter().map(|a| (a.api_key as i16, a.min_version, a.max_version)).collect();
-        let kafka_4_1 = [(3, 0, 13), (18, 0, 4), (19, 2, 7), (20, 1, 6), (32, 1, 4), (37, 0, 3), (60, 0, 2)];
+            SUPPORTED_APIS.iter().map(|a| (a.api_key as i16, a.advertised_min_version, a.max_version)).collect();
+        // InitProducerId: 4.1 marks v6 unstable, so it advertises 0-5.
+        let kafka_4_1 =
+            [(0, 0, 13), (1, 4, 18), (2, 1, 10), (3, 0, 13), (18, 0, 4), (19, 2, 7), (20, 1, 6), (32, 1, 4), (37, 0, 3), (22, 0, 5), (60, 0, 2)];
         assert_eq!(table, kafka_4_1);
     }
 
@@ -190,7 +207,9 @@ mod tests {
         assert!(is_supported(ApiKey::CreateTopics, 7));
         assert!(!is_supported(ApiKey::CreateTopics, 1));
         assert!(!is_supported(ApiKey::CreateTopics, 8));
-        assert!(!is_supported(ApiKey::Produce, 9), "Produce is not served yet");
+        assert!(is_supported(ApiKey::Produce, 9));
+        assert!(!is_supported(ApiKey::Produce, 2), "advertised for librdkafka, but not served (as in Kafka 4)");
+        assert!(!is_supported(ApiKey::OffsetCommit, 8), "groups are not served yet");
     }
 
     #[test]
@@ -199,7 +218,7 @@ mod tests {
         assert_eq!(body.error_code, 0);
         assert_eq!(body.api_keys.len(), SUPPORTED_APIS.len());
         for (listed, a) in body.api_keys.iter().zip(SUPPORTED_APIS) {
-            assert_eq!((listed.api_key, listed.min_version, listed.max_version), (a.api_key as i16, a.min_version, a.max_version));
+            assert_eq!((listed.api_key, listed.min_version, listed.max_version), (a.api_key as i16, a.advertised_min_version, a.max_version));
         }
     }
 

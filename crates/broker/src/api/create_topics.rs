@@ -48,11 +48,13 @@ pub fn handle(ctx: &RequestContext<'_>, req: CreateTopicsRequest) -> CreateTopic
                                 .with_config_source(c.source as i8)
                         })
                         .collect();
+                    // Configs exist in the response from v5 on.
+                    let configs = (ctx.api_version >= 5).then_some(configs);
                     result
                         .with_topic_id(created.id)
                         .with_num_partitions(created.partitions.len() as i32)
                         .with_replication_factor(replication)
-                        .with_configs(Some(configs))
+                        .with_configs(configs)
                 }
                 Err(error) => failed(result, &error),
             }

@@ -14,7 +14,11 @@ mod create_topics;
 mod delete_topics;
 mod describe_cluster;
 mod describe_configs;
+mod fetch;
+mod init_producer_id;
+mod list_offsets;
 mod metadata;
+mod produce;
 
 /// What a handler knows about the request it answers.
 pub struct RequestContext<'a> {
@@ -41,6 +45,13 @@ pub async fn handle(ctx: &RequestContext<'_>, body: RequestKind) -> Result<Optio
         RequestKind::CreatePartitions(req) => ResponseKind::CreatePartitions(create_partitions::handle(ctx, req)),
         RequestKind::DescribeConfigs(req) => ResponseKind::DescribeConfigs(describe_configs::handle(ctx, req)),
         RequestKind::DescribeCluster(req) => ResponseKind::DescribeCluster(describe_cluster::handle(ctx, req)),
+        RequestKind::Produce(req) => match produce::handle(ctx, req).await {
+            Some(response) => ResponseKind::Produce(response),
+            None => return Ok(None),
+        },
+        RequestKind::Fetch(req) => ResponseKind::Fetch(fetch::handle(ctx, req).await),
+        RequestKind::ListOffsets(req) => ResponseKind::ListOffsets(list_offsets::handle(ctx, req)),
+        RequestKind::InitProducerId(req) => ResponseKind::InitProducerId(init_producer_id::handle(ctx, req)),
         other => return Err(NoHandler(format!("{other:?}").chars().take(60).collect())),
     };
     Ok(Some(response))

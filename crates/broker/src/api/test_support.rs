@@ -26,5 +26,5 @@ pub fn broker() -> TestBroker {
     let partitions = Arc::new(Partitions::open(dir.path(), 1).unwrap());
     let publisher = Arc::clone(&partitions);
     metadata.add_publisher(Box::new(move |image| publisher.publish(image)));
-    TestBroker { broker: Broker { config, metadata, partitions }, _dir: dir }
+    TestBroker { broker: Broker::new(config, metadata, partitions), _dir: dir }
 }

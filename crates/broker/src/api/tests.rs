@@ -57,6 +57,10 @@ fn every_supported_api_has_a_handler() {
             ApiKey::CreatePartitions => RequestKind::CreatePartitions(CreatePartitionsRequest::default()),
             ApiKey::DescribeConfigs => RequestKind::DescribeConfigs(DescribeConfigsRequest::default()),
             ApiKey::DescribeCluster => RequestKind::DescribeCluster(DescribeClusterRequest::default().with_endpoint_type(1)),
+            ApiKey::Produce => RequestKind::Produce(ProduceRequest::default().with_acks(1)),
+            ApiKey::Fetch => RequestKind::Fetch(FetchRequest::default()),
+            ApiKey::ListOffsets => RequestKind::ListOffsets(ListOffsetsRequest::default()),
+            ApiKey::InitProducerId => RequestKind::InitProducerId(InitProducerIdRequest::default()),
             other => panic!("{other:?} is advertised but this test does not know it"),
         };
         let ctx = ctx(&b.broker, api.max_version);
@@ -167,3 +171,63 @@ fn describe_cluster_and_create_partitions() {
 }
 
 use kafka_protocol::error::ResponseError;
+
+/// Every handler's answer, at every advertised version, must encode: a field
+/// set that a version lacks fails encoding and would close the connection.
+#[test]
+fn every_response_encodes_at_every_advertised_version() {
+    use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+    use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    let b = broker();
+    let created = create(&b.broker, 7, vec![topic("t", 1)], false);
+    let id = created.topics[0].topic_id;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    for api in SUPPORTED_APIS {
+        for version in api.min_version..=api.max_version {
+            let request = match api.api_key {
+                ApiKey::ApiVersions => RequestKind::ApiVersions(ApiVersionsRequest::default()),
+                ApiKey::Metadata => RequestKind::Metadata(MetadataRequest::default().with_topics(None)),
+                ApiKey::CreateTopics => RequestKind::CreateTopics(
+                    CreateTopicsRequest::default().with_topics(vec![topic(&format!("new-{version}"), 1), topic("t", 1)]),
+                ),
+                ApiKey::DeleteTopics => RequestKind::DeleteTopics(
+                    DeleteTopicsRequest::default()
+                        .with_topic_names(vec![name("missing")])
+                        .with_topics(vec![DeleteTopicState::default().with_name(Some(name("missing")))]),
+                ),
+                ApiKey::CreatePartitions => RequestKind::CreatePartitions(CreatePartitionsRequest::default().with_topics(vec![
+                    create_partitions_request::CreatePartitionsTopic::default().with_name(name("t")).with_count(1),
+                ])),
+                ApiKey::DescribeConfigs => RequestKind::DescribeConfigs(
+                    DescribeConfigsRequest::default()
+                        .with_resources(vec![DescribeConfigsResource::default().with_resource_type(2).with_resource_name(StrBytes::from_static_str("t"))])
+                        .with_include_synonyms(version >= 1)
+                        .with_include_documentation(version >= 3),
+                ),
+                ApiKey::DescribeCluster => RequestKind::DescribeCluster(DescribeClusterRequest::default().with_endpoint_type(1)),
+                ApiKey::Produce => {
+                    let data = PartitionProduceData::default().with_index(0).with_records(Some(bytes::Bytes::from_static(&[1; 80])));
+                    let t = TopicProduceData::default().with_name(name("t")).with_topic_id(id).with_partition_data(vec![data]);
+                    RequestKind::Produce(ProduceRequest::default().with_acks(1).with_topic_data(vec![t]))
+                }
+                ApiKey::Fetch => {
+                    let p = FetchPartition::default().with_partition(0).with_partition_max_bytes(1000);
+                    let t = FetchTopic::default().with_topic(name("t")).with_topic_id(id).with_partitions(vec![p]);
+                    RequestKind::Fetch(FetchRequest::default().with_max_bytes(1000).with_topics(vec![t]))
+                }
+                ApiKey::ListOffsets => {
+                    let p = ListOffsetsPartition::default().with_partition_index(0).with_timestamp(-1);
+                    let t = ListOffsetsTopic::default().with_name(name("t")).with_partitions(vec![p]);
+                    RequestKind::ListOffsets(ListOffsetsRequest::default().with_topics(vec![t]))
+                }
+                ApiKey::InitProducerId => RequestKind::InitProducerId(InitProducerIdRequest::default()),
+                other => panic!("{other:?} is advertised but this test does not know it"),
+            };
+            let ctx = ctx(&b.broker, version);
+            let response = rt.block_on(handle(&ctx, request)).unwrap().unwrap();
+            let encoded = strom_protocol::response::encode_response(api.api_key, version, 1, &response);
+            assert!(encoded.is_ok(), "{:?} v{version}: {}", api.api_key, encoded.unwrap_err());
+        }
+    }
+}

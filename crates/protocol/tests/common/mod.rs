@@ -79,8 +79,42 @@ pub fn sample_request(api_key: ApiKey, v: i16) -> RequestKind {
             }
             RequestKind::DescribeCluster(body.with_unknown_tagged_fields(extra))
         }
+        ApiKey::Produce => RequestKind::Produce(produce(v).with_unknown_tagged_fields(extra)),
+        ApiKey::Fetch => RequestKind::Fetch(fetch(v).with_unknown_tagged_fields(extra)),
+        ApiKey::ListOffsets => RequestKind::ListOffsets(list_offsets(v).with_unknown_tagged_fields(extra)),
+        ApiKey::InitProducerId => {
+            let mut body = InitProducerIdRequest::default().with_transaction_timeout_ms(60_000);
+            if v >= 3 {
+                body = body.with_producer_id(ProducerId(7)).with_producer_epoch(2);
+            }
+            RequestKind::InitProducerId(body.with_unknown_tagged_fields(extra))
+        }
         other => panic!("no sample request for {other:?}"),
     }
+}
+
+fn produce(v: i16) -> ProduceRequest {
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    let data = PartitionProduceData::default().with_index(0).with_records(Some(Bytes::from_static(&[0u8; 70])));
+    let mut t = TopicProduceData::default().with_partition_data(vec![data]);
+    t = if v >= 13 { t.with_topic_id(Uuid::from_u128(9)) } else { t.with_name(topic("orders")) };
+    ProduceRequest::default().with_acks(-1).with_timeout_ms(30_000).with_topic_data(vec![t])
+}
+
+fn fetch(v: i16) -> FetchRequest {
+    use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+    let p = FetchPartition::default().with_partition(0).with_fetch_offset(5).with_partition_max_bytes(1 << 20);
+    let mut t = FetchTopic::default().with_partitions(vec![p]);
+    t = if v >= 13 { t.with_topic_id(Uuid::from_u128(9)) } else { t.with_topic(topic("orders")) };
+    FetchRequest::default().with_max_wait_ms(500).with_min_bytes(1).with_max_bytes(1 << 20).with_topics(vec![t])
+}
+
+fn list_offsets(v: i16) -> ListOffsetsRequest {
+    use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+    let p = ListOffsetsPartition::default().with_partition_index(0).with_timestamp(-1);
+    let t = ListOffsetsTopic::default().with_name(topic("orders")).with_partitions(vec![p]);
+    let body = ListOffsetsRequest::default().with_topics(vec![t]);
+    if v >= 2 { body.with_isolation_level(1) } else { body }
 }
 
 fn metadata(v: i16) -> MetadataRequest {

@@ -1,0 +1,140 @@
+//! Fetch (key 1), versions 4-18. Whole batches as stored, from the batch
+//! holding the fetch offset, up to `partition_max_bytes` per partition and
+//! `max_bytes` overall, always at least one batch for the first partition
+//! with data (as Kafka does, so a batch larger than the limits still
+//! progresses). Long poll: when fewer than `min_bytes` are ready, wait until
+//! data arrives or `max_wait_ms` passes. No fetch sessions: session id 0 is
+//! always answered, which every client handles as "full fetches". The high
+//! watermark is the log end offset (one replica); the last stable offset
+//! equals it until transactions exist.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse};
+use strom_storage::error::StorageError;
+
+use super::RequestContext;
+use crate::metadata::MetadataImage;
+
+/// Longest long poll honoured, whatever the client asks (Kafka has none; a
+/// bound keeps a connection's shutdown prompt).
+const MAX_WAIT_CAP: Duration = Duration::from_secs(30);
+
+pub async fn handle(ctx: &RequestContext<'_>, req: FetchRequest) -> FetchResponse {
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0)).min(MAX_WAIT_CAP);
+    let mut appends = ctx.broker.watch_appends();
+    loop {
+        appends.borrow_and_update();
+        let (response, bytes) = read_all(ctx, &req);
+        let enough = bytes >= i64::from(req.min_bytes.max(1)) || response.error_code != 0;
+        if enough || tokio::time::Instant::now() >= deadline {
+            return response;
+        }
+        match tokio::time::timeout_at(deadline, appends.changed()).await {
+            Ok(Ok(())) => continue,
+            _ => return read_all(ctx, &req).0,
+        }
+    }
+}
+
+/// One pass over every requested partition. Returns the response and the bytes in it.
+fn read_all(ctx: &RequestContext<'_>, req: &FetchRequest) -> (FetchResponse, i64) {
+    let image = ctx.broker.metadata.image();
+    let mut budget = usize::try_from(req.max_bytes).unwrap_or(0).max(1);
+    let mut total = 0i64;
+    let mut first_data = true;
+    let read_committed = req.isolation_level == 1;
+    let responses = req
+        .topics
+        .iter()
+        .map(|topic| {
+            let name = if ctx.api_version >= 13 {
+                image.topic_by_id(&topic.topic_id).map(|t| t.name.clone())
+            } else {
+                Some(topic.topic.0.to_string())
+            };
+            let partitions = topic
+                .partitions
+                .iter()
+                .map(|p| {
+                    let data = read_partition(ctx, &image, name.as_deref(), p, read_committed, &mut budget, &mut first_data);
+                    total += data.records.as_ref().map_or(0, |r| r.len() as i64);
+                    data
+                })
+                .collect();
+            FetchableTopicResponse::default().with_topic(topic.topic.clone()).with_topic_id(topic.topic_id).with_partitions(partitions)
+        })
+        .collect();
+    (FetchResponse::default().with_responses(responses), total)
+}
+
+fn read_partition(
+    ctx: &RequestContext<'_>,
+    image: &MetadataImage,
+    topic: Option<&str>,
+    p: &kafka_protocol::messages::fetch_request::FetchPartition,
+    read_committed: bool,
+    budget: &mut usize,
+    first_data: &mut bool,
+) -> PartitionData {
+    let empty = PartitionData::default()
+        .with_partition_index(p.partition)
+        .with_high_watermark(-1)
+        .with_last_stable_offset(-1)
+        .with_log_start_offset(-1)
+        .with_preferred_read_replica(BrokerId(-1))
+        .with_records(Some(Bytes::new()));
+    let unknown = if ctx.api_version >= 13 { ResponseError::UnknownTopicId } else { ResponseError::UnknownTopicOrPartition };
+    let Some(topic) = topic.filter(|t| image.topic(t).is_some()) else {
+        return empty.with_error_code(unknown.code());
+    };
+    let Some(log) = ctx.broker.partitions.log(topic, p.partition) else {
+        return empty.with_error_code(ResponseError::UnknownTopicOrPartition.code());
+    };
+    // Reads return at least one whole batch, so the first partition with data
+    // progresses even past the limits, as in Kafka; later ones stop at the budget.
+    let limit = usize::try_from(p.partition_max_bytes).unwrap_or(0).min(*budget);
+    let high_watermark = log.log_end_offset();
+    let read = if limit == 0 && !*first_data {
+        log.read(p.fetch_offset, 1, p.fetch_offset.min(high_watermark))
+    } else {
+        log.read(p.fetch_offset, limit.max(1), high_watermark)
+    };
+    let (log_start, data) = match read {
+        Ok(read) => (read.log_start_offset, read.data),
+        Err(StorageError::OffsetOutOfRange { log_start_offset, log_end_offset, .. }) => {
+            return empty
+                .with_error_code(ResponseError::OffsetOutOfRange.code())
+                .with_high_watermark(log_end_offset)
+                .with_last_stable_offset(log_end_offset)
+                .with_log_start_offset(log_start_offset);
+        }
+        Err(error) => {
+            tracing::error!(topic, partition = p.partition, %error, "fetch read failed");
+            return empty.with_error_code(ResponseError::KafkaStorageError.code());
+        }
+    };
+    let records = match data.map(|slice| slice.read()) {
+        None => Bytes::new(),
+        Some(Ok(bytes)) => bytes,
+        Some(Err(error)) => {
+            tracing::error!(topic, partition = p.partition, %error, "fetch read failed");
+            return empty.with_error_code(ResponseError::KafkaStorageError.code());
+        }
+    };
+    if !records.is_empty() {
+        *first_data = false;
+        *budget = budget.saturating_sub(records.len());
+    }
+    empty
+        .with_high_watermark(high_watermark)
+        .with_last_stable_offset(high_watermark)
+        .with_log_start_offset(log_start)
+        // read_committed fetches get the aborted transactions in range (none
+        // until transactions exist); Kafka sends null to read_uncommitted ones.
+        .with_aborted_transactions(read_committed.then(Vec::new))
+        .with_records(Some(records))
+}

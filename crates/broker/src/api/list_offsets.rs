@@ -1,0 +1,59 @@
+//! ListOffsets (key 2), versions 1-10: earliest (-2), latest (-1), the
+//! largest timestamp (-3, v7+), earliest local (-4, v8+, = earliest without
+//! tiered storage), or the first batch whose timestamp reaches the one asked
+//! for. read_committed (v2+) answers the last stable offset for latest, which
+//! equals the high watermark until transactions exist. Timestamp lookups are
+//! to batch precision: the offset is that batch's first.
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::list_offsets_response::{ListOffsetsPartitionResponse, ListOffsetsTopicResponse};
+use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
+
+use super::RequestContext;
+
+const LATEST: i64 = -1;
+const EARLIEST: i64 = -2;
+const MAX_TIMESTAMP: i64 = -3;
+const EARLIEST_LOCAL: i64 = -4;
+const EARLIEST_PENDING_UPLOAD: i64 = -5;
+
+pub fn handle(ctx: &RequestContext<'_>, req: ListOffsetsRequest) -> ListOffsetsResponse {
+    let image = ctx.broker.metadata.image();
+    let topics = req
+        .topics
+        .into_iter()
+        .map(|topic| {
+            let known = image.topic(&topic.name.0);
+            let partitions = topic
+                .partitions
+                .into_iter()
+                .map(|p| {
+                    let response = ListOffsetsPartitionResponse::default().with_partition_index(p.partition_index);
+                    let epoch = known.and_then(|t| t.partitions.get(usize::try_from(p.partition_index).ok()?)).map(|p| p.leader_epoch);
+                    let (Some(epoch), Some(log)) = (epoch, ctx.broker.partitions.log(&topic.name.0, p.partition_index)) else {
+                        return response.with_error_code(ResponseError::UnknownTopicOrPartition.code()).with_timestamp(-1).with_offset(-1);
+                    };
+                    let (timestamp, offset) = match p.timestamp {
+                        LATEST => (-1, log.log_end_offset()),
+                        EARLIEST | EARLIEST_LOCAL | EARLIEST_PENDING_UPLOAD => (-1, log.log_start_offset()),
+                        MAX_TIMESTAMP => log.max_timestamp().map_or((-1, -1), |t| (t.timestamp, t.offset)),
+                        ts if ts >= 0 => match log.offset_for_timestamp(ts) {
+                            Ok(found) => found.map_or((-1, -1), |t| (t.timestamp, t.offset)),
+                            Err(error) => {
+                                tracing::error!(topic = %topic.name.0, partition = p.partition_index, %error, "timestamp lookup failed");
+                                return response.with_error_code(ResponseError::KafkaStorageError.code()).with_timestamp(-1).with_offset(-1);
+                            }
+                        },
+                        _ => {
+                            return response.with_error_code(ResponseError::InvalidRequest.code()).with_timestamp(-1).with_offset(-1);
+                        }
+                    };
+                    let response = response.with_timestamp(timestamp).with_offset(offset);
+                    if ctx.api_version >= 4 { response.with_leader_epoch(epoch) } else { response }
+                })
+                .collect();
+            ListOffsetsTopicResponse::default().with_name(topic.name).with_partitions(partitions)
+        })
+        .collect();
+    ListOffsetsResponse::default().with_topics(topics)
+}
