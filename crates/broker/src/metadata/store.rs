@@ -149,10 +149,6 @@ impl MetadataStore {
         self.publishers.write().unwrap_or_else(|p| p.into_inner()).push(publisher);
     }
 
-    pub fn defaults(&self) -> TopicDefaults {
-        self.defaults
-    }
-
     /// Creates a topic, or with `validate_only` only checks that it could be.
     /// Returns the topic as it is (or would be) created.
     pub fn create_topic(&self, topic: NewTopic, validate_only: bool) -> Result<TopicImage, TopicError> {
