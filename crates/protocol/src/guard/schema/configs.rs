@@ -5,11 +5,11 @@ use crate::guard::dsl::{f, Field, Message, Ty::*};
 
 /// DescribeConfigsRequest: versions 1-4, flexible from 4.
 pub(crate) const DESCRIBE_CONFIGS: Message = Message { versions: (1, 4), flexible_from: Some(4), fields: &[
-    f("resources", Array(&Struct(DESCRIBE_CONFIGS_DESCRIBE_CONFIGS_RESOURCE))),
+    f("resources", Array(&Struct(DESCRIBE_CONFIGS_RESOURCE))),
     f("include_synonyms", Bool),
     f("include_documentation", Bool).since(3),
 ]};
-const DESCRIBE_CONFIGS_DESCRIBE_CONFIGS_RESOURCE: &[Field] = &[
+const DESCRIBE_CONFIGS_RESOURCE: &[Field] = &[
     f("resource_type", Int8),
     f("resource_name", String),
     f("configuration_keys", Array(&String)).nullable(),
@@ -17,10 +17,10 @@ const DESCRIBE_CONFIGS_DESCRIBE_CONFIGS_RESOURCE: &[Field] = &[
 
 /// AlterConfigsRequest: versions 0-2, flexible from 2.
 pub(crate) const ALTER_CONFIGS: Message = Message { versions: (0, 2), flexible_from: Some(2), fields: &[
-    f("resources", Array(&Struct(ALTER_CONFIGS_ALTER_CONFIGS_RESOURCE))),
+    f("resources", Array(&Struct(ALTER_CONFIGS_RESOURCE))),
     f("validate_only", Bool),
 ]};
-const ALTER_CONFIGS_ALTER_CONFIGS_RESOURCE: &[Field] = &[
+const ALTER_CONFIGS_RESOURCE: &[Field] = &[
     f("resource_type", Int8),
     f("resource_name", String),
     f("configs", Array(&Struct(ALTER_CONFIGS_ALTERABLE_CONFIG))),

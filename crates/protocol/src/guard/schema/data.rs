@@ -29,13 +29,13 @@ pub(crate) const FETCH: Message = Message { versions: (4, 18), flexible_from: So
     f("isolation_level", Int8),
     f("session_id", Int32).since(7),
     f("session_epoch", Int32).since(7),
-    f("topics", Array(&Struct(FETCH_FETCH_TOPIC))),
+    f("topics", Array(&Struct(FETCH_TOPIC))),
     f("forgotten_topics_data", Array(&Struct(FETCH_FORGOTTEN_TOPIC))).since(7),
     f("rack_id", String).since(11),
     f("cluster_id", String).nullable().tag(0),
     f("replica_state", Struct(FETCH_REPLICA_STATE)).since(15).tag(1),
 ]};
-const FETCH_FETCH_PARTITION: &[Field] = &[
+const FETCH_PARTITION: &[Field] = &[
     f("partition", Int32),
     f("current_leader_epoch", Int32).since(9),
     f("fetch_offset", Int64),
@@ -45,10 +45,10 @@ const FETCH_FETCH_PARTITION: &[Field] = &[
     f("replica_directory_id", Uuid).since(17).tag(0),
     f("high_watermark", Int64).since(18).tag(1),
 ];
-const FETCH_FETCH_TOPIC: &[Field] = &[
+const FETCH_TOPIC: &[Field] = &[
     f("topic", String).until(12),
     f("topic_id", Uuid).since(13),
-    f("partitions", Array(&Struct(FETCH_FETCH_PARTITION))),
+    f("partitions", Array(&Struct(FETCH_PARTITION))),
 ];
 const FETCH_FORGOTTEN_TOPIC: &[Field] = &[
     f("topic", String).versions(7, 12),
@@ -64,17 +64,17 @@ const FETCH_REPLICA_STATE: &[Field] = &[
 pub(crate) const LIST_OFFSETS: Message = Message { versions: (1, 10), flexible_from: Some(6), fields: &[
     f("replica_id", Int32),
     f("isolation_level", Int8).since(2),
-    f("topics", Array(&Struct(LIST_OFFSETS_LIST_OFFSETS_TOPIC))),
+    f("topics", Array(&Struct(LIST_OFFSETS_TOPIC))),
     f("timeout_ms", Int32).since(10),
 ]};
-const LIST_OFFSETS_LIST_OFFSETS_PARTITION: &[Field] = &[
+const LIST_OFFSETS_PARTITION: &[Field] = &[
     f("partition_index", Int32),
     f("current_leader_epoch", Int32).since(4),
     f("timestamp", Int64),
 ];
-const LIST_OFFSETS_LIST_OFFSETS_TOPIC: &[Field] = &[
+const LIST_OFFSETS_TOPIC: &[Field] = &[
     f("name", String),
-    f("partitions", Array(&Struct(LIST_OFFSETS_LIST_OFFSETS_PARTITION))),
+    f("partitions", Array(&Struct(LIST_OFFSETS_PARTITION))),
 ];
 
 /// OffsetForLeaderEpochRequest: versions 2-4, flexible from 4.

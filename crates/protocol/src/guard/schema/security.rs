@@ -30,9 +30,9 @@ const CREATE_ACLS_ACL_CREATION: &[Field] = &[
 
 /// DeleteAclsRequest: versions 1-3, flexible from 2.
 pub(crate) const DELETE_ACLS: Message = Message { versions: (1, 3), flexible_from: Some(2), fields: &[
-    f("filters", Array(&Struct(DELETE_ACLS_DELETE_ACLS_FILTER))),
+    f("filters", Array(&Struct(DELETE_ACLS_FILTER))),
 ]};
-const DELETE_ACLS_DELETE_ACLS_FILTER: &[Field] = &[
+const DELETE_ACLS_FILTER: &[Field] = &[
     f("resource_type_filter", Int8),
     f("resource_name_filter", String).nullable(),
     f("pattern_type_filter", Int8),

@@ -38,29 +38,29 @@ const DELETE_TOPICS_DELETE_TOPIC_STATE: &[Field] = &[
 
 /// CreatePartitionsRequest: versions 0-3, flexible from 2.
 pub(crate) const CREATE_PARTITIONS: Message = Message { versions: (0, 3), flexible_from: Some(2), fields: &[
-    f("topics", Array(&Struct(CREATE_PARTITIONS_CREATE_PARTITIONS_TOPIC))),
+    f("topics", Array(&Struct(CREATE_PARTITIONS_TOPIC))),
     f("timeout_ms", Int32),
     f("validate_only", Bool),
 ]};
-const CREATE_PARTITIONS_CREATE_PARTITIONS_ASSIGNMENT: &[Field] = &[
+const CREATE_PARTITIONS_ASSIGNMENT: &[Field] = &[
     f("broker_ids", Array(&Int32)),
 ];
-const CREATE_PARTITIONS_CREATE_PARTITIONS_TOPIC: &[Field] = &[
+const CREATE_PARTITIONS_TOPIC: &[Field] = &[
     f("name", String),
     f("count", Int32),
-    f("assignments", Array(&Struct(CREATE_PARTITIONS_CREATE_PARTITIONS_ASSIGNMENT))).nullable(),
+    f("assignments", Array(&Struct(CREATE_PARTITIONS_ASSIGNMENT))).nullable(),
 ];
 
 /// DeleteRecordsRequest: versions 0-2, flexible from 2.
 pub(crate) const DELETE_RECORDS: Message = Message { versions: (0, 2), flexible_from: Some(2), fields: &[
-    f("topics", Array(&Struct(DELETE_RECORDS_DELETE_RECORDS_TOPIC))),
+    f("topics", Array(&Struct(DELETE_RECORDS_TOPIC))),
     f("timeout_ms", Int32),
 ]};
-const DELETE_RECORDS_DELETE_RECORDS_PARTITION: &[Field] = &[
+const DELETE_RECORDS_PARTITION: &[Field] = &[
     f("partition_index", Int32),
     f("offset", Int64),
 ];
-const DELETE_RECORDS_DELETE_RECORDS_TOPIC: &[Field] = &[
+const DELETE_RECORDS_TOPIC: &[Field] = &[
     f("name", String),
-    f("partitions", Array(&Struct(DELETE_RECORDS_DELETE_RECORDS_PARTITION))),
+    f("partitions", Array(&Struct(DELETE_RECORDS_PARTITION))),
 ];

@@ -160,6 +160,9 @@ def main():
         def cname(s, prefix=prefix, top=top[0]):
             rest = s[len(top):] if s.startswith(top) and s != top else s
             rest = re.sub(r'(?<!^)([A-Z])', r'_\1', rest).upper()
+            # FetchTopic in fetch_request -> FETCH_TOPIC, not FETCH_FETCH_TOPIC.
+            if rest.startswith(prefix + '_'):
+                return rest
             return f'{prefix}_{rest}'
         flex = {}
         order = [top[0]] + [s for s in sdefs if s != top[0] and 'impl Decodable for ' + s + ' ' in text]

@@ -13,22 +13,22 @@ pub(crate) const INIT_PRODUCER_ID: Message = Message { versions: (0, 5), flexibl
 
 /// AddPartitionsToTxnRequest: versions 0-5, flexible from 3.
 pub(crate) const ADD_PARTITIONS_TO_TXN: Message = Message { versions: (0, 5), flexible_from: Some(3), fields: &[
-    f("transactions", Array(&Struct(ADD_PARTITIONS_TO_TXN_ADD_PARTITIONS_TO_TXN_TRANSACTION))).since(4),
+    f("transactions", Array(&Struct(ADD_PARTITIONS_TO_TXN_TRANSACTION))).since(4),
     f("v3_and_below_transactional_id", String).until(3),
     f("v3_and_below_producer_id", Int64).until(3),
     f("v3_and_below_producer_epoch", Int16).until(3),
-    f("v3_and_below_topics", Array(&Struct(ADD_PARTITIONS_TO_TXN_ADD_PARTITIONS_TO_TXN_TOPIC))).until(3),
+    f("v3_and_below_topics", Array(&Struct(ADD_PARTITIONS_TO_TXN_TOPIC))).until(3),
 ]};
-const ADD_PARTITIONS_TO_TXN_ADD_PARTITIONS_TO_TXN_TOPIC: &[Field] = &[
+const ADD_PARTITIONS_TO_TXN_TOPIC: &[Field] = &[
     f("name", String),
     f("partitions", Array(&Int32)),
 ];
-const ADD_PARTITIONS_TO_TXN_ADD_PARTITIONS_TO_TXN_TRANSACTION: &[Field] = &[
+const ADD_PARTITIONS_TO_TXN_TRANSACTION: &[Field] = &[
     f("transactional_id", String).since(4),
     f("producer_id", Int64).since(4),
     f("producer_epoch", Int16).since(4),
     f("verify_only", Bool).since(4),
-    f("topics", Array(&Struct(ADD_PARTITIONS_TO_TXN_ADD_PARTITIONS_TO_TXN_TOPIC))).since(4),
+    f("topics", Array(&Struct(ADD_PARTITIONS_TO_TXN_TOPIC))).since(4),
 ];
 
 /// AddOffsetsToTxnRequest: versions 0-4, flexible from 3.
