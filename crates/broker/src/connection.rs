@@ -18,6 +18,12 @@ use crate::broker::Broker;
 /// Bytes read per socket read. The buffer only grows as bytes really arrive,
 /// whatever size a frame claims.
 const READ_CHUNK_BYTES: usize = 64 * 1024;
+/// Largest request other than Produce. A decoded request can take about 40
+/// times its wire size in memory (a 2-byte topic entry becomes a 72-byte
+/// struct), so only Produce, whose records stay raw bytes, gets the full
+/// `max_frame_bytes`; 8 MiB is far above any real admin or fetch request.
+const MAX_NON_PRODUCE_REQUEST_BYTES: usize = 8 * 1024 * 1024;
+const PRODUCE_API_KEY: i16 = 0;
 
 pub struct Connection {
     pub broker: Arc<Broker>,
@@ -71,6 +77,11 @@ impl Connection {
 
     /// Answers one request frame; false closes the connection.
     async fn answer(&self, frame: Bytes, stream: &mut TcpStream) -> bool {
+        let api_key = strom_protocol::header::peek_prefix(&frame).map(|p| p.api_key);
+        if frame.len() > MAX_NON_PRODUCE_REQUEST_BYTES && api_key != Some(PRODUCE_API_KEY) {
+            tracing::info!(peer = %self.peer, bytes = frame.len(), ?api_key, "closing connection: request too large for its API");
+            return false;
+        }
         let encoded = match decode_request(frame) {
             Err(error) => {
                 tracing::info!(peer = %self.peer, %error, "closing connection");
