@@ -92,6 +92,9 @@ impl Connection {
                 response::encode_unsupported_api_versions(correlation_id)
             }
             Ok(Decoded::Request(request)) => {
+                if request.trailing_bytes > 0 {
+                    tracing::debug!(peer = %self.peer, api = ?request.api_key, version = request.api_version, bytes = request.trailing_bytes, "ignored bytes after a request body, as Kafka does");
+                }
                 let client_id = request.client_id().to_string();
                 let ctx = RequestContext {
                     broker: &self.broker,

@@ -18,9 +18,9 @@ use crate::guard::GuardError;
 /// ApiVersions version, and an unknown one is answered with a v0
 /// UNSUPPORTED_VERSION response ([`crate::request::Decoded::UnsupportedApiVersions`]).
 ///
-/// One deliberate strictness: Kafka ignores bytes left after a request body;
-/// Strom refuses them ([`DecodeError::TrailingBytes`]), since no real client
-/// sends them and they would mean the body was read at the wrong version.
+/// Bytes left after a request body are ignored, as Kafka ignores them: a real
+/// client sends some (librdkafka 2.16, Metadata v13 with a null topic list).
+/// They are cut off before decoding and never reach `kafka-protocol`.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
     #[error("request frame of {len} bytes is too short for a request header")]
@@ -41,7 +41,8 @@ pub enum DecodeError {
     },
     #[error("malformed {api_key:?} v{version} body: {reason}")]
     Malformed { api_key: ApiKey, version: i16, reason: String },
-    #[error("{extra} trailing bytes after {api_key:?} v{version} body")]
+    /// The guard and `kafka-protocol` disagree on where the body ends: a bug.
+    #[error("{extra} bytes left after decoding {api_key:?} v{version} body")]
     TrailingBytes { api_key: ApiKey, version: i16, extra: usize },
 }
 

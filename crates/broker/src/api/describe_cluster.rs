@@ -6,15 +6,16 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
 use kafka_protocol::messages::{BrokerId, DescribeClusterRequest, DescribeClusterResponse};
 
-use super::{str_bytes, RequestContext, AUTHORIZED_OPERATIONS_OMITTED};
+use super::{str_bytes, RequestContext, AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_AUTHORIZED_OPERATIONS};
 use crate::broker::endpoint_for;
 
 const ENDPOINT_TYPE_BROKER: i8 = 1;
 
 pub fn handle(ctx: &RequestContext<'_>, req: DescribeClusterRequest) -> DescribeClusterResponse {
+    let cluster_ops = if req.include_cluster_authorized_operations { CLUSTER_AUTHORIZED_OPERATIONS } else { AUTHORIZED_OPERATIONS_OMITTED };
     let mut response = DescribeClusterResponse::default()
         .with_endpoint_type(ENDPOINT_TYPE_BROKER)
-        .with_cluster_authorized_operations(AUTHORIZED_OPERATIONS_OMITTED);
+        .with_cluster_authorized_operations(cluster_ops);
     if ctx.api_version >= 1 && req.endpoint_type != ENDPOINT_TYPE_BROKER {
         return response.with_error_code(ResponseError::MismatchedEndpointType.code()).with_error_message(Some(str_bytes(
             format!("The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type {}", endpoint_type_name(req.endpoint_type)),

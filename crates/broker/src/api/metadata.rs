@@ -14,7 +14,7 @@ use kafka_protocol::messages::metadata_response::{MetadataResponseBroker, Metada
 use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
 use uuid::Uuid;
 
-use super::{str_bytes, RequestContext, AUTHORIZED_OPERATIONS_OMITTED};
+use super::{str_bytes, RequestContext, AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_AUTHORIZED_OPERATIONS, TOPIC_AUTHORIZED_OPERATIONS};
 use crate::broker::endpoint_for;
 use crate::metadata::{topic_name, MetadataImage, NewTopic, TopicImage};
 
@@ -23,6 +23,12 @@ const INTERNAL_TOPICS: &[&str] = &["__consumer_offsets", "__transaction_state"];
 
 pub fn handle(ctx: &RequestContext<'_>, req: MetadataRequest) -> MetadataResponse {
     let allow_auto_create = ctx.api_version < 4 || req.allow_auto_topic_creation;
+    let topic_ops = if req.include_topic_authorized_operations { TOPIC_AUTHORIZED_OPERATIONS } else { AUTHORIZED_OPERATIONS_OMITTED };
+    let cluster_ops = if req.include_cluster_authorized_operations && (8..=10).contains(&ctx.api_version) {
+        CLUSTER_AUTHORIZED_OPERATIONS
+    } else {
+        AUTHORIZED_OPERATIONS_OMITTED
+    };
     let mut image = ctx.broker.metadata.image();
     let topics = match req.topics {
         // v0: an empty list means all topics; v1+: null means all, empty means none.
@@ -50,12 +56,15 @@ pub fn handle(ctx: &RequestContext<'_>, req: MetadataRequest) -> MetadataRespons
             }
         }
     }
+    for topic in responses.iter_mut().filter(|t| t.error_code == 0) {
+        topic.topic_authorized_operations = topic_ops;
+    }
     MetadataResponse::default()
         .with_brokers(brokers(ctx, &image))
         .with_cluster_id(Some(str_bytes(image.cluster_id.clone())))
         .with_controller_id(BrokerId(image.controller_id))
         .with_topics(responses)
-        .with_cluster_authorized_operations(AUTHORIZED_OPERATIONS_OMITTED)
+        .with_cluster_authorized_operations(cluster_ops)
 }
 
 fn brokers(ctx: &RequestContext<'_>, image: &MetadataImage) -> Vec<MetadataResponseBroker> {

@@ -60,6 +60,35 @@ pub async fn handle(ctx: &RequestContext<'_>, body: RequestKind) -> Result<Optio
 /// Kafka's "authorized operations not requested" marker (i32::MIN).
 pub const AUTHORIZED_OPERATIONS_OMITTED: i32 = i32::MIN;
 
+/// ACL operation codes (Kafka's `AclOperation`), as bit positions.
+const READ: i32 = 3;
+const WRITE: i32 = 4;
+const CREATE: i32 = 5;
+const DELETE: i32 = 6;
+const ALTER: i32 = 7;
+const DESCRIBE: i32 = 8;
+const CLUSTER_ACTION: i32 = 9;
+const DESCRIBE_CONFIGS: i32 = 10;
+const ALTER_CONFIGS: i32 = 11;
+const IDEMPOTENT_WRITE: i32 = 12;
+
+const fn bits(ops: &[i32]) -> i32 {
+    let mut mask = 0;
+    let mut i = 0;
+    while i < ops.len() {
+        mask |= 1 << ops[i];
+        i += 1;
+    }
+    mask
+}
+
+/// What a client may do with a topic when asked (Metadata v8+): with no
+/// authorizer, Kafka reports every operation a topic supports.
+pub const TOPIC_AUTHORIZED_OPERATIONS: i32 = bits(&[READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS]);
+/// The same for the cluster (Metadata v8-10, DescribeCluster).
+pub const CLUSTER_AUTHORIZED_OPERATIONS: i32 =
+    bits(&[CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE]);
+
 pub fn str_bytes(s: impl Into<String>) -> StrBytes {
     StrBytes::from_string(s.into())
 }

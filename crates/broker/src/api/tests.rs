@@ -231,3 +231,22 @@ fn every_response_encodes_at_every_advertised_version() {
         }
     }
 }
+
+#[test]
+fn authorized_operations_are_reported_only_when_asked() {
+    let b = broker();
+    create(&b.broker, 7, vec![topic("t", 1)], false);
+    let ask = |include: bool| {
+        let req = MetadataRequest::default()
+            .with_topics(None)
+            .with_include_topic_authorized_operations(include)
+            .with_include_cluster_authorized_operations(include);
+        match call(&b.broker, 9, RequestKind::Metadata(req)) {
+            ResponseKind::Metadata(r) => (r.topics[0].topic_authorized_operations, r.cluster_authorized_operations),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(ask(false), (i32::MIN, i32::MIN));
+    // Kafka with no authorizer: READ..ALTER_CONFIGS for topics (bits 3-8, 10, 11).
+    assert_eq!(ask(true), (0b1101_1111_1000, 0b1_1111_1010_0000));
+}

@@ -34,6 +34,17 @@ pub enum GuardError {
 /// count in it is bounded by the bytes that remain, and the walk consumed the
 /// whole body. Never panics.
 pub fn check_request_body(api_key: i16, version: i16, body: &[u8]) -> Result<(), GuardError> {
+    let used = message_length(api_key, version, body)?;
+    match body.len() - used {
+        0 => Ok(()),
+        extra => Err(GuardError::Malformed(format!("{extra} trailing bytes at byte {used}"))),
+    }
+}
+
+/// Walks a request body like [`check_request_body`] but allows bytes after
+/// the message, as Apache Kafka does (librdkafka 2.x sends some in Metadata
+/// v13): returns the message's length; `body[..length]` may be decoded.
+pub fn message_length(api_key: i16, version: i16, body: &[u8]) -> Result<usize, GuardError> {
     match schema::lookup(api_key) {
         Some(msg) if msg.supports(version) => walker::walk(msg, version, body),
         _ => Err(GuardError::NoSchema { api_key, version }),

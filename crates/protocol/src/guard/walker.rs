@@ -8,15 +8,13 @@
 use super::dsl::{min_size, Field, Message, Ty};
 use super::GuardError;
 
-/// Walks `body` as `msg` at `version`; requires every byte to be consumed.
-pub(crate) fn walk(msg: &Message, version: i16, body: &[u8]) -> Result<(), GuardError> {
+/// Walks `body` as `msg` at `version`; returns how many bytes the message
+/// takes. Bytes after it are the caller's to handle.
+pub(crate) fn walk(msg: &Message, version: i16, body: &[u8]) -> Result<usize, GuardError> {
     let mut r = Reader { buf: body, pos: 0 };
     let flexible = msg.is_flexible(version);
     r.fields(msg.fields, version, flexible)?;
-    if r.remaining() != 0 {
-        return Err(r.malformed(format!("{} trailing bytes", r.remaining())));
-    }
-    Ok(())
+    Ok(r.pos)
 }
 
 struct Reader<'a> {
