@@ -56,7 +56,8 @@ pub fn handle(ctx: &RequestContext<'_>, req: MetadataRequest) -> MetadataRespons
             }
         }
     }
-    for topic in responses.iter_mut().filter(|t| t.error_code == 0) {
+    // Kafka sets them on every topic in the answer, errors included.
+    for topic in responses.iter_mut() {
         topic.topic_authorized_operations = topic_ops;
     }
     MetadataResponse::default()
