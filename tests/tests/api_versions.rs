@@ -2,6 +2,9 @@
 //! answer Kafka gives to a version it does not know (a v0 UNSUPPORTED_VERSION
 //! body listing the ApiVersions range, connection kept open).
 
+// A failed expectation is how a test fails.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use bytes::BytesMut;
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};

@@ -13,6 +13,9 @@
 //! `STROM_FUZZ_FRAMES` (frames per API version, default 10000),
 //! `STROM_FUZZ_THREADS` (default 4).
 
+// A failed expectation is how a test fails.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

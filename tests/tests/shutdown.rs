@@ -1,6 +1,9 @@
 //! Graceful shutdown: SIGTERM makes the broker exit with code 0 within 5 s,
 //! even with client connections open.
 
+// A failed expectation is how a test fails.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use std::time::{Duration, Instant};
 
 use strom_tests::StromProcess;

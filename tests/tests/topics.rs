@@ -1,6 +1,9 @@
 //! Metadata, CreateTopics and DeleteTopics against a real broker, at the
 //! versions real clients send, and topics surviving a restart.
 
+// A failed expectation is how a test fails.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
