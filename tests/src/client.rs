@@ -88,6 +88,11 @@ impl KafkaConnection {
         self.send(&request, version)
     }
 
+    /// How long reads wait for the broker (default [`RESPONSE_TIMEOUT`]).
+    pub fn set_response_timeout(&self, timeout: Duration) -> io::Result<()> {
+        self.stream.set_read_timeout(Some(timeout))
+    }
+
     pub fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.stream.write_all(bytes)
     }
@@ -119,6 +124,11 @@ impl KafkaConnection {
     pub fn stream(&self) -> &TcpStream {
         &self.stream
     }
+}
+
+/// True for a read that ran into its timeout.
+pub fn is_timeout(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
 }
 
 /// True for the errors a peer's close shows up as.

@@ -4,12 +4,12 @@
 
 use std::io;
 use std::net::{Shutdown, SocketAddr};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Buf;
 use kafka_protocol::messages::ApiKey;
 
-use crate::client::{frame, is_closed, KafkaConnection};
+use crate::client::{frame, is_closed, is_timeout, KafkaConnection, RESPONSE_TIMEOUT};
 
 /// What the broker did with one frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,7 +18,18 @@ pub enum Outcome {
     Answered,
     /// The broker closed the connection (or reset it).
     Closed,
+    /// A request that may legitimately wait (a long-poll Fetch, a JoinGroup
+    /// waiting for members) was not answered quickly; the connection was dropped.
+    Held,
 }
+
+/// APIs whose requests a broker may park for as long as the request asks
+/// (Fetch max_wait_ms, JoinGroup/SyncGroup rebalances, ShareFetch): a mutated
+/// timeout field makes a long wait correct, not a hang.
+const MAY_WAIT: [ApiKey; 4] = [ApiKey::Fetch, ApiKey::JoinGroup, ApiKey::SyncGroup, ApiKey::ShareFetch];
+
+/// How long a request of a [`MAY_WAIT`] API gets before it counts as parked.
+const PARKED_AFTER: Duration = Duration::from_millis(250);
 
 /// A frame the broker mishandled, with what went wrong.
 #[derive(Debug)]
@@ -45,6 +56,7 @@ pub struct Tally {
     pub frames: u64,
     pub answered: u64,
     pub closed: u64,
+    pub held: u64,
     pub connections: u64,
 }
 
@@ -53,6 +65,7 @@ impl std::ops::AddAssign for Tally {
         self.frames += other.frames;
         self.answered += other.answered;
         self.closed += other.closed;
+        self.held += other.held;
         self.connections += other.connections;
     }
 }
@@ -101,7 +114,11 @@ impl Prober {
                 bytes.extend_from_slice(&ping);
             }
         }
-        self.exchange(conn, &bytes, correlation_id, wait_for)
+        let may_wait = MAY_WAIT.iter().any(|&k| k as i16 == api_key);
+        if may_wait {
+            let _ = conn.set_response_timeout(PARKED_AFTER);
+        }
+        self.exchange(conn, &bytes, correlation_id, wait_for, may_wait)
     }
 
     /// Sends raw bytes (any framing) and waits for the broker to close the
@@ -109,7 +126,7 @@ impl Prober {
     /// response frame.
     pub fn raw(&mut self, bytes: &[u8]) -> Result<Outcome, Misbehaviour> {
         let conn = self.take_connection(bytes)?;
-        self.exchange(conn, bytes, i32::MIN, i32::MIN)
+        self.exchange(conn, bytes, i32::MIN, i32::MIN, false)
     }
 
     /// Sends raw bytes that the broker must refuse by closing the connection
@@ -173,6 +190,7 @@ impl Prober {
         bytes: &[u8],
         first: i32,
         last: i32,
+        may_wait: bool,
     ) -> Result<Outcome, Misbehaviour> {
         self.tally.frames += 1;
         if let Err(e) = conn.write_all(bytes) {
@@ -201,12 +219,19 @@ impl Prober {
                     }
                     if correlation_id == last {
                         self.tally.answered += 1;
+                        if may_wait {
+                            let _ = conn.set_response_timeout(RESPONSE_TIMEOUT);
+                        }
                         self.conn = Some(conn);
                         return Ok(Outcome::Answered);
                     }
                     expected = last;
                 }
                 Ok(None) => return self.closed_if(true, bytes, String::new()).map(|()| Outcome::Closed),
+                Err(e) if may_wait && e.downcast_ref::<io::Error>().is_some_and(is_timeout) => {
+                    self.tally.held += 1;
+                    return Ok(Outcome::Held);
+                }
                 Err(e) => {
                     let closed = e.downcast_ref::<io::Error>().is_some_and(is_closed);
                     return self.closed_if(closed, bytes, format!("{e:#}")).map(|()| Outcome::Closed);

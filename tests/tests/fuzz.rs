@@ -108,11 +108,12 @@ fn hostile_frames_never_take_the_broker_down() {
     let took = started.elapsed();
     let tally = *totals.lock().unwrap_or_else(|e| e.into_inner());
     eprintln!(
-        "fuzz: {} API versions, {} frames ({} answered, {} closed) over {} connections in {:.1} s ({:.0} frames/s)",
+        "fuzz: {} API versions, {} frames ({} answered, {} closed, {} parked) over {} connections in {:.1} s ({:.0} frames/s)",
         versions.len(),
         tally.frames,
         tally.answered,
         tally.closed,
+        tally.held,
         tally.connections,
         took.as_secs_f64(),
         tally.frames as f64 / took.as_secs_f64().max(1e-9),
