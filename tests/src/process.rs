@@ -36,17 +36,38 @@ pub fn strom_bin() -> anyhow::Result<PathBuf> {
         None => workspace_root().join("target"),
     };
     let candidates = [target_dir.join("release/strom"), target_dir.join("debug/strom")];
-    candidates
+    let (built, bin) = candidates
         .iter()
         .filter_map(|path| Some((path.metadata().ok()?.modified().ok()?, path)))
         .max_by_key(|(modified, _)| *modified)
-        .map(|(_, path)| path.clone())
         .with_context(|| {
             format!(
                 "no strom binary: run `cargo build --release -p strom` first or set STROM_BIN (looked for {})",
-                candidates.map(|p| p.display().to_string()).join(", ")
+                candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
             )
-        })
+        })?;
+    if newest_source(&workspace_root().join("crates")).is_some_and(|source| source > built) {
+        eprintln!("warning: {} is older than the sources in crates/: rebuild it to test current code", bin.display());
+    }
+    Ok(bin.clone())
+}
+
+/// Modification time of the newest file under `dir`.
+fn newest_source(dir: &Path) -> Option<std::time::SystemTime> {
+    let mut newest = None;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        let modified = if path.is_dir() {
+            if path.file_name().is_some_and(|n| n == "target") {
+                continue;
+            }
+            newest_source(&path)
+        } else {
+            entry.metadata().ok()?.modified().ok()
+        };
+        newest = newest.max(modified);
+    }
+    newest
 }
 
 /// The workspace root: this crate lives in `<root>/tests`.
