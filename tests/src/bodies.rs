@@ -9,7 +9,9 @@
 //! arrays: mutations mostly hit element counts, where the allocation bugs live).
 
 use bytes::BytesMut;
-use kafka_protocol::messages::create_partitions_request::{CreatePartitionsAssignment, CreatePartitionsTopic};
+use kafka_protocol::messages::create_partitions_request::{
+    CreatePartitionsAssignment, CreatePartitionsTopic,
+};
 use kafka_protocol::messages::create_topics_request::{
     CreatableReplicaAssignment, CreatableTopic, CreatableTopicConfig,
 };
@@ -17,8 +19,9 @@ use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, BrokerId, CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest,
-    DescribeClusterRequest, DescribeConfigsRequest, MetadataRequest, RequestKind, TopicName,
+    ApiKey, ApiVersionsRequest, BrokerId, CreatePartitionsRequest, CreateTopicsRequest,
+    DeleteTopicsRequest, DescribeClusterRequest, DescribeConfigsRequest, MetadataRequest,
+    RequestKind, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -86,12 +89,15 @@ fn populated_request(key: ApiKey, version: i16) -> Option<RequestKind> {
         ApiKey::ApiVersions => {
             let mut r = ApiVersionsRequest::default();
             if version >= 3 {
-                r = r.with_client_software_name(text("fuzz-client")).with_client_software_version(text("1.0.0"));
+                r = r
+                    .with_client_software_name(text("fuzz-client"))
+                    .with_client_software_version(text("1.0.0"));
             }
             RequestKind::ApiVersions(r)
         }
         ApiKey::Metadata => {
-            let topics = ["fuzz-a", "fuzz-b"].map(|n| MetadataRequestTopic::default().with_name(Some(topic(n))));
+            let topics = ["fuzz-a", "fuzz-b"]
+                .map(|n| MetadataRequestTopic::default().with_name(Some(topic(n))));
             let mut r = MetadataRequest::default().with_topics(Some(topics.to_vec()));
             if version >= 4 {
                 r.allow_auto_topic_creation = false;
@@ -99,10 +105,18 @@ fn populated_request(key: ApiKey, version: i16) -> Option<RequestKind> {
             RequestKind::Metadata(r)
         }
         ApiKey::CreateTopics => {
-            let configs = [("cleanup.policy", "delete"), ("retention.ms", "60000")]
-                .map(|(n, v)| CreatableTopicConfig::default().with_name(text(n)).with_value(Some(text(v))));
+            let configs =
+                [("cleanup.policy", "delete"), ("retention.ms", "60000")].map(|(n, v)| {
+                    CreatableTopicConfig::default()
+                        .with_name(text(n))
+                        .with_value(Some(text(v)))
+                });
             let assignments = (0..2)
-                .map(|p| CreatableReplicaAssignment::default().with_partition_index(p).with_broker_ids(vec![BrokerId(1)]))
+                .map(|p| {
+                    CreatableReplicaAssignment::default()
+                        .with_partition_index(p)
+                        .with_broker_ids(vec![BrokerId(1)])
+                })
                 .collect();
             let topics = vec![
                 CreatableTopic::default()
@@ -117,7 +131,10 @@ fn populated_request(key: ApiKey, version: i16) -> Option<RequestKind> {
                     .with_assignments(assignments),
             ];
             RequestKind::CreateTopics(
-                CreateTopicsRequest::default().with_topics(topics).with_timeout_ms(1000).with_validate_only(true),
+                CreateTopicsRequest::default()
+                    .with_topics(topics)
+                    .with_timeout_ms(1000)
+                    .with_validate_only(true),
             )
         }
         ApiKey::DeleteTopics => {
@@ -132,13 +149,17 @@ fn populated_request(key: ApiKey, version: i16) -> Option<RequestKind> {
             RequestKind::DeleteTopics(r)
         }
         ApiKey::CreatePartitions => {
-            let assignment = CreatePartitionsAssignment::default().with_broker_ids(vec![BrokerId(1)]);
+            let assignment =
+                CreatePartitionsAssignment::default().with_broker_ids(vec![BrokerId(1)]);
             let topics = vec![CreatePartitionsTopic::default()
                 .with_name(topic("fuzz-topic"))
                 .with_count(4)
                 .with_assignments(Some(vec![assignment]))];
             RequestKind::CreatePartitions(
-                CreatePartitionsRequest::default().with_topics(topics).with_timeout_ms(1000).with_validate_only(true),
+                CreatePartitionsRequest::default()
+                    .with_topics(topics)
+                    .with_timeout_ms(1000)
+                    .with_validate_only(true),
             )
         }
         ApiKey::DescribeConfigs => {
@@ -146,8 +167,13 @@ fn populated_request(key: ApiKey, version: i16) -> Option<RequestKind> {
                 DescribeConfigsResource::default()
                     .with_resource_type(2)
                     .with_resource_name(text("fuzz-topic"))
-                    .with_configuration_keys(Some(vec![text("retention.ms"), text("cleanup.policy")])),
-                DescribeConfigsResource::default().with_resource_type(4).with_resource_name(text("1")),
+                    .with_configuration_keys(Some(vec![
+                        text("retention.ms"),
+                        text("cleanup.policy"),
+                    ])),
+                DescribeConfigsResource::default()
+                    .with_resource_type(4)
+                    .with_resource_name(text("1")),
             ];
             let mut r = DescribeConfigsRequest::default().with_resources(resources);
             if version >= 1 {
@@ -219,8 +245,14 @@ mod tests {
             for version in min..=max {
                 let populated = populated_body(key as i16, version);
                 let default = default_body(key as i16, version);
-                assert!(populated.is_some(), "{key:?} v{version}: populated body does not encode");
-                assert!(populated.unwrap_or_default().len() >= default.unwrap_or_default().len(), "{key:?} v{version}");
+                assert!(
+                    populated.is_some(),
+                    "{key:?} v{version}: populated body does not encode"
+                );
+                assert!(
+                    populated.unwrap_or_default().len() >= default.unwrap_or_default().len(),
+                    "{key:?} v{version}"
+                );
             }
         }
     }
@@ -238,7 +270,11 @@ mod tests {
         }
         // kafka-protocol 0.18 refuses to encode these defaults (a field's default
         // is not valid at that version); the fuzz test sends random bodies there.
-        assert_eq!(missing, ["OffsetCommit v10", "OffsetFetch v10", "InitProducerId v6"], "no default body");
+        assert_eq!(
+            missing,
+            ["OffsetCommit v10", "OffsetFetch v10", "InitProducerId v6"],
+            "no default body"
+        );
     }
 
     #[test]

@@ -8,8 +8,8 @@ use std::time::Duration;
 use anyhow::{ensure, Context};
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, ApiVersionsResponse, MetadataRequest, MetadataResponse, RequestHeader,
-    ResponseHeader,
+    ApiKey, ApiVersionsRequest, ApiVersionsResponse, MetadataRequest, MetadataResponse,
+    RequestHeader, ResponseHeader,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
 
@@ -35,7 +35,10 @@ impl KafkaConnection {
         stream.set_read_timeout(Some(RESPONSE_TIMEOUT))?;
         stream.set_write_timeout(Some(RESPONSE_TIMEOUT))?;
         stream.set_nodelay(true)?;
-        Ok(KafkaConnection { stream, next_correlation_id: 1 })
+        Ok(KafkaConnection {
+            stream,
+            next_correlation_id: 1,
+        })
     }
 
     /// A correlation id not used before on this connection.
@@ -112,7 +115,9 @@ impl KafkaConnection {
             .filter(|&s| s <= MAX_RESPONSE_BYTES)
             .with_context(|| format!("response size {size} out of range"))?;
         let mut body = vec![0u8; size];
-        self.stream.read_exact(&mut body).context("reading response body")?;
+        self.stream
+            .read_exact(&mut body)
+            .context("reading response body")?;
         Ok(Some(Bytes::from(body)))
     }
 
@@ -128,7 +133,10 @@ impl KafkaConnection {
 
 /// True for a read that ran into its timeout.
 pub fn is_timeout(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 /// True for the errors a peer's close shows up as.
@@ -144,7 +152,11 @@ pub fn is_closed(e: &io::Error) -> bool {
 
 /// A size-prefixed request frame: header (in the version the API key and
 /// version call for) followed by the body.
-pub fn encode_request<R: Request>(request: &R, version: i16, correlation_id: i32) -> anyhow::Result<Vec<u8>> {
+pub fn encode_request<R: Request>(
+    request: &R,
+    version: i16,
+    correlation_id: i32,
+) -> anyhow::Result<Vec<u8>> {
     let mut body = BytesMut::new();
     request
         .encode(&mut body, version)
@@ -153,7 +165,12 @@ pub fn encode_request<R: Request>(request: &R, version: i16, correlation_id: i32
 }
 
 /// A size-prefixed frame from a raw body, with a well-formed header.
-pub fn frame(api_key: i16, version: i16, correlation_id: i32, body: &[u8]) -> anyhow::Result<Vec<u8>> {
+pub fn frame(
+    api_key: i16,
+    version: i16,
+    correlation_id: i32,
+    body: &[u8],
+) -> anyhow::Result<Vec<u8>> {
     let mut out = request_header(api_key, version, correlation_id)?;
     out.extend_from_slice(body);
     Ok(size_prefixed(&out))
@@ -174,7 +191,9 @@ pub fn request_header(api_key: i16, version: i16, correlation_id: i32) -> anyhow
         .with_correlation_id(correlation_id)
         .with_client_id(Some(StrBytes::from_static_str(CLIENT_ID)));
     let mut out = BytesMut::new();
-    header.encode(&mut out, header_version).context("encoding request header")?;
+    header
+        .encode(&mut out, header_version)
+        .context("encoding request header")?;
     Ok(out.to_vec())
 }
 

@@ -8,7 +8,14 @@ use rand::Rng;
 /// below and above common limits, and `i32::MAX` (a 4-byte body claiming 2^31
 /// elements was the kafka-protocol 0.18 allocation bug).
 const HOSTILE_I32: [u32; 8] = [
-    0x7fff_ffff, 0xffff_ffff, 0x8000_0000, 0x0100_0000, 0x0000_ffff, 0x0001_0000, 0xffff_fffe, 0x4000_0000,
+    0x7fff_ffff,
+    0xffff_ffff,
+    0x8000_0000,
+    0x0100_0000,
+    0x0000_ffff,
+    0x0001_0000,
+    0xffff_fffe,
+    0x4000_0000,
 ];
 
 /// Unsigned varints (compact lengths and tagged field counts in flexible
@@ -28,7 +35,11 @@ pub fn mutate_body(rng: &mut impl Rng, body: &[u8]) -> Vec<u8> {
     let mut out = body.to_vec();
     // Several small mutations now and then, so that later fields get reached
     // after an earlier field was made strange but still valid.
-    let rounds = if rng.random_bool(0.2) { rng.random_range(2..=4) } else { 1 };
+    let rounds = if rng.random_bool(0.2) {
+        rng.random_range(2..=4)
+    } else {
+        1
+    };
     for _ in 0..rounds {
         mutate_once(rng, &mut out);
     }
@@ -51,7 +62,9 @@ fn mutate_once(rng: &mut impl Rng, out: &mut Vec<u8>) {
         }
         6 => {
             let at = rng.random_range(0..=out.len());
-            let extra: Vec<u8> = (0..rng.random_range(1..=8)).map(|_| rng.random::<u8>()).collect();
+            let extra: Vec<u8> = (0..rng.random_range(1..=8))
+                .map(|_| rng.random::<u8>())
+                .collect();
             out.splice(at..at, extra);
         }
         _ => {

@@ -26,7 +26,12 @@ pub enum Outcome {
 /// APIs whose requests a broker may park for as long as the request asks
 /// (Fetch max_wait_ms, JoinGroup/SyncGroup rebalances, ShareFetch): a mutated
 /// timeout field makes a long wait correct, not a hang.
-const MAY_WAIT: [ApiKey; 4] = [ApiKey::Fetch, ApiKey::JoinGroup, ApiKey::SyncGroup, ApiKey::ShareFetch];
+const MAY_WAIT: [ApiKey; 4] = [
+    ApiKey::Fetch,
+    ApiKey::JoinGroup,
+    ApiKey::SyncGroup,
+    ApiKey::ShareFetch,
+];
 
 /// How long a request of a [`MAY_WAIT`] API gets before it counts as parked.
 const PARKED_AFTER: Duration = Duration::from_millis(250);
@@ -42,7 +47,12 @@ impl std::fmt::Display for Misbehaviour {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let shown = &self.frame[..self.frame.len().min(128)];
         let hex: String = shown.iter().map(|b| format!("{b:02x}")).collect();
-        write!(f, "{} (frame of {} bytes: {hex}", self.what, self.frame.len())?;
+        write!(
+            f,
+            "{} (frame of {} bytes: {hex}",
+            self.what,
+            self.frame.len()
+        )?;
         if shown.len() < self.frame.len() {
             write!(f, "...")?;
         }
@@ -79,7 +89,11 @@ pub struct Prober {
 
 impl Prober {
     pub fn new(addr: SocketAddr) -> Self {
-        Prober { addr, conn: None, tally: Tally::default() }
+        Prober {
+            addr,
+            conn: None,
+            tally: Tally::default(),
+        }
     }
 
     /// The open connection (taken out of `self`: put it back with
@@ -89,7 +103,9 @@ impl Prober {
             return Ok(conn);
         }
         let conn = KafkaConnection::connect(self.addr).map_err(|e| Misbehaviour {
-            what: format!("cannot connect to the broker any more ({e:#}); last frame before it went away"),
+            what: format!(
+                "cannot connect to the broker any more ({e:#}); last frame before it went away"
+            ),
             frame: frame.to_vec(),
         })?;
         self.tally.connections += 1;
@@ -100,13 +116,19 @@ impl Prober {
     /// well-formed header, and waits for the answer or a close. Produce gets a
     /// valid ApiVersions request right behind it, because an acks=0 Produce is
     /// legitimately never answered.
-    pub fn request(&mut self, api_key: i16, version: i16, body: &[u8]) -> Result<Outcome, Misbehaviour> {
+    pub fn request(
+        &mut self,
+        api_key: i16,
+        version: i16,
+        body: &[u8],
+    ) -> Result<Outcome, Misbehaviour> {
         let mut conn = self.take_connection(body)?;
         let correlation_id = conn.next_correlation_id();
-        let mut bytes = frame(api_key, version, correlation_id, body).map_err(|e| Misbehaviour {
-            what: format!("test bug: cannot build a frame: {e:#}"),
-            frame: body.to_vec(),
-        })?;
+        let mut bytes =
+            frame(api_key, version, correlation_id, body).map_err(|e| Misbehaviour {
+                what: format!("test bug: cannot build a frame: {e:#}"),
+                frame: body.to_vec(),
+            })?;
         let mut wait_for = correlation_id;
         if api_key == ApiKey::Produce as i16 {
             wait_for = conn.next_correlation_id();
@@ -143,13 +165,19 @@ impl Prober {
                 self.tally.closed += 1;
                 Ok(())
             }
-            Ok(Some(_)) => Err(Misbehaviour { what: "answered instead of closing".into(), frame: bytes.to_vec() }),
+            Ok(Some(_)) => Err(Misbehaviour {
+                what: "answered instead of closing".into(),
+                frame: bytes.to_vec(),
+            }),
             Err(e) => match e.downcast_ref::<io::Error>() {
                 Some(io) if is_closed(io) => {
                     self.tally.closed += 1;
                     Ok(())
                 }
-                _ => Err(Misbehaviour { what: format!("connection not closed: {e:#}"), frame: bytes.to_vec() }),
+                _ => Err(Misbehaviour {
+                    what: format!("connection not closed: {e:#}"),
+                    frame: bytes.to_vec(),
+                }),
             },
         }
     }
@@ -157,7 +185,11 @@ impl Prober {
     /// Writes the start of a frame and goes away: either closes the socket at
     /// once (`half_close == false`) or half-closes it and checks that the broker
     /// closes its side rather than waiting for the rest forever.
-    pub fn truncate_and_leave(&mut self, bytes: &[u8], half_close: bool) -> Result<(), Misbehaviour> {
+    pub fn truncate_and_leave(
+        &mut self,
+        bytes: &[u8],
+        half_close: bool,
+    ) -> Result<(), Misbehaviour> {
         let mut conn = self.take_connection(bytes)?;
         self.tally.frames += 1;
         self.tally.closed += 1;
@@ -170,11 +202,17 @@ impl Prober {
         let result = conn.read_frame();
         match result {
             Ok(None) => Ok(()),
-            Ok(Some(_)) => Err(Misbehaviour { what: "answered a truncated frame".into(), frame: bytes.to_vec() }),
+            Ok(Some(_)) => Err(Misbehaviour {
+                what: "answered a truncated frame".into(),
+                frame: bytes.to_vec(),
+            }),
             Err(e) => match e.downcast_ref::<io::Error>() {
                 Some(io) if is_closed(io) => Ok(()),
                 _ => Err(Misbehaviour {
-                    what: format!("no close {:?} after a truncated frame and EOF: {e:#}", started.elapsed()),
+                    what: format!(
+                        "no close {:?} after a truncated frame and EOF: {e:#}",
+                        started.elapsed()
+                    ),
                     frame: bytes.to_vec(),
                 }),
             },
@@ -194,14 +232,18 @@ impl Prober {
     ) -> Result<Outcome, Misbehaviour> {
         self.tally.frames += 1;
         if let Err(e) = conn.write_all(bytes) {
-            return self.closed_if(is_closed(&e), bytes, format!("write failed: {e}")).map(|()| Outcome::Closed);
+            return self
+                .closed_if(is_closed(&e), bytes, format!("write failed: {e}"))
+                .map(|()| Outcome::Closed);
         }
         let mut expected = first;
         loop {
             match conn.read_frame() {
                 Ok(Some(mut response)) => {
                     if response.remaining() < 4 {
-                        return Err(self.broken(bytes, format!("response of {} bytes", response.len())));
+                        return Err(
+                            self.broken(bytes, format!("response of {} bytes", response.len()))
+                        );
                     }
                     let correlation_id = response.get_i32();
                     if first == i32::MIN {
@@ -227,14 +269,20 @@ impl Prober {
                     }
                     expected = last;
                 }
-                Ok(None) => return self.closed_if(true, bytes, String::new()).map(|()| Outcome::Closed),
+                Ok(None) => {
+                    return self
+                        .closed_if(true, bytes, String::new())
+                        .map(|()| Outcome::Closed)
+                }
                 Err(e) if may_wait && e.downcast_ref::<io::Error>().is_some_and(is_timeout) => {
                     self.tally.held += 1;
                     return Ok(Outcome::Held);
                 }
                 Err(e) => {
                     let closed = e.downcast_ref::<io::Error>().is_some_and(is_closed);
-                    return self.closed_if(closed, bytes, format!("{e:#}")).map(|()| Outcome::Closed);
+                    return self
+                        .closed_if(closed, bytes, format!("{e:#}"))
+                        .map(|()| Outcome::Closed);
                 }
             }
         }
@@ -246,12 +294,18 @@ impl Prober {
             self.tally.closed += 1;
             Ok(())
         } else {
-            Err(Misbehaviour { what: format!("neither answered nor closed: {error}"), frame: bytes.to_vec() })
+            Err(Misbehaviour {
+                what: format!("neither answered nor closed: {error}"),
+                frame: bytes.to_vec(),
+            })
         }
     }
 
     fn broken(&mut self, bytes: &[u8], what: String) -> Misbehaviour {
         self.conn = None;
-        Misbehaviour { what, frame: bytes.to_vec() }
+        Misbehaviour {
+            what,
+            frame: bytes.to_vec(),
+        }
     }
 }

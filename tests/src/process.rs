@@ -35,7 +35,10 @@ pub fn strom_bin() -> anyhow::Result<PathBuf> {
         Some(dir) => PathBuf::from(dir),
         None => workspace_root().join("target"),
     };
-    let candidates = [target_dir.join("release/strom"), target_dir.join("debug/strom")];
+    let candidates = [
+        target_dir.join("release/strom"),
+        target_dir.join("debug/strom"),
+    ];
     let (built, bin) = candidates
         .iter()
         .filter_map(|path| Some((path.metadata().ok()?.modified().ok()?, path)))
@@ -47,7 +50,10 @@ pub fn strom_bin() -> anyhow::Result<PathBuf> {
             )
         })?;
     if newest_source(&workspace_root().join("crates")).is_some_and(|source| source > built) {
-        eprintln!("warning: {} is older than the sources in crates/: rebuild it to test current code", bin.display());
+        eprintln!(
+            "warning: {} is older than the sources in crates/: rebuild it to test current code",
+            bin.display()
+        );
     }
     Ok(bin.clone())
 }
@@ -93,6 +99,8 @@ pub struct StromProcess {
     data_dir: PathBuf,
     log_path: PathBuf,
     extra_env: Vec<(String, String)>,
+    /// Set when the listeners come from the environment, not `--listen`.
+    fixed_addr: Option<SocketAddr>,
     /// Owns the temporary directories (data, log) when this process made them.
     _temp: Option<TempDir>,
     _log_dir: TempDir,
@@ -109,30 +117,59 @@ impl StromProcess {
     pub fn start_with_env(env: &[(&str, &str)]) -> anyhow::Result<Self> {
         let temp = tempfile::Builder::new().prefix("strom-data-").tempdir()?;
         let data_dir = temp.path().to_path_buf();
-        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Self::start_inner(data_dir, Some(temp), env)
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Self::start_inner(data_dir, Some(temp), env, None)
+    }
+
+    /// Starts a broker whose listeners come from the environment alone (no
+    /// `--listen` flag), e.g. `STROM_LISTENERS` with several listeners.
+    /// `ready_addr` is the address polled for readiness and returned by
+    /// [`StromProcess::addr`].
+    pub fn start_with_listeners(
+        env: &[(&str, &str)],
+        ready_addr: SocketAddr,
+    ) -> anyhow::Result<Self> {
+        let temp = tempfile::Builder::new().prefix("strom-data-").tempdir()?;
+        let data_dir = temp.path().to_path_buf();
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Self::start_inner(data_dir, Some(temp), env, Some(ready_addr))
     }
 
     /// Starts a broker on `data_dir`, which outlives the process (for restarts).
     pub fn start_in(data_dir: &Path) -> anyhow::Result<Self> {
-        Self::start_inner(data_dir.to_path_buf(), None, Vec::new())
+        Self::start_inner(data_dir.to_path_buf(), None, Vec::new(), None)
     }
 
     fn start_inner(
         data_dir: PathBuf,
         temp: Option<TempDir>,
         extra_env: Vec<(String, String)>,
+        fixed_addr: Option<SocketAddr>,
     ) -> anyhow::Result<Self> {
         let bin = strom_bin()?;
         let log_dir = tempfile::Builder::new().prefix("strom-log-").tempdir()?;
         let mut last_error = None;
         // A port taken between `free_port` and the broker's bind makes it exit;
         // try a few ports before giving up.
-        for attempt in 0..3 {
-            let port = free_port()?;
-            let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let attempts = if fixed_addr.is_some() { 1 } else { 3 };
+        for attempt in 0..attempts {
+            let addr = match fixed_addr {
+                Some(addr) => addr,
+                None => ([127, 0, 0, 1], free_port()?).into(),
+            };
+            let listen = if fixed_addr.is_some() {
+                None
+            } else {
+                Some(addr)
+            };
             let log_path = log_dir.path().join(format!("strom-{attempt}.log"));
-            let mut child = spawn(&bin, addr, &data_dir, &log_path, &extra_env)?;
+            let mut child = spawn(&bin, listen, &data_dir, &log_path, &extra_env)?;
             match wait_ready(&mut child, addr, &log_path) {
                 Ok(()) => {
                     return Ok(StromProcess {
@@ -141,6 +178,7 @@ impl StromProcess {
                         data_dir,
                         log_path,
                         extra_env,
+                        fixed_addr,
                         _temp: temp,
                         _log_dir: log_dir,
                     })
@@ -194,14 +232,18 @@ impl StromProcess {
             .ok()
             .and_then(rustix::process::Pid::from_raw)
             .context("pid out of range")?;
-        rustix::process::kill_process(pid, rustix::process::Signal::TERM).context("sending SIGTERM")?;
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM)
+            .context("sending SIGTERM")?;
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.child.try_wait()? {
                 return Ok(status);
             }
             if Instant::now() >= deadline {
-                bail!("strom did not exit within {timeout:?} of SIGTERM; log:\n{}", self.log_tail(20));
+                bail!(
+                    "strom did not exit within {timeout:?} of SIGTERM; log:\n{}",
+                    self.log_tail(20)
+                );
             }
             std::thread::sleep(POLL_INTERVAL);
         }
@@ -224,7 +266,12 @@ impl StromProcess {
 
     fn respawn(mut self) -> anyhow::Result<Self> {
         let temp = self._temp.take();
-        let next = Self::start_inner(self.data_dir.clone(), temp, self.extra_env.clone())?;
+        let next = Self::start_inner(
+            self.data_dir.clone(),
+            temp,
+            self.extra_env.clone(),
+            self.fixed_addr,
+        )?;
         Ok(next)
     }
 }
@@ -242,7 +289,10 @@ fn wait_ready(child: &mut Child, addr: SocketAddr, log_path: &Path) -> anyhow::R
     let deadline = Instant::now() + READY_TIMEOUT;
     loop {
         if let Some(status) = child.try_wait()? {
-            bail!("strom exited during startup with {status}; log:\n{}", log_tail(log_path, 20));
+            bail!(
+                "strom exited during startup with {status}; log:\n{}",
+                log_tail(log_path, 20)
+            );
         }
         if let Ok(mut conn) = KafkaConnection::connect(addr) {
             if conn.api_versions(0).is_ok() {
@@ -250,7 +300,10 @@ fn wait_ready(child: &mut Child, addr: SocketAddr, log_path: &Path) -> anyhow::R
             }
         }
         if Instant::now() >= deadline {
-            bail!("strom did not answer within {READY_TIMEOUT:?}; log:\n{}", log_tail(log_path, 20));
+            bail!(
+                "strom did not answer within {READY_TIMEOUT:?}; log:\n{}",
+                log_tail(log_path, 20)
+            );
         }
         std::thread::sleep(POLL_INTERVAL);
     }
@@ -264,18 +317,18 @@ fn log_tail(log_path: &Path, lines: usize) -> String {
 
 fn spawn(
     bin: &Path,
-    addr: SocketAddr,
+    listen: Option<SocketAddr>,
     data_dir: &Path,
     log_path: &Path,
     extra_env: &[(String, String)],
 ) -> anyhow::Result<Child> {
     let log = File::create(log_path).with_context(|| format!("creating {}", log_path.display()))?;
     let mut command = Command::new(bin);
+    command.arg("--data-dir").arg(data_dir);
+    if let Some(addr) = listen {
+        command.arg("--listen").arg(addr.to_string());
+    }
     command
-        .arg("--data-dir")
-        .arg(data_dir)
-        .arg("--listen")
-        .arg(addr.to_string())
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log);
@@ -288,5 +341,7 @@ fn spawn(
     for (key, value) in extra_env {
         command.env(key, value);
     }
-    command.spawn().with_context(|| format!("spawning {}", bin.display()))
+    command
+        .spawn()
+        .with_context(|| format!("spawning {}", bin.display()))
 }

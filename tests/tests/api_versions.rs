@@ -18,17 +18,34 @@ const UNSUPPORTED_VERSION: i16 = 35;
 /// Kafka 4.1) and that the list is well formed.
 fn check_ranges(response: &ApiVersionsResponse, what: &str) {
     let find = |key: ApiKey| response.api_keys.iter().find(|k| k.api_key == key as i16);
-    let api_versions = find(ApiKey::ApiVersions).unwrap_or_else(|| panic!("{what}: ApiVersions not advertised"));
-    assert_eq!((api_versions.min_version, api_versions.max_version), (0, 4), "{what}: ApiVersions range");
-    let metadata = find(ApiKey::Metadata).unwrap_or_else(|| panic!("{what}: Metadata not advertised"));
-    assert_eq!((metadata.min_version, metadata.max_version), (0, 13), "{what}: Metadata range");
+    let api_versions =
+        find(ApiKey::ApiVersions).unwrap_or_else(|| panic!("{what}: ApiVersions not advertised"));
+    assert_eq!(
+        (api_versions.min_version, api_versions.max_version),
+        (0, 4),
+        "{what}: ApiVersions range"
+    );
+    let metadata =
+        find(ApiKey::Metadata).unwrap_or_else(|| panic!("{what}: Metadata not advertised"));
+    assert_eq!(
+        (metadata.min_version, metadata.max_version),
+        (0, 13),
+        "{what}: Metadata range"
+    );
     for key in &response.api_keys {
-        assert!(key.min_version >= 0 && key.min_version <= key.max_version, "{what}: bad range {key:?}");
+        assert!(
+            key.min_version >= 0 && key.min_version <= key.max_version,
+            "{what}: bad range {key:?}"
+        );
     }
     let mut keys: Vec<i16> = response.api_keys.iter().map(|k| k.api_key).collect();
     keys.sort_unstable();
     keys.dedup();
-    assert_eq!(keys.len(), response.api_keys.len(), "{what}: an API key is listed twice");
+    assert_eq!(
+        keys.len(),
+        response.api_keys.len(),
+        "{what}: an API key is listed twice"
+    );
 }
 
 #[test]
@@ -37,9 +54,14 @@ fn every_api_versions_version_is_answered() {
     let mut conn = broker.connect().expect("connect");
     // All five versions on one connection: each answer must leave it usable.
     for version in 0..=4 {
-        let response = conn.api_versions(version).unwrap_or_else(|e| panic!("ApiVersions v{version}: {e:#}"));
+        let response = conn
+            .api_versions(version)
+            .unwrap_or_else(|e| panic!("ApiVersions v{version}: {e:#}"));
         assert_eq!(response.error_code, 0, "ApiVersions v{version} error code");
-        assert_eq!(response.throttle_time_ms, 0, "ApiVersions v{version} throttle time");
+        assert_eq!(
+            response.throttle_time_ms, 0,
+            "ApiVersions v{version} throttle time"
+        );
         check_ranges(&response, &format!("ApiVersions v{version}"));
     }
 }
@@ -67,16 +89,29 @@ fn unknown_api_versions_version_gets_v0_error_and_ranges() {
     let header = ResponseHeader::decode(&mut response, 0).expect("response header");
     assert_eq!(header.correlation_id, correlation_id);
     let decoded = ApiVersionsResponse::decode(&mut response, 0).expect("v0 body");
-    assert!(response.is_empty(), "{} bytes after the v0 body", response.len());
+    assert!(
+        response.is_empty(),
+        "{} bytes after the v0 body",
+        response.len()
+    );
     assert_eq!(decoded.error_code, UNSUPPORTED_VERSION);
     // Kafka (KIP-511, ApiVersionsRequest.getErrorResponse) lists exactly its own
     // ApiVersions range here, so the client can retry with a version it knows.
-    let ranges: Vec<(i16, i16, i16)> =
-        decoded.api_keys.iter().map(|k| (k.api_key, k.min_version, k.max_version)).collect();
-    assert_eq!(ranges, [(ApiKey::ApiVersions as i16, 0, 4)], "ranges in the UNSUPPORTED_VERSION answer");
+    let ranges: Vec<(i16, i16, i16)> = decoded
+        .api_keys
+        .iter()
+        .map(|k| (k.api_key, k.min_version, k.max_version))
+        .collect();
+    assert_eq!(
+        ranges,
+        [(ApiKey::ApiVersions as i16, 0, 4)],
+        "ranges in the UNSUPPORTED_VERSION answer"
+    );
 
     // The connection stays open and the client retries with a version it finds.
-    let retry = conn.api_versions(3).expect("ApiVersions v3 after the error");
+    let retry = conn
+        .api_versions(3)
+        .expect("ApiVersions v3 after the error");
     assert_eq!(retry.error_code, 0);
     check_ranges(&retry, "ApiVersions v3 retry");
 }

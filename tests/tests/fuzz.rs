@@ -42,7 +42,10 @@ const MAX_REPORTED: usize = 20;
 #[derive(Debug, Clone, Copy)]
 enum Job {
     /// Mutated bodies for one API key and version.
-    Version { api_key: i16, version: i16 },
+    Version {
+        api_key: i16,
+        version: i16,
+    },
     GarbageFrames,
     NegativeSizes,
     OversizedSizes,
@@ -50,7 +53,10 @@ enum Job {
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 #[test]
@@ -61,8 +67,12 @@ fn hostile_frames_never_take_the_broker_down() {
     eprintln!("fuzz: STROM_FUZZ_SEED={seed} STROM_FUZZ_FRAMES={frames_per_version} STROM_FUZZ_THREADS={threads}");
 
     // Auto creation off: mutated Metadata requests should not litter the disk.
-    let mut broker = StromProcess::start_with_env(&[("STROM_AUTO_CREATE_TOPICS", "false")]).expect("start strom");
-    let advertised = broker.connect().and_then(|mut c| c.api_versions(3)).expect("ApiVersions v3");
+    let mut broker = StromProcess::start_with_env(&[("STROM_AUTO_CREATE_TOPICS", "false")])
+        .expect("start strom");
+    let advertised = broker
+        .connect()
+        .and_then(|mut c| c.api_versions(3))
+        .expect("ApiVersions v3");
     let versions: Vec<(i16, i16)> = advertised
         .api_keys
         .iter()
@@ -70,8 +80,16 @@ fn hostile_frames_never_take_the_broker_down() {
         .collect();
     assert!(!versions.is_empty(), "the broker advertises no API");
 
-    let mut jobs: Vec<Job> = versions.iter().map(|&(api_key, version)| Job::Version { api_key, version }).collect();
-    jobs.extend([Job::GarbageFrames, Job::NegativeSizes, Job::OversizedSizes, Job::TruncatedThenGone]);
+    let mut jobs: Vec<Job> = versions
+        .iter()
+        .map(|&(api_key, version)| Job::Version { api_key, version })
+        .collect();
+    jobs.extend([
+        Job::GarbageFrames,
+        Job::NegativeSizes,
+        Job::OversizedSizes,
+        Job::TruncatedThenGone,
+    ]);
     let next_job = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let problems: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -84,9 +102,12 @@ fn hostile_frames_never_take_the_broker_down() {
             scope.spawn(|| {
                 let mut prober = Prober::new(addr);
                 while !stop.load(Ordering::Relaxed) {
-                    let Some(&job) = jobs.get(next_job.fetch_add(1, Ordering::Relaxed)) else { break };
+                    let Some(&job) = jobs.get(next_job.fetch_add(1, Ordering::Relaxed)) else {
+                        break;
+                    };
                     let mut rng = StdRng::seed_from_u64(seed ^ job_seed(job));
-                    let failures = run_job(job, &mut prober, &mut rng, frames_per_version, &versions);
+                    let failures =
+                        run_job(job, &mut prober, &mut rng, frames_per_version, &versions);
                     if !failures.is_empty() {
                         let mut problems = problems.lock().unwrap_or_else(|e| e.into_inner());
                         for failure in failures {
@@ -134,15 +155,27 @@ fn hostile_frames_never_take_the_broker_down() {
     let mut conn = broker.connect().expect("connect after the fuzz");
     let metadata = conn.metadata_all(12).expect("Metadata after the fuzz");
     let answered_in = asked.elapsed();
-    assert!(answered_in < PROMPT, "Metadata took {answered_in:?} after the fuzz");
-    assert_eq!(metadata.brokers.len(), 1, "one broker in Metadata after the fuzz");
-    assert!(broker.exit_status().expect("wait for strom").is_none(), "strom exited after the fuzz");
+    assert!(
+        answered_in < PROMPT,
+        "Metadata took {answered_in:?} after the fuzz"
+    );
+    assert_eq!(
+        metadata.brokers.len(),
+        1,
+        "one broker in Metadata after the fuzz"
+    );
+    assert!(
+        broker.exit_status().expect("wait for strom").is_none(),
+        "strom exited after the fuzz"
+    );
 }
 
 /// A per-job seed, so that one job's frames do not depend on thread timing.
 fn job_seed(job: Job) -> u64 {
     match job {
-        Job::Version { api_key, version } => ((api_key as u16 as u64) << 16) | version as u16 as u64,
+        Job::Version { api_key, version } => {
+            ((api_key as u16 as u64) << 16) | version as u16 as u64
+        }
         Job::GarbageFrames => 1 << 40,
         Job::NegativeSizes => 2 << 40,
         Job::OversizedSizes => 3 << 40,
@@ -182,7 +215,11 @@ fn run_job(
                 }
             }
             if std::env::var_os("STROM_FUZZ_VERBOSE").is_some() {
-                eprintln!("fuzz: {} v{version}: {:?}", api_name(api_key), started.elapsed());
+                eprintln!(
+                    "fuzz: {} v{version}: {:?}",
+                    api_name(api_key),
+                    started.elapsed()
+                );
             }
         }
         Job::GarbageFrames => {
@@ -206,7 +243,11 @@ fn run_job(
         Job::OversizedSizes => {
             for i in 0..FRAMING_FRAMES {
                 // Far above any sane request limit (Kafka's default is 100 MiB).
-                let size: i32 = if i % 4 == 0 { i32::MAX } else { rng.random_range(200 << 20..=i32::MAX) };
+                let size: i32 = if i % 4 == 0 {
+                    i32::MAX
+                } else {
+                    rng.random_range(200 << 20..=i32::MAX)
+                };
                 let mut bytes = size.to_be_bytes().to_vec();
                 bytes.extend((0..rng.random_range(0..64)).map(|_| rng.random::<u8>()));
                 if record(prober.expect_close(&bytes)) {
@@ -218,7 +259,9 @@ fn run_job(
             for i in 0..FRAMING_FRAMES {
                 let (api_key, version) = versions[rng.random_range(0..versions.len())];
                 let body = seed_bodies(api_key, version, 1).pop().unwrap_or_default();
-                let Ok(whole) = frame(api_key, version, i as i32, &body) else { continue };
+                let Ok(whole) = frame(api_key, version, i as i32, &body) else {
+                    continue;
+                };
                 let cut = rng.random_range(0..whole.len());
                 if record(prober.truncate_and_leave(&whole[..cut], i % 2 == 0)) {
                     break;

@@ -18,8 +18,15 @@ fn sigterm_exits_zero_within_five_seconds() {
     active.metadata_all(12).expect("metadata before shutdown");
 
     let started = Instant::now();
-    let status = broker.terminate(Duration::from_secs(5)).expect("exit after SIGTERM");
+    let status = broker
+        .terminate(Duration::from_secs(5))
+        .expect("exit after SIGTERM");
     let took = started.elapsed();
-    assert_eq!(status.code(), Some(0), "exit status {status} after SIGTERM; log:\n{}", broker.log_tail(20));
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "exit status {status} after SIGTERM; log:\n{}",
+        broker.log_tail(20)
+    );
     eprintln!("strom exited 0 {took:?} after SIGTERM");
 }

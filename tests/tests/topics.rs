@@ -8,8 +8,8 @@ use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{
-    CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest, DeleteTopicsResponse, MetadataRequest,
-    MetadataResponse, TopicName,
+    CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest, DeleteTopicsResponse,
+    MetadataRequest, MetadataResponse, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use strom_tests::{KafkaConnection, StromProcess};
@@ -33,8 +33,18 @@ struct Versions {
 
 /// kafkajs (no flexible versions) and Java 3.9 (the newest of each).
 const CLIENT_VERSIONS: [Versions; 2] = [
-    Versions { client: "kafkajs", metadata: 6, create_topics: 3, delete_topics: 3 },
-    Versions { client: "java-3.9", metadata: 12, create_topics: 7, delete_topics: 6 },
+    Versions {
+        client: "kafkajs",
+        metadata: 6,
+        create_topics: 3,
+        delete_topics: 3,
+    },
+    Versions {
+        client: "java-3.9",
+        metadata: 12,
+        create_topics: 7,
+        delete_topics: 6,
+    },
 ];
 
 fn topic_name(name: &str) -> TopicName {
@@ -48,12 +58,20 @@ fn create_topic(
     partitions: i32,
     replication_factor: i16,
 ) -> CreateTopicsResponse {
-    let request = CreateTopicsRequest::default().with_timeout_ms(10_000).with_topics(vec![CreatableTopic::default()
-        .with_name(topic_name(name))
-        .with_num_partitions(partitions)
-        .with_replication_factor(replication_factor)]);
-    let response = conn.send(&request, version).unwrap_or_else(|e| panic!("CreateTopics v{version} {name}: {e:#}"));
-    assert_eq!(response.topics.len(), 1, "CreateTopics v{version} {name}: one result per topic");
+    let request = CreateTopicsRequest::default()
+        .with_timeout_ms(10_000)
+        .with_topics(vec![CreatableTopic::default()
+            .with_name(topic_name(name))
+            .with_num_partitions(partitions)
+            .with_replication_factor(replication_factor)]);
+    let response = conn
+        .send(&request, version)
+        .unwrap_or_else(|e| panic!("CreateTopics v{version} {name}: {e:#}"));
+    assert_eq!(
+        response.topics.len(),
+        1,
+        "CreateTopics v{version} {name}: one result per topic"
+    );
     assert_eq!(response.topics[0].name.0.as_str(), name);
     response
 }
@@ -65,19 +83,29 @@ fn delete_topic(conn: &mut KafkaConnection, version: i16, name: &str) -> DeleteT
     } else {
         request.topic_names = vec![topic_name(name)];
     }
-    let response = conn.send(&request, version).unwrap_or_else(|e| panic!("DeleteTopics v{version} {name}: {e:#}"));
-    assert_eq!(response.responses.len(), 1, "DeleteTopics v{version} {name}: one result per topic");
+    let response = conn
+        .send(&request, version)
+        .unwrap_or_else(|e| panic!("DeleteTopics v{version} {name}: {e:#}"));
+    assert_eq!(
+        response.responses.len(),
+        1,
+        "DeleteTopics v{version} {name}: one result per topic"
+    );
     response
 }
 
 /// Metadata for the named topics, never creating them.
 fn metadata_for(conn: &mut KafkaConnection, version: i16, names: &[&str]) -> MetadataResponse {
-    let topics = names.iter().map(|n| MetadataRequestTopic::default().with_name(Some(topic_name(n)))).collect();
+    let topics = names
+        .iter()
+        .map(|n| MetadataRequestTopic::default().with_name(Some(topic_name(n))))
+        .collect();
     let mut request = MetadataRequest::default().with_topics(Some(topics));
     if version >= 4 {
         request.allow_auto_topic_creation = false;
     }
-    conn.send(&request, version).unwrap_or_else(|e| panic!("Metadata v{version}: {e:#}"))
+    conn.send(&request, version)
+        .unwrap_or_else(|e| panic!("Metadata v{version}: {e:#}"))
 }
 
 /// Checks a healthy single-broker topic: every partition led by node 1, which
@@ -92,12 +120,32 @@ fn assert_topic(response: &MetadataResponse, name: &str, partitions: i32, what: 
     assert!(!topic.is_internal, "{what}: {name} is not internal");
     let mut indexes: Vec<i32> = topic.partitions.iter().map(|p| p.partition_index).collect();
     indexes.sort_unstable();
-    assert_eq!(indexes, (0..partitions).collect::<Vec<_>>(), "{what}: partitions of {name}");
+    assert_eq!(
+        indexes,
+        (0..partitions).collect::<Vec<_>>(),
+        "{what}: partitions of {name}"
+    );
     for p in &topic.partitions {
-        assert_eq!(p.error_code, NONE, "{what}: {name}-{} error code", p.partition_index);
-        assert_eq!(p.leader_id.0, 1, "{what}: {name}-{} leader", p.partition_index);
-        assert_eq!(p.replica_nodes.iter().map(|b| b.0).collect::<Vec<_>>(), [1], "{what}: replicas");
-        assert_eq!(p.isr_nodes.iter().map(|b| b.0).collect::<Vec<_>>(), [1], "{what}: isr");
+        assert_eq!(
+            p.error_code, NONE,
+            "{what}: {name}-{} error code",
+            p.partition_index
+        );
+        assert_eq!(
+            p.leader_id.0, 1,
+            "{what}: {name}-{} leader",
+            p.partition_index
+        );
+        assert_eq!(
+            p.replica_nodes.iter().map(|b| b.0).collect::<Vec<_>>(),
+            [1],
+            "{what}: replicas"
+        );
+        assert_eq!(
+            p.isr_nodes.iter().map(|b| b.0).collect::<Vec<_>>(),
+            [1],
+            "{what}: isr"
+        );
     }
 }
 
@@ -115,19 +163,40 @@ fn metadata_round_trip_every_version() {
     let broker = StromProcess::start().expect("start strom");
     let mut conn = broker.connect().expect("connect");
     for version in 0..=13 {
-        let response = conn.metadata_all(version).unwrap_or_else(|e| panic!("Metadata v{version}: {e:#}"));
-        let brokers: Vec<(i32, &str, i32)> =
-            response.brokers.iter().map(|b| (b.node_id.0, b.host.as_str(), b.port)).collect();
+        let response = conn
+            .metadata_all(version)
+            .unwrap_or_else(|e| panic!("Metadata v{version}: {e:#}"));
+        let brokers: Vec<(i32, &str, i32)> = response
+            .brokers
+            .iter()
+            .map(|b| (b.node_id.0, b.host.as_str(), b.port))
+            .collect();
         // Listening on 127.0.0.1 (not 0.0.0.0), the broker advertises that host.
-        assert_eq!(brokers, [(1, "127.0.0.1", i32::from(broker.addr().port()))], "Metadata v{version} brokers");
+        assert_eq!(
+            brokers,
+            [(1, "127.0.0.1", i32::from(broker.addr().port()))],
+            "Metadata v{version} brokers"
+        );
         if version >= 1 {
             // Java's admin client sends CreateTopics to the controller: it must be live.
-            assert_eq!(response.controller_id.0, 1, "Metadata v{version} controller id");
+            assert_eq!(
+                response.controller_id.0, 1,
+                "Metadata v{version} controller id"
+            );
         }
         if version >= 2 {
-            assert!(response.cluster_id.as_ref().is_some_and(|id| !id.is_empty()), "Metadata v{version} cluster id");
+            assert!(
+                response
+                    .cluster_id
+                    .as_ref()
+                    .is_some_and(|id| !id.is_empty()),
+                "Metadata v{version} cluster id"
+            );
         }
-        assert!(response.topics.is_empty(), "Metadata v{version}: a fresh broker has no topics");
+        assert!(
+            response.topics.is_empty(),
+            "Metadata v{version}: a fresh broker has no topics"
+        );
     }
 }
 
@@ -141,34 +210,77 @@ fn create_and_delete_topics_round_trip() {
 
         let created = create_topic(&mut conn, v.create_topics, &name, 3, 1);
         let result = &created.topics[0];
-        assert_eq!(result.error_code, NONE, "{what}: create: {:?}", result.error_message);
+        assert_eq!(
+            result.error_code, NONE,
+            "{what}: create: {:?}",
+            result.error_message
+        );
         if v.create_topics >= 5 {
-            assert_eq!((result.num_partitions, result.replication_factor), (3, 1), "{what}: create result");
+            assert_eq!(
+                (result.num_partitions, result.replication_factor),
+                (3, 1),
+                "{what}: create result"
+            );
         }
         if v.create_topics >= 7 {
-            assert!(!result.topic_id.is_nil(), "{what}: CreateTopics v7 returns the topic id");
+            assert!(
+                !result.topic_id.is_nil(),
+                "{what}: CreateTopics v7 returns the topic id"
+            );
         }
-        assert_topic(&metadata_for(&mut conn, v.metadata, &[&name]), &name, 3, &what);
-        assert_topic(&conn.metadata_all(v.metadata).expect("metadata all"), &name, 3, &what);
+        assert_topic(
+            &metadata_for(&mut conn, v.metadata, &[&name]),
+            &name,
+            3,
+            &what,
+        );
+        assert_topic(
+            &conn.metadata_all(v.metadata).expect("metadata all"),
+            &name,
+            3,
+            &what,
+        );
 
         let again = create_topic(&mut conn, v.create_topics, &name, 3, 1);
-        assert_eq!(again.topics[0].error_code, TOPIC_ALREADY_EXISTS, "{what}: create twice");
+        assert_eq!(
+            again.topics[0].error_code, TOPIC_ALREADY_EXISTS,
+            "{what}: create twice"
+        );
 
         let deleted = delete_topic(&mut conn, v.delete_topics, &name);
-        assert_eq!(deleted.responses[0].error_code, NONE, "{what}: delete: {:?}", deleted.responses[0].error_message);
+        assert_eq!(
+            deleted.responses[0].error_code, NONE,
+            "{what}: delete: {:?}",
+            deleted.responses[0].error_message
+        );
         let gone = metadata_for(&mut conn, v.metadata, &[&name]);
-        assert_eq!(topic_error(&gone, &name), UNKNOWN_TOPIC_OR_PARTITION, "{what}: metadata after delete");
+        assert_eq!(
+            topic_error(&gone, &name),
+            UNKNOWN_TOPIC_OR_PARTITION,
+            "{what}: metadata after delete"
+        );
 
         let deleted_again = delete_topic(&mut conn, v.delete_topics, &name);
-        assert_eq!(deleted_again.responses[0].error_code, UNKNOWN_TOPIC_OR_PARTITION, "{what}: delete twice");
+        assert_eq!(
+            deleted_again.responses[0].error_code, UNKNOWN_TOPIC_OR_PARTITION,
+            "{what}: delete twice"
+        );
 
         // The name is free again.
         let recreated = create_topic(&mut conn, v.create_topics, &name, 1, 1);
         assert_eq!(recreated.topics[0].error_code, NONE, "{what}: recreate");
         if v.create_topics >= 7 {
-            assert_ne!(recreated.topics[0].topic_id, result.topic_id, "{what}: a recreated topic gets a new id");
+            assert_ne!(
+                recreated.topics[0].topic_id, result.topic_id,
+                "{what}: a recreated topic gets a new id"
+            );
         }
-        assert_topic(&metadata_for(&mut conn, v.metadata, &[&name]), &name, 1, &what);
+        assert_topic(
+            &metadata_for(&mut conn, v.metadata, &[&name]),
+            &name,
+            1,
+            &what,
+        );
     }
 }
 
@@ -177,14 +289,27 @@ fn create_topics_rejects_what_kafka_rejects() {
     let broker = StromProcess::start().expect("start strom");
     let mut conn = broker.connect().expect("connect");
     let zero_partitions = create_topic(&mut conn, 7, "zero-partitions", 0, 1);
-    assert_eq!(zero_partitions.topics[0].error_code, INVALID_PARTITIONS, "0 partitions");
+    assert_eq!(
+        zero_partitions.topics[0].error_code, INVALID_PARTITIONS,
+        "0 partitions"
+    );
     let too_many_replicas = create_topic(&mut conn, 7, "three-replicas", 1, 3);
-    assert_eq!(too_many_replicas.topics[0].error_code, INVALID_REPLICATION_FACTOR, "replication factor 3 of 1 broker");
+    assert_eq!(
+        too_many_replicas.topics[0].error_code, INVALID_REPLICATION_FACTOR,
+        "replication factor 3 of 1 broker"
+    );
     let bad_name = create_topic(&mut conn, 7, "bad/name", 1, 1);
-    assert_eq!(bad_name.topics[0].error_code, INVALID_TOPIC_EXCEPTION, "topic name with '/'");
+    assert_eq!(
+        bad_name.topics[0].error_code, INVALID_TOPIC_EXCEPTION,
+        "topic name with '/'"
+    );
     // None of them exists afterwards.
     let all = conn.metadata_all(12).expect("metadata");
-    assert!(all.topics.is_empty(), "rejected topics were created: {:?}", all.topics);
+    assert!(
+        all.topics.is_empty(),
+        "rejected topics were created: {:?}",
+        all.topics
+    );
 }
 
 #[test]
@@ -195,7 +320,10 @@ fn topics_survive_a_graceful_restart() {
         let created = create_topic(&mut conn, 7, name, partitions, 1);
         assert_eq!(created.topics[0].error_code, NONE, "create {name}");
     }
-    assert_eq!(delete_topic(&mut conn, 6, "deleted").responses[0].error_code, NONE);
+    assert_eq!(
+        delete_topic(&mut conn, 6, "deleted").responses[0].error_code,
+        NONE
+    );
     let before = conn.metadata_all(12).expect("metadata before restart");
     drop(conn);
 
@@ -204,10 +332,22 @@ fn topics_survive_a_graceful_restart() {
     let after = conn.metadata_all(12).expect("metadata after restart");
     assert_topic(&after, "kept-a", 1, "after restart");
     assert_topic(&after, "kept-b", 4, "after restart");
-    assert_eq!(after.topics.len(), 2, "only the kept topics: {:?}", after.topics);
+    assert_eq!(
+        after.topics.len(),
+        2,
+        "only the kept topics: {:?}",
+        after.topics
+    );
     for topic in &after.topics {
-        let old = before.topics.iter().find(|t| t.name == topic.name).expect("topic existed before");
-        assert_eq!(topic.topic_id, old.topic_id, "topic ids are stable across restarts");
+        let old = before
+            .topics
+            .iter()
+            .find(|t| t.name == topic.name)
+            .expect("topic existed before");
+        assert_eq!(
+            topic.topic_id, old.topic_id,
+            "topic ids are stable across restarts"
+        );
     }
 }
 
@@ -219,7 +359,14 @@ fn created_topics_survive_a_kill() {
     assert_eq!(created.topics[0].error_code, NONE);
     drop(conn);
     // SIGKILL right after the answer: an acknowledged topic must be on disk.
-    let broker = broker.kill_and_restart().expect("restart strom after SIGKILL");
+    let broker = broker
+        .kill_and_restart()
+        .expect("restart strom after SIGKILL");
     let mut conn = broker.connect().expect("connect after restart");
-    assert_topic(&conn.metadata_all(12).expect("metadata after restart"), "durable", 2, "after SIGKILL");
+    assert_topic(
+        &conn.metadata_all(12).expect("metadata after restart"),
+        "durable",
+        2,
+        "after SIGKILL",
+    );
 }
