@@ -83,11 +83,11 @@ impl KafkaConnection {
 
     /// Metadata for all topics (`topics = None`), no auto creation.
     pub fn metadata_all(&mut self, version: i16) -> anyhow::Result<MetadataResponse> {
-        let mut request = MetadataRequest::default();
-        if version == 0 {
-            // v0 has no null array: an empty list means "all topics".
-            request.topics = Some(Vec::new());
-        }
+        // "All topics" is a null array from v1 on; v0 has no null array and
+        // uses an empty one. (kafka-protocol's default is an empty array,
+        // which means "no topics" from v1 on.)
+        let topics = if version == 0 { Some(Vec::new()) } else { None };
+        let request = MetadataRequest::default().with_topics(topics);
         self.send(&request, version)
     }
 

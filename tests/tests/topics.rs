@@ -12,6 +12,8 @@ use kafka_protocol::messages::{
     MetadataRequest, MetadataResponse, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
+use std::time::{Duration, Instant};
+
 use strom_tests::{KafkaConnection, StromProcess};
 
 // Kafka error codes these tests expect.
@@ -106,6 +108,29 @@ fn metadata_for(conn: &mut KafkaConnection, version: i16, names: &[&str]) -> Met
     }
     conn.send(&request, version)
         .unwrap_or_else(|e| panic!("Metadata v{version}: {e:#}"))
+}
+
+/// Polls `fetch` until `done` holds or 5 s pass, and returns the last value.
+/// Kafka's brokers apply metadata changes asynchronously, so a created topic
+/// may show up in Metadata a moment after CreateTopics returns (and a deleted
+/// one linger); these tests allow that window so they hold against Kafka too.
+fn eventually<T>(mut fetch: impl FnMut() -> T, done: impl Fn(&T) -> bool) -> T {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let value = fetch();
+        if done(&value) || Instant::now() >= deadline {
+            return value;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn has_topic(response: &MetadataResponse, name: &str, partitions: usize) -> bool {
+    response.topics.iter().any(|t| {
+        t.name.as_ref().map(|n| n.0.as_str()) == Some(name)
+            && t.error_code == NONE
+            && t.partitions.len() == partitions
+    })
 }
 
 /// Checks a healthy single-broker topic: every partition led by node 1, which
@@ -228,12 +253,11 @@ fn create_and_delete_topics_round_trip() {
                 "{what}: CreateTopics v7 returns the topic id"
             );
         }
-        assert_topic(
-            &metadata_for(&mut conn, v.metadata, &[&name]),
-            &name,
-            3,
-            &what,
+        let created = eventually(
+            || metadata_for(&mut conn, v.metadata, &[&name]),
+            |r| has_topic(r, &name, 3),
         );
+        assert_topic(&created, &name, 3, &what);
         assert_topic(
             &conn.metadata_all(v.metadata).expect("metadata all"),
             &name,
@@ -253,7 +277,10 @@ fn create_and_delete_topics_round_trip() {
             "{what}: delete: {:?}",
             deleted.responses[0].error_message
         );
-        let gone = metadata_for(&mut conn, v.metadata, &[&name]);
+        let gone = eventually(
+            || metadata_for(&mut conn, v.metadata, &[&name]),
+            |r| topic_error(r, &name) == UNKNOWN_TOPIC_OR_PARTITION,
+        );
         assert_eq!(
             topic_error(&gone, &name),
             UNKNOWN_TOPIC_OR_PARTITION,
@@ -275,12 +302,11 @@ fn create_and_delete_topics_round_trip() {
                 "{what}: a recreated topic gets a new id"
             );
         }
-        assert_topic(
-            &metadata_for(&mut conn, v.metadata, &[&name]),
-            &name,
-            1,
-            &what,
+        let recreated = eventually(
+            || metadata_for(&mut conn, v.metadata, &[&name]),
+            |r| has_topic(r, &name, 1),
         );
+        assert_topic(&recreated, &name, 1, &what);
     }
 }
 
@@ -324,12 +350,18 @@ fn topics_survive_a_graceful_restart() {
         delete_topic(&mut conn, 6, "deleted").responses[0].error_code,
         NONE
     );
-    let before = conn.metadata_all(12).expect("metadata before restart");
+    let before = eventually(
+        || conn.metadata_all(12).expect("metadata before restart"),
+        |r| has_topic(r, "kept-a", 1) && has_topic(r, "kept-b", 4) && r.topics.len() == 2,
+    );
     drop(conn);
 
     let broker = broker.restart().expect("restart strom");
     let mut conn = broker.connect().expect("connect after restart");
-    let after = conn.metadata_all(12).expect("metadata after restart");
+    let after = eventually(
+        || conn.metadata_all(12).expect("metadata after restart"),
+        |r| r.topics.len() >= 2,
+    );
     assert_topic(&after, "kept-a", 1, "after restart");
     assert_topic(&after, "kept-b", 4, "after restart");
     assert_eq!(
@@ -363,10 +395,9 @@ fn created_topics_survive_a_kill() {
         .kill_and_restart()
         .expect("restart strom after SIGKILL");
     let mut conn = broker.connect().expect("connect after restart");
-    assert_topic(
-        &conn.metadata_all(12).expect("metadata after restart"),
-        "durable",
-        2,
-        "after SIGKILL",
+    let after = eventually(
+        || conn.metadata_all(12).expect("metadata after restart"),
+        |r| has_topic(r, "durable", 2),
     );
+    assert_topic(&after, "durable", 2, "after SIGKILL");
 }
