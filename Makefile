@@ -1,0 +1,61 @@
+# Strom developer entry points.
+#
+#   make run     broker on localhost:9092, data in ./data (ARGS="..." adds flags)
+#   make test    the whole suite: release build, cargo tests, real-client compat tests
+#   make fuzz    only the live fuzz test (STROM_FUZZ_SEED=... to replay a run)
+#   make bench   idle memory and startup time (docs/benchmarks.md)
+#   make docker  build the container image (needs a Docker engine)
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := test
+
+# rustup installs cargo here; a non-login shell (CI) may not have it on PATH.
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+CARGO ?= cargo
+# The binary the integration and compat tests run.
+STROM_BIN := $(CURDIR)/target/release/strom
+export STROM_BIN
+
+.PHONY: run test build test-rust test-compat fuzz bench docker toolchain
+
+run: toolchain
+	$(CARGO) run --release -p strom -- $(ARGS)
+
+# Release, not debug, for the tests: the compat tests and the fuzz test need
+# an optimised broker anyway, so a debug `cargo test` would compile every
+# dependency a second time (dev profile) on top of the release build. One
+# release dependency build is the cheaper whole on 2 cores, and the fuzz test
+# runs several times faster against a release broker.
+test: build test-rust test-compat
+
+# The whole workspace in one go, not `-p strom`: building strom alone resolves
+# kafka-protocol without the "client" feature the tests enable, and the test
+# step would then compile it (and strom) a second time.
+build: toolchain
+	$(CARGO) build --release --workspace
+
+test-rust: build
+	$(CARGO) test --workspace --release
+
+test-compat: build
+	@if [[ ! -f compat-tests/run.sh ]]; then \
+		echo "make: compat-tests/run.sh is missing" >&2; exit 1; \
+	fi
+	bash compat-tests/run.sh
+
+fuzz: build
+	$(CARGO) test --release -p strom-tests --test fuzz -- --nocapture
+
+bench: build
+	bash bench/startup_rss.sh $(STROM_BIN)
+
+docker:
+	docker build -t strom:latest .
+
+# cargo comes with the machine (rustup); nothing here can download a toolchain.
+toolchain:
+	@command -v $(CARGO) >/dev/null || { \
+		echo "make: cargo not found (looked on PATH and in $(HOME)/.cargo/bin); install Rust >= 1.85 with rustup" >&2; \
+		exit 1; }
