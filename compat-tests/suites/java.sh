@@ -4,9 +4,14 @@
 export JAVA_DIR="$COMPAT_DIR/java"
 export MAVEN_REPO=${MAVEN_REPO:-$HOME/.m2/repository}
 
-# java_stamp VERSION: marks a completed install of that version and this pom.
+# mvn, batch mode, quiet, with the local repository above.
+mvn_quiet() { mvn -B -q -Dmaven.repo.local="$MAVEN_REPO" "$@"; }
+
+# java_stamp VERSION: marks a completed install of that version with this pom
+# and this install recipe (this file).
 java_stamp() {
-  printf '%s/stamps/java-%s-%s\n' "$CACHE_DIR" "$1" "$(files_hash "$JAVA_DIR/pom.xml")"
+  printf '%s/stamps/java-%s-%s\n' "$CACHE_DIR" "$1" \
+    "$(files_hash "$JAVA_DIR/pom.xml" "$COMPAT_DIR/suites/java.sh")"
 }
 
 java_install() {
@@ -20,8 +25,8 @@ java_install() {
   cd "$JAVA_DIR" || return 1
   # go-offline misses Surefire's JUnit provider, which Surefire resolves only
   # when a test runs: run the one test that needs no broker, online, once.
-  mvn -B -q -Dkafka.version="$version" dependency:go-offline &&
-    mvn -B -q -Dkafka.version="$version" -Dtest=ClientVersionTest test &&
+  mvn_quiet -Dkafka.version="$version" dependency:go-offline &&
+    mvn_quiet -Dkafka.version="$version" -Dtest=ClientVersionTest test &&
     mkdir -p "$(dirname "$stamp")" && touch "$stamp"
 }
 
@@ -31,7 +36,8 @@ java_run() {
   reports="$JAVA_DIR/target/kafka-$version/surefire-reports"
   rm -rf "$reports"
   cd "$JAVA_DIR" || return 1
-  with_strom "$results/../strom.log" mvn -B -q -o -Dkafka.version="$version" test
+  # with_strom runs a program, not a shell function: spell mvn_quiet out.
+  with_strom "$results/../strom.log" mvn -B -q -Dmaven.repo.local="$MAVEN_REPO" -o -Dkafka.version="$version" test
   rc=$?
   cp "$reports"/TEST-*.xml "$results"/ 2>/dev/null
   return $rc
