@@ -35,6 +35,19 @@ API_VERSIONS_KEY = 18
 PROBE_CORRELATION_ID = 0x5354524D  # "STRM"
 
 
+def _die_with_parent():
+    """Runs in the broker's child process before exec: on Linux, ask for
+    SIGTERM when the process that started it dies, so that a crashed test
+    runner (a client library abort, a SIGKILL) never leaves a broker behind."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
 class StromError(RuntimeError):
     """The broker could not be started or died."""
 
@@ -87,7 +100,8 @@ class StromProcess:
         self._log_file.write(("$ %s\n" % " ".join(args)).encode())
         self._log_file.flush()
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._log_file,
-                                        stderr=subprocess.STDOUT)
+                                        stderr=subprocess.STDOUT,
+                                        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
         try:
             self._wait_until_listening()
         except BaseException:

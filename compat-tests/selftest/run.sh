@@ -41,6 +41,7 @@ check "broker that crashes" 1 "compat: 0 passed, 1 failed" FAKE_STROM_MODE=crash
 check "broker that never listens" 1 "compat: 0 passed, 1 failed" FAKE_STROM_MODE=silent STROM_STARTUP_TIMEOUT_S=2 -- selftest-pass
 check "broker that cannot speak Kafka" 1 "compat: 0 passed, 1 failed" FAKE_STROM_MODE=listen -- selftest-pass
 check "missing binary" 1 "compat: 0 passed, 1 failed" STROM_BIN=/nonexistent/strom -- selftest-pass
+check "runner that aborts" 1 "compat: 0 passed, 1 failed" -- selftest-abort
 check "suite timeout" 1 "compat: 0 passed, 1 failed" COMPAT_SUITE_TIMEOUT_S=3 -- selftest-timeout
 
 # Every broker the checks started must be gone.

@@ -28,3 +28,14 @@ register_suite selftest-install selftest_broken_install selftest_empty_run "harn
 
 selftest_slow_run() { with_strom "$1/../strom.log" sleep 600; }
 register_suite selftest-timeout selftest_install selftest_slow_run "harness self-test: times out"
+
+# A test runner that starts the broker itself (as the pytest conftest does) and
+# then dies hard: the broker must not outlive it.
+selftest_abort_run() {
+  python3 -c 'import os, sys
+sys.path.insert(0, sys.argv[1])
+from strom import StromProcess
+StromProcess(log_path=sys.argv[2]).start()
+os.abort()' "$COMPAT_DIR/lib" "$1/../strom.log"
+}
+register_suite selftest-abort selftest_install selftest_abort_run "harness self-test: runner aborts"
