@@ -50,7 +50,9 @@ test_list_shows_broker_and_controller() {
   [ "$RC" -eq 0 ] || fail "kcat -L exited with $RC"
   expect_line " 1 brokers:"
   expect_line "  broker 1 at $B (controller)"
-  grep -q "^Metadata for all topics (from broker 1: " <<<"$OUT" || fail "metadata header does not name broker 1"
+  # The answering broker is "-1: host:port/bootstrap" or "1: ..." depending
+  # on which connection librdkafka used, so only the start is fixed.
+  grep -q "^Metadata for all topics (from broker " <<<"$OUT" || fail "no metadata header"
 }
 
 test_auto_create_topic_with_default_partitions() {
