@@ -70,12 +70,17 @@ func eventually(cond func() bool) bool {
 	}
 }
 
-// createTopic creates one topic and fails the test on any error.
+// createTopic creates one topic, waits until it is listed and fails the test on any error.
 func createTopic(t *testing.T, ctx context.Context, adm *kadm.Client, partitions int32, configs map[string]*string, topic string) kadm.CreateTopicResponse {
 	t.Helper()
 	resp, err := adm.CreateTopic(ctx, partitions, 1, configs, topic)
 	if err != nil {
 		t.Fatalf("CreateTopic %s: %v", topic, err)
+	}
+	// kadm looks topics up in metadata first for some requests (CreatePartitions);
+	// Kafka shows a new topic there only shortly after CreateTopics returns.
+	if !eventually(func() bool { return listed(ctx, adm, topic) }) {
+		t.Fatalf("%s not listed after creation", topic)
 	}
 	return resp
 }
