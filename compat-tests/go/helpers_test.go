@@ -33,7 +33,13 @@ func bootstrap(t *testing.T) string {
 // context bounded by timeout; all are closed when the test ends.
 func clients(t *testing.T, opts ...kgo.Opt) (*kgo.Client, *kadm.Client, context.Context) {
 	t.Helper()
-	opts = append([]kgo.Opt{kgo.SeedBrokers(bootstrap(t)), kgo.ClientID("strom-compat-go")}, opts...)
+	opts = append([]kgo.Opt{
+		kgo.SeedBrokers(bootstrap(t)),
+		kgo.ClientID("strom-compat-go"),
+		// kadm answers topic lookups from a metadata cache kept for MetadataMinAge
+		// (default 5s); a short age lets a test see a topic it just created.
+		kgo.MetadataMinAge(100 * time.Millisecond),
+	}, opts...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		t.Fatalf("kgo.NewClient: %v", err)
@@ -55,10 +61,10 @@ func uniqueTopic(t *testing.T) string {
 	return t.Name() + "-" + hex.EncodeToString(b[:])
 }
 
-// eventually polls cond for a few seconds: Kafka propagates topic changes to
+// eventually polls cond for up to 10 seconds: Kafka propagates topic changes to
 // its metadata cache asynchronously.
 func eventually(cond func() bool) bool {
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if cond() {
 			return true

@@ -14,7 +14,7 @@ ONE_HOUR_MS = "3600000"
 TIMEOUT_S = 10
 
 
-def wait_until(condition, timeout_s=5.0, interval_s=0.1):
+def wait_until(condition, timeout_s=10.0, interval_s=0.1):
     """Kafka propagates topic changes to its metadata cache asynchronously."""
     deadline = time.monotonic() + timeout_s
     while True:
@@ -38,9 +38,14 @@ def topic_names(admin):
 
 
 def create(admin, topic, validate_only=False):
-    """Create one NewTopic and wait for the result (raises KafkaException)."""
+    """Create one NewTopic and wait for the result (raises KafkaException), then
+    until metadata lists it: Kafka answers CreateTopics before its metadata
+    cache has the topic."""
     futures = admin.create_topics([topic], validate_only=validate_only, request_timeout=TIMEOUT_S)
-    return futures[topic.topic].result(timeout=TIMEOUT_S)
+    result = futures[topic.topic].result(timeout=TIMEOUT_S)
+    if not validate_only:
+        assert wait_until(lambda: topic.topic in topic_names(admin)), "created topic not listed"
+    return result
 
 
 def error_code_of(excinfo):

@@ -21,7 +21,7 @@ ONE_HOUR_MS = "3600000"
 UNKNOWN_TOPIC_OR_PARTITION = 3
 
 
-def wait_until(condition, timeout_s=5.0, interval_s=0.1):
+def wait_until(condition, timeout_s=10.0, interval_s=0.1):
     """Kafka propagates topic changes to its metadata cache asynchronously."""
     deadline = time.monotonic() + timeout_s
     while True:
@@ -29,6 +29,13 @@ def wait_until(condition, timeout_s=5.0, interval_s=0.1):
         if value or time.monotonic() > deadline:
             return value
         time.sleep(interval_s)
+
+
+def create(admin, topics):
+    """Create topics and wait until metadata lists them: Kafka answers
+    CreateTopics before its metadata cache has the topic."""
+    kp.create_topics(admin, topics)
+    assert wait_until(lambda: set(topics) <= set(admin.list_topics())), "created topics not listed"
 
 
 @pytest.fixture(scope="module")
@@ -50,12 +57,12 @@ def test_connect_and_describe_cluster(admin, bootstrap):
 
 def test_list_topics(admin, topic_name):
     assert topic_name not in admin.list_topics()
-    kp.create_topics(admin, {topic_name: (1, 1, {})})
+    create(admin, {topic_name: (1, 1, {})})
     assert wait_until(lambda: topic_name in admin.list_topics())
 
 
 def test_create_topic_with_partitions_and_config(admin, topic_name):
-    kp.create_topics(admin, {topic_name: (3, 1, {"retention.ms": ONE_HOUR_MS})})
+    create(admin, {topic_name: (3, 1, {"retention.ms": ONE_HOUR_MS})})
     assert wait_until(lambda: topic_name in admin.list_topics())
     topic = kp.describe_topic(admin, topic_name)
     assert topic["error_code"] == 0
@@ -63,7 +70,7 @@ def test_create_topic_with_partitions_and_config(admin, topic_name):
 
 
 def test_create_existing_topic_fails(admin, topic_name):
-    kp.create_topics(admin, {topic_name: (1, 1, {})})
+    create(admin, {topic_name: (1, 1, {})})
     with pytest.raises(TopicAlreadyExistsError):
         kp.create_topics(admin, {topic_name: (2, 1, {})})
     assert len(kp.describe_topic(admin, topic_name)["partitions"]) == 1
@@ -86,7 +93,7 @@ def test_create_topic_with_invalid_arguments_fails(admin, new_topic_name):
 
 
 def test_delete_topic(admin, topic_name):
-    kp.create_topics(admin, {topic_name: (2, 1, {})})
+    create(admin, {topic_name: (2, 1, {})})
     assert wait_until(lambda: topic_name in admin.list_topics())
     admin.delete_topics([topic_name])
     assert wait_until(lambda: topic_name not in admin.list_topics())
@@ -104,7 +111,7 @@ def test_auto_create_topic_through_metadata(admin, bootstrap, topic_name):
 
 
 def test_create_partitions(admin, topic_name):
-    kp.create_topics(admin, {topic_name: (1, 1, {})})
+    create(admin, {topic_name: (1, 1, {})})
     kp.create_partitions(admin, topic_name, 4)
     assert wait_until(lambda: len(kp.describe_topic(admin, topic_name)["partitions"]) == 4)
     assert [p["leader"] for p in kp.describe_topic(admin, topic_name)["partitions"]] == [1, 1, 1, 1]
@@ -113,7 +120,7 @@ def test_create_partitions(admin, topic_name):
 
 
 def test_describe_topic_configs(admin, topic_name):
-    kp.create_topics(admin, {topic_name: (1, 1, {"retention.ms": ONE_HOUR_MS})})
+    create(admin, {topic_name: (1, 1, {"retention.ms": ONE_HOUR_MS})})
     configs = kp.describe_configs(admin, "topic", topic_name)
     assert configs["retention.ms"]["value"] == ONE_HOUR_MS
     assert configs["retention.ms"]["source"] == kp.SOURCE_DYNAMIC_TOPIC_CONFIG

@@ -17,7 +17,9 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.CreateTopicsOptions;
+import org.apache.kafka.clients.admin.DescribeClusterOptions;
 import org.apache.kafka.clients.admin.DescribeClusterResult;
+import org.apache.kafka.clients.admin.DescribeTopicsOptions;
 import org.apache.kafka.clients.admin.NewPartitions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
@@ -27,6 +29,7 @@ import org.apache.kafka.common.Node;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.InvalidConfigurationException;
 import org.apache.kafka.common.errors.InvalidPartitionsException;
@@ -53,8 +56,14 @@ class AdminClientTest {
         admin.close();
     }
 
+    /**
+     * Creates the topic and waits until metadata shows it: Kafka answers
+     * CreateTopics before every broker's metadata cache has the topic, so an
+     * immediate describe could see UNKNOWN_TOPIC_OR_PARTITION.
+     */
     private static void create(NewTopic topic) throws Exception {
         admin.createTopics(List.of(topic)).all().get(Strom.TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        assertTrue(Strom.eventually(() -> topicNames().contains(topic.name())), topic.name() + " not listed");
     }
 
     private static TopicDescription describe(String topic) throws Exception {
@@ -89,6 +98,26 @@ class AdminClientTest {
         assertTrue(clusterId != null && !clusterId.isEmpty(), "cluster id: " + clusterId);
     }
 
+    /**
+     * Without an authorizer Kafka reports every operation that applies to the
+     * resource type when asked (include_*_authorized_operations), not "omitted".
+     */
+    @Test
+    void authorizedOperationsWithoutAuthorizer() throws Exception {
+        String topic = Strom.uniqueTopic("authorized-ops");
+        create(new NewTopic(topic, 1, (short) 1));
+        TopicDescription description = admin.describeTopics(List.of(topic),
+            new DescribeTopicsOptions().includeAuthorizedOperations(true)).allTopicNames().get().get(topic);
+        assertEquals(Set.of(AclOperation.READ, AclOperation.WRITE, AclOperation.CREATE, AclOperation.DELETE,
+                AclOperation.ALTER, AclOperation.DESCRIBE, AclOperation.DESCRIBE_CONFIGS, AclOperation.ALTER_CONFIGS),
+            description.authorizedOperations());
+        Set<AclOperation> clusterOperations = admin.describeCluster(
+            new DescribeClusterOptions().includeAuthorizedOperations(true)).authorizedOperations().get();
+        assertEquals(Set.of(AclOperation.CREATE, AclOperation.ALTER, AclOperation.DESCRIBE, AclOperation.CLUSTER_ACTION,
+                AclOperation.DESCRIBE_CONFIGS, AclOperation.ALTER_CONFIGS, AclOperation.IDEMPOTENT_WRITE),
+            clusterOperations);
+    }
+
     @Test
     void createTopicWithPartitionsAndConfig() throws Exception {
         String topic = Strom.uniqueTopic("create");
@@ -114,6 +143,7 @@ class AdminClientTest {
         String topic = Strom.uniqueTopic("create-result");
         var result = admin.createTopics(List.of(new NewTopic(topic, 2, (short) 1)));
         result.all().get();
+        assertTrue(Strom.eventually(() -> topicNames().contains(topic)));
         assertEquals(2, result.numPartitions(topic).get());
         assertEquals(1, result.replicationFactor(topic).get());
         assertEquals(describe(topic).topicId(), result.topicId(topic).get());

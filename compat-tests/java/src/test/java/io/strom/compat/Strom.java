@@ -46,7 +46,7 @@ public final class Strom {
 
     /** Kafka propagates topic changes to its metadata cache asynchronously: poll briefly. */
     public static boolean eventually(BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (true) {
             if (condition.getAsBoolean()) {
                 return true;
