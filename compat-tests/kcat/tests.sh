@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# kcat scenarios against the broker at $STROM_BOOTSTRAP.
+#
+#   bash kcat/tests.sh RESULTS.tsv
+#
+# Every function named test_* is one scenario, run in its own subshell; it
+# fails by calling `fail` (which ends that subshell) or `expect_line`. One line per
+# scenario goes to RESULTS.tsv (name, pass|fail, message). Expectations are
+# what a single-node Apache Kafka (node id 1, num.partitions=1) answers.
+set -uo pipefail
+
+RESULTS=${1:?usage: tests.sh RESULTS.tsv}
+B=${STROM_BOOTSTRAP:?STROM_BOOTSTRAP is not set: run through compat-tests/run.sh}
+KCAT=${KCAT:-kcat}
+# librdkafka's metadata timeout inside kcat -L is 5 s; a hang stops here.
+KCAT_TIMEOUT_S=20
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# kcat_run ARGS...: kcat with a time limit; output in $OUT, exit code in $RC.
+kcat_run() {
+  OUT=$(timeout "$KCAT_TIMEOUT_S" "$KCAT" -b "$B" "$@" 2>&1)
+  RC=$?
+  printf '$ kcat -b %s %s (exit %d)\n%s\n' "$B" "$*" "$RC" "$OUT"
+}
+
+# expect_line LINE: $OUT must contain exactly this line.
+expect_line() {
+  grep -qxF -- "$1" <<<"$OUT" || fail "expected the line [$1] in kcat's output"
+}
+
+unique_topic() { printf 'kcat-%s-%s\n' "$1" "$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')"; }
+
+# auto_create TOPIC: kcat -L -t asks for the topic with auto-creation allowed;
+# Kafka's first answer may be LEADER_NOT_AVAILABLE while it creates it.
+auto_create() {
+  local topic=$1 deadline=$((SECONDS + 10))
+  while [ $SECONDS -lt $deadline ]; do
+    kcat_run -m 3 -L -t "$topic"
+    if [ "$RC" -eq 0 ] && grep -qxF "  topic \"$topic\" with 1 partitions:" <<<"$OUT"; then
+      return 0
+    fi
+    sleep 0.5
+  done
+  fail "topic $topic was not auto-created by kcat -L -t"
+}
+
+test_list_shows_broker_and_controller() {
+  kcat_run -L
+  [ "$RC" -eq 0 ] || fail "kcat -L exited with $RC"
+  expect_line " 1 brokers:"
+  expect_line "  broker 1 at $B (controller)"
+  # The answering broker is "-1: host:port/bootstrap" or "1: ..." depending
+  # on which connection librdkafka used, so only the start is fixed.
+  grep -q "^Metadata for all topics (from broker " <<<"$OUT" || fail "no metadata header"
+}
+
+test_auto_create_topic_with_default_partitions() {
+  local topic
+  topic=$(unique_topic auto)
+  auto_create "$topic"
+  expect_line "    partition 0, leader 1, replicas: 1, isrs: 1"
+}
+
+test_list_shows_created_topic() {
+  local topic
+  topic=$(unique_topic listed)
+  auto_create "$topic"
+  kcat_run -L
+  [ "$RC" -eq 0 ] || fail "kcat -L exited with $RC"
+  expect_line "  topic \"$topic\" with 1 partitions:"
+}
+
+# Run every test_* function, record one result line each.
+: >"$RESULTS"
+failed=0
+for test in $(declare -F | awk '{print $3}' | grep '^test_'); do
+  echo "=== $test"
+  if output=$( ("$test") 2>&1); then
+    printf '%s\n' "$output"
+    printf '%s\tpass\t\n' "$test" >>"$RESULTS"
+    echo "--- PASS $test"
+  else
+    printf '%s\n' "$output"
+    message=$(grep '^FAIL: ' <<<"$output" | tail -n1 | cut -c7-)
+    printf '%s\tfail\t%s\n' "$test" "${message:-failed}" >>"$RESULTS"
+    echo "--- FAIL $test"
+    failed=$((failed + 1))
+  fi
+done
+[ "$failed" -eq 0 ]

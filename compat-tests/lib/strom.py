@@ -1,0 +1,255 @@
+"""Start and stop one strom broker for a compat suite.
+
+Used two ways:
+  * imported by the Python suites' conftest (``StromProcess``);
+  * as a command wrapper by run.sh for the other suites:
+        python3 lib/strom.py run --log <file> -- <command...>
+    starts a fresh broker on a free port with a fresh data directory, runs the
+    command with STROM_BOOTSTRAP=127.0.0.1:<port> in its environment, stops
+    the broker and exits with the command's exit code (or 97 if strom failed).
+
+Only the standard library is used, so any Python 3.8+ can run it.
+"""
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+# How long a fresh broker may take to accept connections. A cold start should
+# take well under a second; the margin covers a loaded 2-core CI machine.
+STARTUP_TIMEOUT_S = float(os.environ.get("STROM_STARTUP_TIMEOUT_S", "20"))
+# The broker contract asks for a graceful exit within a few seconds of SIGTERM.
+SHUTDOWN_TIMEOUT_S = 10.0
+# Exit code of the wrapper when the broker itself could not be run.
+EXIT_STROM_FAILED = 97
+# Time for the broker to answer the readiness ApiVersions request.
+PROBE_TIMEOUT_S = 5.0
+API_VERSIONS_KEY = 18
+PROBE_CORRELATION_ID = 0x5354524D  # "STRM"
+
+
+def _die_with_parent():
+    """Runs in the broker's child process before exec: on Linux, ask for
+    SIGTERM when the process that started it dies, so that a crashed test
+    runner (a client library abort, a SIGKILL) never leaves a broker behind."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+class StromError(RuntimeError):
+    """The broker could not be started or died."""
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def default_binary():
+    """STROM_BIN, else target/release/strom of the repository holding this file."""
+    configured = os.environ.get("STROM_BIN")
+    if configured:
+        return os.path.abspath(configured)
+    repo_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return os.path.join(repo_root, "target", "release", "strom")
+
+
+class StromProcess:
+    """One broker process with its own port, data directory and log file."""
+
+    def __init__(self, binary=None, log_path=None, extra_args=()):
+        self.binary = binary or default_binary()
+        self.port = None
+        self.data_dir = None
+        self.log_path = log_path
+        self.extra_args = list(extra_args)
+        self.process = None
+        self.exit_code = None
+        self._log_file = None
+        self._own_log = log_path is None
+
+    @property
+    def bootstrap(self):
+        return "127.0.0.1:%d" % self.port
+
+    def start(self):
+        if not (os.path.isfile(self.binary) and os.access(self.binary, os.X_OK)):
+            raise StromError("strom binary not found or not executable: %s "
+                             "(build it with `cargo build --release -p strom` or set STROM_BIN)"
+                             % self.binary)
+        self.data_dir = tempfile.mkdtemp(prefix="strom-compat-data-")
+        if self.log_path is None:
+            self.log_path = os.path.join(self.data_dir + "-log.txt")
+        self._log_file = open(self.log_path, "ab")
+        self.port = free_port()
+        args = [self.binary, "--listen", self.bootstrap, "--data-dir", self.data_dir] + self.extra_args
+        self._log_file.write(("$ %s\n" % " ".join(args)).encode())
+        self._log_file.flush()
+        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._log_file,
+                                        stderr=subprocess.STDOUT,
+                                        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+        try:
+            self._wait_until_listening()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_until_listening(self):
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while True:
+            code = self.process.poll()
+            if code is not None:
+                raise StromError("strom exited with code %s before listening on %s; log:\n%s"
+                                 % (code, self.bootstrap, self.log_tail()))
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    pass
+            except OSError:
+                pass
+            else:
+                self._probe_api_versions()
+                return
+            if time.monotonic() > deadline:
+                raise StromError("strom did not listen on %s within %.0fs; log:\n%s"
+                                 % (self.bootstrap, STARTUP_TIMEOUT_S, self.log_tail()))
+            time.sleep(0.05)
+
+    def _probe_api_versions(self):
+        """One ApiVersions v0 round trip, so that a broker that listens but
+        cannot speak Kafka fails its suite at once rather than test by test.
+        An error code is fine (Kafka answers UNSUPPORTED_VERSION in a v0 body);
+        a missing, short or mismatched answer is not."""
+        client_id = b"strom-compat-probe"
+        body = struct.pack(">hhih", API_VERSIONS_KEY, 0, PROBE_CORRELATION_ID, len(client_id)) + client_id
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=PROBE_TIMEOUT_S) as sock:
+                sock.sendall(struct.pack(">i", len(body)) + body)
+                header = _recv_exactly(sock, 4)
+                (size,) = struct.unpack(">i", header)
+                if not 6 <= size <= 1 << 20:
+                    raise StromError("ApiVersions response has implausible size %d" % size)
+                response = _recv_exactly(sock, size)
+        except (OSError, StromError) as e:
+            raise StromError("strom listens on %s but did not answer ApiVersions v0: %s; log:\n%s"
+                             % (self.bootstrap, e, self.log_tail()))
+        correlation_id, error_code = struct.unpack(">ih", response[:6])
+        if correlation_id != PROBE_CORRELATION_ID:
+            raise StromError("ApiVersions response carries correlation id %d, sent %d"
+                             % (correlation_id, PROBE_CORRELATION_ID))
+
+    def alive(self):
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self):
+        """SIGTERM, then SIGKILL after SHUTDOWN_TIMEOUT_S; removes the data directory."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=SHUTDOWN_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self._note("strom ignored SIGTERM for %.0fs; killing it" % SHUTDOWN_TIMEOUT_S)
+                self.process.kill()
+                self.process.wait()
+        if self.process is not None:
+            self.exit_code = self.process.returncode
+            self.process = None
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+        if self.data_dir is not None:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+            self.data_dir = None
+
+    def log_tail(self, max_bytes=4000):
+        if self._log_file is not None:
+            self._log_file.flush()
+        try:
+            with open(self.log_path, "rb") as f:
+                data = f.read()
+        except OSError:
+            return "(no log)"
+        return data[-max_bytes:].decode("utf-8", "replace")
+
+    def _note(self, message):
+        if self._log_file is not None:
+            self._log_file.write(("[strom.py] %s\n" % message).encode())
+            self._log_file.flush()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def _recv_exactly(sock, count):
+    data = b""
+    while len(data) < count:
+        chunk = sock.recv(count - len(data))
+        if not chunk:
+            raise StromError("connection closed after %d of %d bytes" % (len(data), count))
+        data += chunk
+    return data
+
+
+def run_command(args):
+    """The `run` subcommand: broker around one command."""
+    broker = StromProcess(log_path=args.log)
+    # A suite timeout sends SIGTERM: still stop the broker and remove its data.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    try:
+        broker.start()
+    except StromError as e:
+        print("strom.py: %s" % e, file=sys.stderr)
+        return EXIT_STROM_FAILED
+    env = dict(os.environ, STROM_BOOTSTRAP=broker.bootstrap)
+    print("strom.py: broker %s listening on %s (log %s)" % (broker.binary, broker.bootstrap, broker.log_path),
+          flush=True)
+    code = 1
+    try:
+        code = subprocess.call(args.command, env=env)
+    except OSError as e:
+        print("strom.py: cannot run %s: %s" % (args.command, e), file=sys.stderr)
+    finally:
+        died = not broker.alive()
+        broker.stop()
+    if died:
+        print("strom.py: the broker died during the suite; log tail:\n%s" % broker.log_tail(), file=sys.stderr)
+        return code or EXIT_STROM_FAILED
+    if broker.exit_code != 0:
+        # The broker contract asks for exit 0 after SIGTERM; worth a note, not a failed suite.
+        print("strom.py: note: the broker exited with code %s after SIGTERM" % broker.exit_code, file=sys.stderr)
+    return code
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="action", required=True)
+    run = sub.add_parser("run", help="run a command against a fresh broker")
+    run.add_argument("--log", help="append the broker's output to this file")
+    run.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    if args.command and args.command[0] == "--":
+        args.command = args.command[1:]
+    if not args.command:
+        parser.error("run needs a command after --")
+    return run_command(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
