@@ -1,8 +1,7 @@
 //! Valid request bodies for any API key and version: the starting points that
 //! the fuzz test mutates.
 //!
-//! Three sources: the guard's `strom_protocol::guard::sample_body` (behind the
-//! `guard-sample-bodies` feature until the guard exports it); populated
+//! Three sources: the guard's `strom_protocol::guard::sample_body`; populated
 //! requests built here for the APIs the broker serves (arrays with elements,
 //! strings, nested structures: mutations reach deep into the decoder); and
 //! every request type's `Default` value encoded by `kafka-protocol` (empty
@@ -26,18 +25,15 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 
 /// Seed bodies for `api_key` at `version`: the guard's samples for seeds
-/// `0..guard_samples` (when that feature is on), a populated request and the
+/// `0..guard_samples`, a populated request and the
 /// encoded default request. Empty when no source knows the API.
 pub fn seed_bodies(api_key: i16, version: i16, guard_samples: u64) -> Vec<Vec<u8>> {
     let mut bodies = Vec::new();
-    #[cfg(feature = "guard-sample-bodies")]
     for seed in 0..guard_samples {
         if let Some(body) = strom_protocol::guard::sample_body(api_key, version, seed) {
             bodies.push(body);
         }
     }
-    #[cfg(not(feature = "guard-sample-bodies"))]
-    let _ = guard_samples;
     if let Some(body) = populated_body(api_key, version) {
         bodies.push(body);
     }

@@ -1,5 +1,7 @@
 //! Requests captured from real clients, decoded as the broker decodes them.
 
+#![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+
 use bytes::Bytes;
 use strom_protocol::request::{decode_request, Decoded};
 

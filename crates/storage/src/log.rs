@@ -69,6 +69,9 @@ struct Inner {
     first_unflushed_ms: Option<i64>,
     /// Idempotent producers' recent sequences.
     producers: ProducerStateManager,
+    /// A segment file was created since the last flush: its directory entry
+    /// (and the partition directory's) must be fsynced with the next flush.
+    dir_dirty: bool,
 }
 
 impl PartitionLog {
@@ -113,6 +116,7 @@ impl PartitionLog {
                 unflushed_messages: 0,
                 first_unflushed_ms: None,
                 producers: ProducerStateManager::new(),
+                dir_dirty: true,
             }),
             flush_lock: Mutex::new(()),
             flushed_offset: AtomicI64::new(log_end_offset),
@@ -187,14 +191,22 @@ impl PartitionLog {
         if self.flushed_offset.load(Ordering::Acquire) >= offset {
             return Ok(()); // the fsync we waited behind covered us
         }
-        let (target, file) = {
+        let (target, file, dir_dirty) = {
             let mut inner = self.write();
             inner.unflushed_messages = 0;
             inner.first_unflushed_ms = None;
-            (inner.log_end_offset(), inner.active().slice_file())
+            (inner.log_end_offset(), inner.active().slice_file(), std::mem::take(&mut inner.dir_dirty))
         };
         // Older segments were fsynced when they rolled; only the active one can hold unflushed data.
         file.sync_data().map_err(StorageError::io("fsync", self.dir.clone()))?;
+        if dir_dirty {
+            // New files are durable only once their directory entries are.
+            let synced = sync_dir(&self.dir).and_then(|()| self.dir.parent().map_or(Ok(()), sync_dir));
+            if let Err(error) = synced {
+                self.write().dir_dirty = true;
+                return Err(error);
+            }
+        }
         self.flushed_offset.fetch_max(target, Ordering::AcqRel);
         Ok(())
     }
@@ -375,6 +387,7 @@ impl Inner {
         self.active().flush()?;
         let segment = Segment::create(dir, base, self.config.index_interval_bytes)?;
         self.segments.insert(base, segment);
+        self.dir_dirty = true;
         write_offset_file(&dir.join(RECOVERY_POINT_FILE), base)?;
         // A snapshot per roll bounds how much of the log a restart replays.
         append::write_snapshot(dir, self)?;
@@ -417,6 +430,10 @@ fn segment_bases(dir: &Path) -> Result<Vec<i64>> {
     }
     bases.sort_unstable();
     Ok(bases)
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(StorageError::io("fsync", dir))
 }
 
 fn read_offset_file(path: &Path) -> Result<Option<i64>> {

@@ -74,18 +74,19 @@ impl LogManager {
         let dir = partition_dir(&self.data_dir, topic, partition);
         let id_file = dir.join(PARTITION_METADATA_FILE);
         let expected = format!("version: 0\ntopic_id: {}\n", hex(&topic_id));
-        match std::fs::read_to_string(&id_file) {
-            Ok(found) if found != expected => {
-                tracing::warn!(dir = %dir.display(), "deleting a log left by an earlier topic of the same name");
-                std::fs::remove_dir_all(&dir).map_err(StorageError::io("delete", &dir))?;
-            }
-            _ => {}
+        let found = std::fs::read_to_string(&id_file).unwrap_or_default();
+        // Only a readable, different id proves the data belongs to another
+        // topic; a missing or torn file (a crash right after creation) does not.
+        let found_id = found.lines().find_map(|l| l.strip_prefix("topic_id: ")).map(str::trim);
+        if found_id.is_some_and(|id| id.len() == 32 && id != hex(&topic_id)) {
+            tracing::warn!(dir = %dir.display(), "deleting a log left by an earlier topic of the same name");
+            std::fs::remove_dir_all(&dir).map_err(StorageError::io("delete", &dir))?;
         }
         let log = Arc::new(PartitionLog::open(&dir, config, self.clean_start)?);
-        if !id_file.exists() {
+        if found != expected {
+            // Not fsynced here: creating 10,000 partitions must stay fast, and
+            // the log's first flush makes the directory entries durable.
             std::fs::write(&id_file, expected).map_err(StorageError::io("write", &id_file))?;
-            sync_dir(&dir)?;
-            sync_dir(&self.data_dir)?;
         }
         let mut logs = self.write();
         Ok(Arc::clone(logs.entry(key).or_insert(log)))
@@ -194,6 +195,19 @@ mod tests {
         assert_eq!(manager.open_log("t", 0, ID, LogConfig::default()).unwrap().log_end_offset(), 1);
         let manager = LogManager::open(dir.path()).unwrap();
         assert_eq!(manager.open_log("t", 0, [9; 16], LogConfig::default()).unwrap().log_end_offset(), 0);
+    }
+
+    #[test]
+    fn a_torn_partition_metadata_file_never_deletes_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let manager = LogManager::open(dir.path()).unwrap();
+        manager.open_log("t", 0, ID, LogConfig::default()).unwrap().append_assigned(&make_batch(0, 1, 0, 10), 0).unwrap();
+        drop(manager);
+        for torn in ["", "version: 0\n", "version: 0\ntopic_id: 0707"] {
+            std::fs::write(dir.path().join("t-0").join(PARTITION_METADATA_FILE), torn).unwrap();
+            let manager = LogManager::open(dir.path()).unwrap();
+            assert_eq!(manager.open_log("t", 0, ID, LogConfig::default()).unwrap().log_end_offset(), 1, "{torn:?}");
+        }
     }
 
     #[test]

@@ -6,10 +6,32 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
 
-use super::{str_bytes, RequestContext};
+use super::{str_bytes, RequestContext, MAX_PARTITIONS_PER_REQUEST, TOO_MANY_PARTITIONS};
 use crate::metadata::TopicError;
 
 pub fn handle(ctx: &RequestContext<'_>, req: CreatePartitionsRequest) -> CreatePartitionsResponse {
+    let image = ctx.broker.metadata.image();
+    let added: i64 = req
+        .topics
+        .iter()
+        .map(|t| {
+            let current = image.topic(&t.name.0).map_or(0, |topic| topic.partitions.len() as i64);
+            (i64::from(t.count) - current).max(0)
+        })
+        .sum();
+    if added > MAX_PARTITIONS_PER_REQUEST {
+        let results = req
+            .topics
+            .into_iter()
+            .map(|t| {
+                CreatePartitionsTopicResult::default()
+                    .with_name(t.name)
+                    .with_error_code(ResponseError::PolicyViolation.code())
+                    .with_error_message(Some(str_bytes(TOO_MANY_PARTITIONS)))
+            })
+            .collect();
+        return CreatePartitionsResponse::default().with_results(results);
+    }
     let results = req
         .topics
         .into_iter()

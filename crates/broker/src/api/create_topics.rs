@@ -11,10 +11,27 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, CreatableTopicResult};
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 
-use super::{str_bytes, RequestContext};
+use super::{str_bytes, RequestContext, MAX_PARTITIONS_PER_REQUEST, TOO_MANY_PARTITIONS};
 use crate::metadata::{topic_config, NewTopic, TopicError};
 
 pub fn handle(ctx: &RequestContext<'_>, req: CreateTopicsRequest) -> CreateTopicsResponse {
+    // Kafka checks the request's total first and fails every topic if it is too large.
+    let default_partitions = i64::from(ctx.broker.config.num_partitions);
+    let total: i64 = req
+        .topics
+        .iter()
+        .map(|t| match (t.assignments.len(), t.num_partitions) {
+            (0, -1) => default_partitions,
+            (0, n) => i64::from(n.max(0)),
+            (assigned, _) => assigned as i64,
+        })
+        .sum();
+    if total > MAX_PARTITIONS_PER_REQUEST {
+        let error = TopicError::new(ResponseError::PolicyViolation, TOO_MANY_PARTITIONS);
+        let results =
+            req.topics.into_iter().map(|t| failed(CreatableTopicResult::default().with_name(t.name), &error)).collect();
+        return CreateTopicsResponse::default().with_topics(results);
+    }
     let mut counts: HashMap<String, usize> = HashMap::new();
     for topic in &req.topics {
         *counts.entry(topic.name.0.to_string()).or_default() += 1;

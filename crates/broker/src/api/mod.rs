@@ -57,6 +57,12 @@ pub async fn handle(ctx: &RequestContext<'_>, body: RequestKind) -> Result<Optio
     Ok(Some(response))
 }
 
+/// Most partitions one CreateTopics or CreatePartitions request may create
+/// (Kafka's `MAX_PARTITIONS_PER_BATCH`); above it the whole request fails with
+/// POLICY_VIOLATION. It also bounds the work one request can cause.
+pub const MAX_PARTITIONS_PER_REQUEST: i64 = 10_000;
+pub const TOO_MANY_PARTITIONS: &str = "Excessively large number of partitions per request.";
+
 /// Kafka's "authorized operations not requested" marker (i32::MIN).
 pub const AUTHORIZED_OPERATIONS_OMITTED: i32 = i32::MIN;
 

@@ -250,3 +250,19 @@ fn authorized_operations_are_reported_only_when_asked() {
     // Kafka with no authorizer: READ..ALTER_CONFIGS for topics (bits 3-8, 10, 11).
     assert_eq!(ask(true), (0b1101_1111_1000, 0b1_1111_1010_0000));
 }
+
+#[test]
+fn requests_for_too_many_partitions_fail_whole_as_in_kafka() {
+    let b = broker();
+    let r = create(&b.broker, 7, vec![topic("a", 5000), topic("b", 5001), topic("c", 1)], false);
+    assert!(r.topics.iter().all(|t| t.error_code == ResponseError::PolicyViolation.code()));
+    assert!(b.broker.metadata.image().topics.is_empty());
+    create(&b.broker, 7, vec![topic("grow", 1)], false);
+    let t = create_partitions_request::CreatePartitionsTopic::default().with_name(name("grow")).with_count(20_000);
+    let ResponseKind::CreatePartitions(r) =
+        call(&b.broker, 3, RequestKind::CreatePartitions(CreatePartitionsRequest::default().with_topics(vec![t])))
+    else {
+        panic!()
+    };
+    assert_eq!(r.results[0].error_code, ResponseError::PolicyViolation.code());
+}
