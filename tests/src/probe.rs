@@ -153,9 +153,9 @@ impl Prober {
         self.exchange(conn, &bytes, correlation_id, wait_for, may_wait)
     }
 
-    /// Sends raw bytes (any framing) and waits for the broker to close the
-    /// connection; an answer counts as [`Outcome::Answered`] when it parses as a
-    /// response frame.
+    /// Sends raw bytes (any content behind a correct size prefix) and waits
+    /// for an answer or a close; any well-framed response counts as
+    /// [`Outcome::Answered`].
     pub fn raw(&mut self, bytes: &[u8]) -> Result<Outcome, Misbehaviour> {
         let conn = self.take_connection(bytes)?;
         self.exchange(conn, bytes, i32::MIN, i32::MIN, false)

