@@ -84,6 +84,9 @@ impl std::ops::AddAssign for Tally {
 pub struct Prober {
     addr: SocketAddr,
     conn: Option<KafkaConnection>,
+    /// The last bytes written: when the broker goes away, the likely culprit
+    /// (or another thread's last frame).
+    last_sent: Vec<u8>,
     pub tally: Tally,
 }
 
@@ -92,23 +95,29 @@ impl Prober {
         Prober {
             addr,
             conn: None,
+            last_sent: Vec::new(),
             tally: Tally::default(),
         }
     }
 
     /// The open connection (taken out of `self`: put it back with
     /// `self.conn = Some(..)` if it is still usable), or a new one.
-    fn take_connection(&mut self, frame: &[u8]) -> Result<KafkaConnection, Misbehaviour> {
-        if let Some(conn) = self.conn.take() {
-            return Ok(conn);
-        }
-        let conn = KafkaConnection::connect(self.addr).map_err(|e| Misbehaviour {
-            what: format!(
-                "cannot connect to the broker any more ({e:#}); last frame before it went away"
-            ),
-            frame: frame.to_vec(),
-        })?;
-        self.tally.connections += 1;
+    /// `bytes` are what the caller is about to send: remembered as the last
+    /// bytes sent.
+    fn take_connection(&mut self, bytes: &[u8]) -> Result<KafkaConnection, Misbehaviour> {
+        let conn = match self.conn.take() {
+            Some(conn) => conn,
+            None => {
+                let conn = KafkaConnection::connect(self.addr).map_err(|e| Misbehaviour {
+                    what: format!("cannot connect to the broker any more ({e:#}); the last frame this thread sent"),
+                    frame: self.last_sent.clone(),
+                })?;
+                self.tally.connections += 1;
+                conn
+            }
+        };
+        self.last_sent.clear();
+        self.last_sent.extend_from_slice(bytes);
         Ok(conn)
     }
 
@@ -136,6 +145,7 @@ impl Prober {
                 bytes.extend_from_slice(&ping);
             }
         }
+        self.last_sent.clone_from(&bytes);
         let may_wait = MAY_WAIT.iter().any(|&k| k as i16 == api_key);
         if may_wait {
             let _ = conn.set_response_timeout(PARKED_AFTER);
@@ -143,9 +153,9 @@ impl Prober {
         self.exchange(conn, &bytes, correlation_id, wait_for, may_wait)
     }
 
-    /// Sends raw bytes (any framing) and waits for the broker to close the
-    /// connection; an answer counts as [`Outcome::Answered`] when it parses as a
-    /// response frame.
+    /// Sends raw bytes (any content behind a correct size prefix) and waits
+    /// for an answer or a close; any well-framed response counts as
+    /// [`Outcome::Answered`].
     pub fn raw(&mut self, bytes: &[u8]) -> Result<Outcome, Misbehaviour> {
         let conn = self.take_connection(bytes)?;
         self.exchange(conn, bytes, i32::MIN, i32::MIN, false)
