@@ -165,6 +165,10 @@ impl MetadataStore {
             }));
             self.commit(&mut log, &image, records).map_err(TopicError::storage)?;
             tracing::info!(topic = %created.name, partitions = created.partitions.len(), "created topic");
+            if topic_name::has_collision_chars(&created.name) {
+                // Kafka's own warning: metric names treat '.' and '_' alike.
+                tracing::warn!(topic = %created.name, "topic names with a period ('.') or underscore ('_') could collide; it is best to use either, but not both");
+            }
         }
         Ok(created)
     }
