@@ -40,9 +40,12 @@ pub async fn handle(ctx: &RequestContext<'_>, body: RequestKind) -> Result<Optio
     let response = match body {
         RequestKind::ApiVersions(req) => ResponseKind::ApiVersions(api_versions::handle(ctx, req)),
         RequestKind::Metadata(req) => ResponseKind::Metadata(metadata::handle(ctx, req)),
-        RequestKind::CreateTopics(req) => ResponseKind::CreateTopics(create_topics::handle(ctx, req)),
-        RequestKind::DeleteTopics(req) => ResponseKind::DeleteTopics(delete_topics::handle(ctx, req)),
-        RequestKind::CreatePartitions(req) => ResponseKind::CreatePartitions(create_partitions::handle(ctx, req)),
+        // Metadata writes fsync the metadata log and create or delete
+        // partition directories: blocking work, kept off the async workers
+        // so one large admin request cannot stall every other connection.
+        RequestKind::CreateTopics(req) => ResponseKind::CreateTopics(blocking(|| create_topics::handle(ctx, req))),
+        RequestKind::DeleteTopics(req) => ResponseKind::DeleteTopics(blocking(|| delete_topics::handle(ctx, req))),
+        RequestKind::CreatePartitions(req) => ResponseKind::CreatePartitions(blocking(|| create_partitions::handle(ctx, req))),
         RequestKind::DescribeConfigs(req) => ResponseKind::DescribeConfigs(describe_configs::handle(ctx, req)),
         RequestKind::DescribeCluster(req) => ResponseKind::DescribeCluster(describe_cluster::handle(ctx, req)),
         RequestKind::Produce(req) => match produce::handle(ctx, req).await {
@@ -55,6 +58,12 @@ pub async fn handle(ctx: &RequestContext<'_>, body: RequestKind) -> Result<Optio
         other => return Err(NoHandler(format!("{other:?}").chars().take(60).collect())),
     };
     Ok(Some(response))
+}
+
+/// Runs blocking work on this worker after handing its other tasks to the
+/// rest of the runtime.
+fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(work)
 }
 
 /// Most partitions one CreateTopics or CreatePartitions request may create

@@ -15,9 +15,15 @@ fn ctx<'a>(broker: &'a Broker, api_version: i16) -> RequestContext<'a> {
     RequestContext { broker, listener: "PLAINTEXT", api_version, client_id: "test" }
 }
 
+/// Handlers run on a multi-thread runtime, as in the broker (blocking
+/// sections need one).
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_time().build().unwrap()
+}
+
 fn call(broker: &Broker, version: i16, request: RequestKind) -> ResponseKind {
     let ctx = ctx(broker, version);
-    tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(handle(&ctx, request)).unwrap().unwrap()
+    runtime().block_on(handle(&ctx, request)).unwrap().unwrap()
 }
 
 fn name(s: &str) -> TopicName {
@@ -64,7 +70,7 @@ fn every_supported_api_has_a_handler() {
             other => panic!("{other:?} is advertised but this test does not know it"),
         };
         let ctx = ctx(&b.broker, api.max_version);
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = runtime();
         assert!(rt.block_on(handle(&ctx, request)).unwrap().is_some(), "{:?}", api.api_key);
     }
 }
@@ -182,7 +188,7 @@ fn every_response_encodes_at_every_advertised_version() {
     let b = broker();
     let created = create(&b.broker, 7, vec![topic("t", 1)], false);
     let id = created.topics[0].topic_id;
-    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let rt = runtime();
     for api in SUPPORTED_APIS {
         for version in api.min_version..=api.max_version {
             let request = match api.api_key {
