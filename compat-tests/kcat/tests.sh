@@ -71,6 +71,36 @@ test_list_shows_created_topic() {
   expect_line "  topic \"$topic\" with 1 partitions:"
 }
 
+# produce_consume CODEC ACKS: 100 lines in with kcat -P, the same lines back in
+# order with kcat -C from the beginning, with their offsets.
+produce_consume() {
+  local codec=$1 acks=$2 topic expected
+  topic=$(unique_topic "p-$codec")
+  auto_create "$topic"
+  expected=$(seq 1 100 | sed 's/^/line-/')
+  OUT=$(printf '%s\n' "$expected" | timeout "$KCAT_TIMEOUT_S" "$KCAT" -b "$B" -P -t "$topic" -p 0 -z "$codec" \
+    -X "acks=$acks" 2>&1) || fail "kcat -P ($codec, acks=$acks) failed: $OUT"
+  kcat_run -C -t "$topic" -p 0 -o beginning -e -q -f '%o %s\n'
+  [ "$RC" -eq 0 ] || fail "kcat -C exited with $RC"
+  [ "$OUT" = "$(seq 1 100 | awk '{print NR-1 " line-" $1}')" ] || fail "consumed records differ from produced ones ($codec)"
+}
+
+test_produce_and_consume_uncompressed() { produce_consume none all; }
+test_produce_and_consume_gzip() { produce_consume gzip 1; }
+test_produce_and_consume_snappy() { produce_consume snappy all; }
+test_produce_and_consume_lz4() { produce_consume lz4 1; }
+test_produce_and_consume_zstd() { produce_consume zstd all; }
+
+test_query_latest_offset() {
+  local topic
+  topic=$(unique_topic query)
+  auto_create "$topic"
+  printf 'a\nb\nc\n' | timeout "$KCAT_TIMEOUT_S" "$KCAT" -b "$B" -P -t "$topic" -p 0 || fail "kcat -P failed"
+  kcat_run -Q -t "$topic:0:-1"
+  [ "$RC" -eq 0 ] || fail "kcat -Q exited with $RC"
+  expect_line "$topic [0] offset 3"
+}
+
 # Run every test_* function, record one result line each.
 : >"$RESULTS"
 failed=0

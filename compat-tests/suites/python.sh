@@ -23,26 +23,26 @@ ensure_venv() {
     touch "$dir/.installed"
 }
 
-# run_pytest NAME RESULTS_DIR TEST_FILE
+# run_pytest NAME RESULTS_DIR TEST_FILE...
 run_pytest() {
   local dir
   dir=$(venv_dir "$1")
   cd "$COMPAT_DIR/python" &&
     STROM_LOG_FILE="$2/../strom.log" "$dir/bin/python" -m pytest -p no:cacheprovider -rfEs \
-      --junitxml="$2/pytest.xml" -o junit_suite_name="$1" "$3"
+      --junitxml="$2/pytest.xml" -o junit_suite_name="$1" "${@:3}"
 }
 
 install_kafka_python_3() { ensure_venv kafka-python-3; }
-run_kafka_python_3() { run_pytest kafka-python-3 "$1" test_kafka_python.py; }
+run_kafka_python_3() { run_pytest kafka-python-3 "$1" test_kafka_python.py test_kafka_python_data.py; }
 register_suite python-kafka-python-3 install_kafka_python_3 run_kafka_python_3 \
   "kafka-python 3.0.x (pytest)"
 
 install_kafka_python_2() { ensure_venv kafka-python-2; }
-run_kafka_python_2() { run_pytest kafka-python-2 "$1" test_kafka_python.py; }
+run_kafka_python_2() { run_pytest kafka-python-2 "$1" test_kafka_python.py test_kafka_python_data.py; }
 register_suite python-kafka-python-2 install_kafka_python_2 run_kafka_python_2 \
   "kafka-python 2.3.x (pytest, same tests as 3.0.x)"
 
 install_confluent_kafka() { ensure_venv confluent-kafka; }
-run_confluent_kafka() { run_pytest confluent-kafka "$1" test_confluent_kafka.py; }
+run_confluent_kafka() { run_pytest confluent-kafka "$1" test_confluent_kafka.py test_confluent_kafka_data.py; }
 register_suite python-confluent-kafka install_confluent_kafka run_confluent_kafka \
   "confluent-kafka with its bundled librdkafka (pytest)"

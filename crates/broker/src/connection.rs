@@ -104,6 +104,7 @@ impl Connection {
                 };
                 let correlation_id = request.correlation_id();
                 let (api_key, version) = (request.api_key, request.api_version);
+                tracing::trace!(peer = %self.peer, ?api_key, version, correlation_id, "request");
                 match api::handle(&ctx, request.body).await {
                     Ok(Some(body)) => response::encode_response(api_key, version, correlation_id, &body),
                     Ok(None) => return true,

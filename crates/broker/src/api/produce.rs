@@ -31,6 +31,9 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<Pro
                 Ok(_) if !matches!(acks, -1..=1) => failed(index, ResponseError::InvalidRequiredAcks, None),
                 Ok(t) => produce_partition(ctx, t, data, acks).await,
             };
+            if response.error_code != 0 {
+                tracing::debug!(topic = %topic.name.0, partition = response.index, error = response.error_code, message = ?response.error_message, "produce refused");
+            }
             partitions.push(response);
         }
         topics.push(

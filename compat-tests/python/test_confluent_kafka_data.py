@@ -1,0 +1,78 @@
+"""confluent-kafka (librdkafka) produce and consume against strom.
+
+Every codec librdkafka has, acks 0/1/all, idempotent and not; records come back
+in order through assign with explicit offsets, and offsets_for_times finds
+records by timestamp.
+"""
+
+import time
+
+import pytest
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+
+TIMEOUT_S = 15
+
+
+def produce(bootstrap, topic, values, **config):
+    producer = Producer({"bootstrap.servers": bootstrap, "client.id": "strom-compat", "linger.ms": 5, **config})
+    delivered = []
+    for v in values:
+        producer.produce(topic, value=v, partition=0, on_delivery=lambda err, msg: delivered.append((err, msg)))
+    assert producer.flush(TIMEOUT_S) == 0, "undelivered records"
+    assert all(err is None for err, _ in delivered), [err for err, _ in delivered if err]
+    return [msg.offset() for _, msg in delivered]
+
+
+def consume(bootstrap, topic, count, offset=OFFSET_BEGINNING):
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "strom-compat-unused",
+                         "enable.auto.commit": False, "isolation.level": "read_committed"})
+    consumer.assign([TopicPartition(topic, 0, offset)])
+    records = []
+    deadline = time.monotonic() + TIMEOUT_S
+    while len(records) < count and time.monotonic() < deadline:
+        msg = consumer.poll(0.5)
+        if msg is not None and not msg.error():
+            records.append(msg)
+    consumer.close()
+    return records
+
+
+@pytest.mark.parametrize("codec", ["none", "gzip", "snappy", "lz4", "zstd"])
+@pytest.mark.parametrize("acks", ["1", "all"])
+def test_produce_and_consume_in_order(bootstrap, topic_name, codec, acks):
+    values = [("record-%d" % i).encode() * (i % 7 + 1) for i in range(200)]
+    offsets = produce(bootstrap, topic_name, values, **{"compression.type": codec, "acks": acks})
+    assert offsets == list(range(200))
+    records = consume(bootstrap, topic_name, 200)
+    assert [(r.offset(), r.value()) for r in records] == list(enumerate(values))
+
+
+def test_acks_0(bootstrap, topic_name):
+    values = [b"fire-%d" % i for i in range(20)]
+    produce(bootstrap, topic_name, values, acks="0")
+    assert [r.value() for r in consume(bootstrap, topic_name, 20)] == values
+
+
+def test_idempotent_producer(bootstrap, topic_name):
+    values = [b"once-%d" % i for i in range(100)]
+    offsets = produce(bootstrap, topic_name, values, **{"enable.idempotence": True, "compression.type": "lz4"})
+    assert offsets == list(range(100))
+    assert [r.value() for r in consume(bootstrap, topic_name, 100)] == values
+
+
+def test_consume_from_an_offset(bootstrap, topic_name):
+    produce(bootstrap, topic_name, [b"v%d" % i for i in range(10)])
+    assert [r.offset() for r in consume(bootstrap, topic_name, 4, offset=6)] == [6, 7, 8, 9]
+
+
+def test_watermarks_and_offsets_for_times(bootstrap, topic_name):
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 0})
+    base = 1_700_000_000_000
+    for i in range(5):
+        producer.produce(topic_name, value=b"t%d" % i, partition=0, timestamp=base + i * 1000)
+        producer.flush(TIMEOUT_S)
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "strom-compat-unused"})
+    assert consumer.get_watermark_offsets(TopicPartition(topic_name, 0), timeout=TIMEOUT_S) == (0, 5)
+    (found,) = consumer.offsets_for_times([TopicPartition(topic_name, 0, base + 2500)], timeout=TIMEOUT_S)
+    assert found.offset == 3
+    consumer.close()
