@@ -6,7 +6,8 @@
 //! data arrives or `max_wait_ms` passes. No fetch sessions: session id 0 is
 //! always answered, which every client handles as "full fetches". The high
 //! watermark is the log end offset (one replica); the last stable offset
-//! equals it until transactions exist.
+//! equals it until transactions exist. As in Kafka, a fetch that asks for
+//! nothing, or whose partitions include an error, is answered at once.
 
 use std::time::Duration;
 
@@ -29,7 +30,12 @@ pub async fn handle(ctx: &RequestContext<'_>, req: FetchRequest) -> FetchRespons
     loop {
         appends.borrow_and_update();
         let (response, bytes) = read_all(ctx, &req);
-        let enough = bytes >= i64::from(req.min_bytes.max(1)) || response.error_code != 0;
+        // As Kafka's ReplicaManager: answer at once when there is enough data,
+        // nothing was asked for, or any partition has an error.
+        let any_error = response.error_code != 0
+            || response.responses.iter().flat_map(|t| &t.partitions).any(|p| p.error_code != 0);
+        let nothing_asked = response.responses.iter().all(|t| t.partitions.is_empty());
+        let enough = bytes >= i64::from(req.min_bytes.max(1)) || any_error || nothing_asked;
         if enough || tokio::time::Instant::now() >= deadline {
             return response;
         }

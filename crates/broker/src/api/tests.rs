@@ -272,3 +272,25 @@ fn requests_for_too_many_partitions_fail_whole_as_in_kafka() {
     };
     assert_eq!(r.results[0].error_code, ResponseError::PolicyViolation.code());
 }
+
+#[test]
+fn fetches_with_errors_or_nothing_to_wait_for_answer_at_once() {
+    use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+    let b = broker();
+    create(&b.broker, 7, vec![topic("t", 1)], false);
+    let fetch = |topic: &str| {
+        let p = FetchPartition::default().with_partition(0).with_partition_max_bytes(1000);
+        let t = FetchTopic::default().with_topic(name(topic)).with_partitions(vec![p]);
+        RequestKind::Fetch(FetchRequest::default().with_max_wait_ms(5000).with_min_bytes(1).with_max_bytes(1000).with_topics(vec![t]))
+    };
+    let started = std::time::Instant::now();
+    call(&b.broker, 12, fetch("missing"));
+    call(&b.broker, 12, RequestKind::Fetch(FetchRequest::default().with_max_wait_ms(5000).with_min_bytes(1)));
+    assert!(started.elapsed() < std::time::Duration::from_secs(1), "answered at once");
+    let started = std::time::Instant::now();
+    call(&b.broker, 12, {
+        let RequestKind::Fetch(req) = fetch("t") else { unreachable!() };
+        RequestKind::Fetch(req.with_max_wait_ms(300))
+    });
+    assert!(started.elapsed() >= std::time::Duration::from_millis(290), "an empty partition waits max_wait_ms");
+}
