@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,7 +59,8 @@ func uniqueTopic(t *testing.T) string {
 	if _, err := rand.Read(b[:]); err != nil {
 		t.Fatal(err)
 	}
-	return t.Name() + "-" + hex.EncodeToString(b[:])
+	// Subtest names hold '/', which topic names may not.
+	return strings.ReplaceAll(t.Name(), "/", ".") + "-" + hex.EncodeToString(b[:])
 }
 
 // eventually polls cond for up to 10 seconds: Kafka propagates topic changes to
