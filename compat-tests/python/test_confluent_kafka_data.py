@@ -9,6 +9,7 @@ import time
 
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 TIMEOUT_S = 15
 
@@ -76,3 +77,14 @@ def test_watermarks_and_offsets_for_times(bootstrap, topic_name):
     (found,) = consumer.offsets_for_times([TopicPartition(topic_name, 0, base + 2500)], timeout=TIMEOUT_S)
     assert found.offset == 3
     consumer.close()
+
+
+def test_delete_records(bootstrap, topic_name):
+    produce(bootstrap, topic_name, [b"d%d" % i for i in range(5)], **{"linger.ms": 0})
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    (future,) = admin.delete_records([TopicPartition(topic_name, 0, 3)]).values()
+    assert future.result(timeout=TIMEOUT_S).low_watermark == 3
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "strom-compat-unused"})
+    assert consumer.get_watermark_offsets(TopicPartition(topic_name, 0), timeout=TIMEOUT_S) == (3, 5)
+    consumer.close()
+    assert [r.value() for r in consume(bootstrap, topic_name, 2)] == [b"d3", b"d4"]

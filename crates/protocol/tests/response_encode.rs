@@ -26,6 +26,7 @@ fn default_response(api_key: ApiKey) -> ResponseKind {
         ApiKey::Fetch => ResponseKind::Fetch(FetchResponse::default()),
         ApiKey::ListOffsets => ResponseKind::ListOffsets(ListOffsetsResponse::default()),
         ApiKey::InitProducerId => ResponseKind::InitProducerId(InitProducerIdResponse::default()),
+        ApiKey::DeleteRecords => ResponseKind::DeleteRecords(DeleteRecordsResponse::default()),
         other => panic!("no default response for {other:?}"),
     }
 }

@@ -67,6 +67,7 @@ fn every_supported_api_has_a_handler() {
             ApiKey::Fetch => RequestKind::Fetch(FetchRequest::default()),
             ApiKey::ListOffsets => RequestKind::ListOffsets(ListOffsetsRequest::default()),
             ApiKey::InitProducerId => RequestKind::InitProducerId(InitProducerIdRequest::default()),
+            ApiKey::DeleteRecords => RequestKind::DeleteRecords(DeleteRecordsRequest::default()),
             other => panic!("{other:?} is advertised but this test does not know it"),
         };
         let ctx = ctx(&b.broker, api.max_version);
@@ -228,6 +229,12 @@ fn every_response_encodes_at_every_advertised_version() {
                     RequestKind::ListOffsets(ListOffsetsRequest::default().with_topics(vec![t]))
                 }
                 ApiKey::InitProducerId => RequestKind::InitProducerId(InitProducerIdRequest::default()),
+                ApiKey::DeleteRecords => {
+                    use kafka_protocol::messages::delete_records_request::{DeleteRecordsPartition, DeleteRecordsTopic};
+                    let p = DeleteRecordsPartition::default().with_partition_index(0).with_offset(-1);
+                    let t = DeleteRecordsTopic::default().with_name(name("t")).with_partitions(vec![p]);
+                    RequestKind::DeleteRecords(DeleteRecordsRequest::default().with_topics(vec![t]))
+                }
                 other => panic!("{other:?} is advertised but this test does not know it"),
             };
             let ctx = ctx(&b.broker, version);

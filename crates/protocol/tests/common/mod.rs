@@ -82,6 +82,14 @@ pub fn sample_request(api_key: ApiKey, v: i16) -> RequestKind {
         ApiKey::Produce => RequestKind::Produce(produce(v).with_unknown_tagged_fields(extra)),
         ApiKey::Fetch => RequestKind::Fetch(fetch(v).with_unknown_tagged_fields(extra)),
         ApiKey::ListOffsets => RequestKind::ListOffsets(list_offsets(v).with_unknown_tagged_fields(extra)),
+        ApiKey::DeleteRecords => {
+            use kafka_protocol::messages::delete_records_request::{DeleteRecordsPartition, DeleteRecordsTopic};
+            let p = DeleteRecordsPartition::default().with_partition_index(0).with_offset(42);
+            let t = DeleteRecordsTopic::default().with_name(topic("orders")).with_partitions(vec![p]);
+            RequestKind::DeleteRecords(
+                DeleteRecordsRequest::default().with_topics(vec![t]).with_timeout_ms(30_000).with_unknown_tagged_fields(extra),
+            )
+        }
         ApiKey::InitProducerId => {
             let mut body = InitProducerIdRequest::default().with_transaction_timeout_ms(60_000);
             if v >= 3 {

@@ -10,6 +10,9 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Future;
 
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.DeletedRecords;
+import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -104,5 +107,24 @@ class ProduceConsumeTest {
             assertNull(consumer.offsetsForTimes(Map.of(tp, base + 99_000)).get(tp));
         }
         assertEquals(List.of("t3", "t4"), readFrom(tp, 3, 2).stream().map(ConsumerRecord::value).toList());
+    }
+
+    @Test
+    void deleteRecordsMovesTheLogStartOffset() throws Exception {
+        String topic = Strom.uniqueTopic("java-delete-records");
+        TopicPartition tp = new TopicPartition(topic, 0);
+        try (KafkaProducer<String, String> producer = producer(Map.of(ProducerConfig.LINGER_MS_CONFIG, 0))) {
+            for (int i = 0; i < 5; i++) {
+                producer.send(new ProducerRecord<>(topic, 0, null, "d" + i)).get();
+            }
+        }
+        try (Admin admin = Strom.admin()) {
+            DeletedRecords deleted = admin.deleteRecords(Map.of(tp, RecordsToDelete.beforeOffset(3))).lowWatermarks().get(tp).get();
+            assertEquals(3L, deleted.lowWatermark());
+        }
+        try (KafkaConsumer<String, String> consumer = consumer()) {
+            assertEquals(Map.of(tp, 3L), consumer.beginningOffsets(List.of(tp)));
+        }
+        assertEquals(List.of("d3", "d4"), readFrom(tp, 3, 2).stream().map(ConsumerRecord::value).toList());
     }
 }
