@@ -82,9 +82,11 @@ pub const SUPPORTED_APIS: &[SupportedApi] = &[
     api(ApiKey::CreateTopics, 2, 7),
     api(ApiKey::DeleteTopics, 1, 6),
     api(ApiKey::DescribeConfigs, 1, 4),
+    api(ApiKey::AlterConfigs, 0, 2),
     api(ApiKey::CreatePartitions, 0, 3),
     api(ApiKey::DeleteRecords, 0, 2),
     api(ApiKey::InitProducerId, 0, 5),
+    api(ApiKey::IncrementalAlterConfigs, 0, 1),
     api(ApiKey::DescribeCluster, 0, 2),
 ];
 
@@ -181,7 +183,7 @@ mod tests {
             SUPPORTED_APIS.iter().map(|a| (a.api_key as i16, a.advertised_min_version, a.max_version)).collect();
         // InitProducerId: 4.1 marks v6 unstable, so it advertises 0-5.
         let kafka_4_1 =
-            [(0, 0, 13), (1, 4, 18), (2, 1, 10), (3, 0, 13), (18, 0, 4), (19, 2, 7), (20, 1, 6), (32, 1, 4), (37, 0, 3), (21, 0, 2), (22, 0, 5), (60, 0, 2)];
+            [(0, 0, 13), (1, 4, 18), (2, 1, 10), (3, 0, 13), (18, 0, 4), (19, 2, 7), (20, 1, 6), (32, 1, 4), (33, 0, 2), (37, 0, 3), (21, 0, 2), (22, 0, 5), (44, 0, 1), (60, 0, 2)];
         assert_eq!(table, kafka_4_1);
     }
 

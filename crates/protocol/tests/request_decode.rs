@@ -24,8 +24,9 @@ fn decoded_request(frame: Bytes) -> Request {
 fn every_advertised_api_and_version_round_trips() {
     let pairs = advertised();
     // Produce 3-13, Fetch 4-18, ListOffsets 1-10, Metadata 0-13, ApiVersions 0-4, CreateTopics 2-7,
-    // DeleteTopics 1-6, DescribeConfigs 1-4, CreatePartitions 0-3, DeleteRecords 0-2, InitProducerId 0-5, DescribeCluster 0-2.
-    assert_eq!(pairs.len(), 11 + 15 + 10 + 14 + 5 + 6 + 6 + 4 + 4 + 3 + 6 + 3);
+    // DeleteTopics 1-6, DescribeConfigs 1-4, AlterConfigs 0-2, CreatePartitions 0-3, DeleteRecords 0-2,
+    // InitProducerId 0-5, IncrementalAlterConfigs 0-1, DescribeCluster 0-2.
+    assert_eq!(pairs.len(), 11 + 15 + 10 + 14 + 5 + 6 + 6 + 4 + 3 + 4 + 3 + 6 + 2 + 3);
     for (api_key, version) in pairs {
         let (header, body, frame) = sample_frame(api_key, version, 1000 + i32::from(version));
         // Through the framing layer, as the broker reads it.

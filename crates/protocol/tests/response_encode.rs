@@ -27,6 +27,8 @@ fn default_response(api_key: ApiKey) -> ResponseKind {
         ApiKey::ListOffsets => ResponseKind::ListOffsets(ListOffsetsResponse::default()),
         ApiKey::InitProducerId => ResponseKind::InitProducerId(InitProducerIdResponse::default()),
         ApiKey::DeleteRecords => ResponseKind::DeleteRecords(DeleteRecordsResponse::default()),
+        ApiKey::AlterConfigs => ResponseKind::AlterConfigs(AlterConfigsResponse::default()),
+        ApiKey::IncrementalAlterConfigs => ResponseKind::IncrementalAlterConfigs(IncrementalAlterConfigsResponse::default()),
         other => panic!("no default response for {other:?}"),
     }
 }

@@ -8,6 +8,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use crate::broker::Broker;
 
+mod alter_configs;
 mod api_versions;
 mod create_partitions;
 mod create_topics;
@@ -56,6 +57,10 @@ pub async fn handle(ctx: &RequestContext<'_>, body: RequestKind) -> Result<Optio
         RequestKind::Fetch(req) => ResponseKind::Fetch(fetch::handle(ctx, req).await),
         RequestKind::ListOffsets(req) => ResponseKind::ListOffsets(list_offsets::handle(ctx, req)),
         RequestKind::InitProducerId(req) => ResponseKind::InitProducerId(init_producer_id::handle(ctx, req)),
+        RequestKind::IncrementalAlterConfigs(req) => {
+            ResponseKind::IncrementalAlterConfigs(blocking(|| alter_configs::handle_incremental(ctx, req)))
+        }
+        RequestKind::AlterConfigs(req) => ResponseKind::AlterConfigs(blocking(|| alter_configs::handle_full(ctx, req))),
         // Deleting segments is file I/O.
         RequestKind::DeleteRecords(req) => ResponseKind::DeleteRecords(blocking(|| delete_records::handle(ctx, req))),
         other => return Err(NoHandler(format!("{other:?}").chars().take(60).collect())),

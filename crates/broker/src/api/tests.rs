@@ -68,6 +68,8 @@ fn every_supported_api_has_a_handler() {
             ApiKey::ListOffsets => RequestKind::ListOffsets(ListOffsetsRequest::default()),
             ApiKey::InitProducerId => RequestKind::InitProducerId(InitProducerIdRequest::default()),
             ApiKey::DeleteRecords => RequestKind::DeleteRecords(DeleteRecordsRequest::default()),
+            ApiKey::AlterConfigs => RequestKind::AlterConfigs(AlterConfigsRequest::default()),
+            ApiKey::IncrementalAlterConfigs => RequestKind::IncrementalAlterConfigs(IncrementalAlterConfigsRequest::default()),
             other => panic!("{other:?} is advertised but this test does not know it"),
         };
         let ctx = ctx(&b.broker, api.max_version);
@@ -235,6 +237,11 @@ fn every_response_encodes_at_every_advertised_version() {
                     let t = DeleteRecordsTopic::default().with_name(name("t")).with_partitions(vec![p]);
                     RequestKind::DeleteRecords(DeleteRecordsRequest::default().with_topics(vec![t]))
                 }
+                ApiKey::AlterConfigs => RequestKind::AlterConfigs(AlterConfigsRequest::default().with_resources(vec![
+                    alter_configs_request::AlterConfigsResource::default().with_resource_type(2).with_resource_name(StrBytes::from_static_str("t")),
+                    alter_configs_request::AlterConfigsResource::default().with_resource_type(4).with_resource_name(StrBytes::from_static_str("1")),
+                ])),
+                ApiKey::IncrementalAlterConfigs => RequestKind::IncrementalAlterConfigs(incremental("t", "retention.ms", 0, Some("1000"))),
                 other => panic!("{other:?} is advertised but this test does not know it"),
             };
             let ctx = ctx(&b.broker, version);
@@ -300,4 +307,37 @@ fn fetches_with_errors_or_nothing_to_wait_for_answer_at_once() {
         RequestKind::Fetch(req.with_max_wait_ms(300))
     });
     assert!(started.elapsed() >= std::time::Duration::from_millis(290), "an empty partition waits max_wait_ms");
+}
+
+fn incremental(topic: &str, config: &str, op: i8, value: Option<&str>) -> IncrementalAlterConfigsRequest {
+    use incremental_alter_configs_request::{AlterConfigsResource, AlterableConfig};
+    let c = AlterableConfig::default()
+        .with_name(StrBytes::from_string(config.into()))
+        .with_config_operation(op)
+        .with_value(value.map(|v| StrBytes::from_string(v.into())));
+    let r = AlterConfigsResource::default()
+        .with_resource_type(2)
+        .with_resource_name(StrBytes::from_string(topic.into()))
+        .with_configs(vec![c]);
+    IncrementalAlterConfigsRequest::default().with_resources(vec![r])
+}
+
+#[test]
+fn incremental_alter_configs_sets_deletes_appends_and_reaches_the_log() {
+    let b = broker();
+    create(&b.broker, 7, vec![topic("t", 1)], false);
+    let alter = |req: IncrementalAlterConfigsRequest| match call(&b.broker, 1, RequestKind::IncrementalAlterConfigs(req)) {
+        ResponseKind::IncrementalAlterConfigs(r) => r.responses[0].error_code,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(alter(incremental("t", "retention.ms", 0, Some("1234"))), 0);
+    assert_eq!(b.broker.partitions.log("t", 0).unwrap().config().retention_ms, 1234);
+    assert_eq!(alter(incremental("t", "cleanup.policy", 2, Some("compact"))), 0);
+    let configs = b.broker.metadata.image().topic("t").unwrap().configs.clone();
+    assert_eq!(configs.get("cleanup.policy").map(String::as_str), Some("delete,compact"));
+    assert_eq!(alter(incremental("t", "retention.ms", 1, None)), 0);
+    assert!(b.broker.metadata.image().topic("t").unwrap().configs.get("retention.ms").is_none());
+    assert_eq!(alter(incremental("t", "retention.ms", 0, Some("soon"))), ResponseError::InvalidConfig.code());
+    assert_eq!(alter(incremental("t", "retention.ms", 2, Some("1"))), ResponseError::InvalidConfig.code());
+    assert_eq!(alter(incremental("missing", "retention.ms", 0, Some("1"))), ResponseError::UnknownTopicOrPartition.code());
 }

@@ -224,6 +224,36 @@ impl MetadataStore {
         Ok(())
     }
 
+    /// Replaces a topic's config overrides with `overrides` (already merged
+    /// by the caller), or with `validate_only` only checks them.
+    pub fn set_topic_configs(
+        &self,
+        name: &str,
+        overrides: BTreeMap<String, String>,
+        validate_only: bool,
+    ) -> Result<(), TopicError> {
+        let mut log = self.lock_log();
+        let image = self.image();
+        let topic = image.topic(name).ok_or_else(TopicError::unknown_topic)?;
+        for (key, value) in &overrides {
+            topic_config::validate(key, value).map_err(|m| TopicError::new(ResponseError::InvalidConfig, m))?;
+        }
+        if validate_only {
+            return Ok(());
+        }
+        let removed = topic.configs.keys().filter(|k| !overrides.contains_key(*k)).map(|k| (k.clone(), None));
+        let set = overrides.iter().filter(|(k, v)| topic.configs.get(*k) != Some(v)).map(|(k, v)| (k.clone(), Some(v.clone())));
+        let records: Vec<MetadataRecord> = removed
+            .chain(set)
+            .map(|(name, value)| MetadataRecord::TopicConfig { topic_id: topic.id, name, value })
+            .collect();
+        if !records.is_empty() {
+            self.commit(&mut log, &image, records).map_err(TopicError::storage)?;
+            tracing::info!(topic = %name, "changed topic configs");
+        }
+        Ok(())
+    }
+
     /// Reserves the next `count` producer ids for `node_id`, durably, so no id
     /// is ever handed out twice, across restarts and brokers.
     pub fn allocate_producer_ids(&self, node_id: i32, count: i64) -> Result<std::ops::Range<i64>, MetadataError> {

@@ -82,6 +82,20 @@ pub fn sample_request(api_key: ApiKey, v: i16) -> RequestKind {
         ApiKey::Produce => RequestKind::Produce(produce(v).with_unknown_tagged_fields(extra)),
         ApiKey::Fetch => RequestKind::Fetch(fetch(v).with_unknown_tagged_fields(extra)),
         ApiKey::ListOffsets => RequestKind::ListOffsets(list_offsets(v).with_unknown_tagged_fields(extra)),
+        ApiKey::IncrementalAlterConfigs => {
+            use kafka_protocol::messages::incremental_alter_configs_request::{AlterConfigsResource, AlterableConfig};
+            let c = AlterableConfig::default().with_name(s("retention.ms")).with_config_operation(0).with_value(Some(s("1000")));
+            let r = AlterConfigsResource::default().with_resource_type(2).with_resource_name(s("orders")).with_configs(vec![c]);
+            RequestKind::IncrementalAlterConfigs(
+                IncrementalAlterConfigsRequest::default().with_resources(vec![r]).with_unknown_tagged_fields(extra),
+            )
+        }
+        ApiKey::AlterConfigs => {
+            use kafka_protocol::messages::alter_configs_request::{AlterConfigsResource, AlterableConfig};
+            let c = AlterableConfig::default().with_name(s("retention.ms")).with_value(Some(s("1000")));
+            let r = AlterConfigsResource::default().with_resource_type(2).with_resource_name(s("orders")).with_configs(vec![c]);
+            RequestKind::AlterConfigs(AlterConfigsRequest::default().with_resources(vec![r]).with_unknown_tagged_fields(extra))
+        }
         ApiKey::DeleteRecords => {
             use kafka_protocol::messages::delete_records_request::{DeleteRecordsPartition, DeleteRecordsTopic};
             let p = DeleteRecordsPartition::default().with_partition_index(0).with_offset(42);
