@@ -32,7 +32,7 @@ export CI=${CI:-true} PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 GOTOOLCHAIN
 # shellcheck source=lib/common.sh
 source "$COMPAT_DIR/lib/common.sh"
 # Run order. A new client gets a new file here (kafkajs: suites/node.sh).
-for suite_file in python java go kcat; do
+for suite_file in python java go kcat node; do
   # shellcheck disable=SC1090
   source "$COMPAT_DIR/suites/$suite_file.sh"
 done

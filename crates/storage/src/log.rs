@@ -220,15 +220,20 @@ impl PartitionLog {
         if due { self.flush() } else { Ok(()) }
     }
 
-    /// The first batch whose max timestamp is >= `timestamp`, as Kafka's
-    /// ListOffsets by timestamp finds it (to batch precision).
+    /// The first record whose timestamp is >= `timestamp`, as Kafka's
+    /// ListOffsets by timestamp finds it: the time index leads to the batch,
+    /// then the batch's records are walked (decompressing, bounded).
     pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<TimestampOffset>> {
         let inner = self.read_lock();
         for segment in inner.segments.values() {
-            if let Some(found) = segment.find_by_timestamp(timestamp)? {
-                let offset = found.header.base_offset.max(inner.log_start_offset);
-                return Ok(Some(TimestampOffset { timestamp: found.header.max_timestamp, offset }));
-            }
+            let Some(found) = segment.find_by_timestamp(timestamp)? else { continue };
+            let batch = segment.read_batch(&found)?;
+            // A batch whose records cannot be read answers to the batch, as before.
+            let (offset, record_timestamp) = crate::validator::first_record_at_or_after(&batch, timestamp)
+                .ok()
+                .flatten()
+                .unwrap_or((found.header.base_offset, found.header.max_timestamp));
+            return Ok(Some(TimestampOffset { timestamp: record_timestamp, offset: offset.max(inner.log_start_offset) }));
         }
         Ok(None)
     }

@@ -268,6 +268,13 @@ impl Segment {
         }
     }
 
+    /// The bytes of one batch found by [`Self::find_batch`] or [`Self::find_by_timestamp`].
+    pub fn read_batch(&self, at: &BatchPosition) -> Result<Vec<u8>> {
+        let mut buf = vec![0u8; at.header.size()];
+        self.file.read_exact_at(&mut buf, at.position).map_err(StorageError::io("read", &self.log_path))?;
+        Ok(buf)
+    }
+
     /// Removes every batch at or after `offset` (which must be a batch boundary
     /// or inside the last batch to remove).
     pub fn truncate_to(&mut self, offset: i64) -> Result<()> {

@@ -29,7 +29,7 @@ use crate::batch::{
     self, BatchError, BatchHeader, Compression, TimestampType, LOG_OVERHEAD, MAGIC_V2, NO_TIMESTAMP,
 };
 
-pub use records::MAX_DECOMPRESSED_BYTES;
+pub use records::{first_record_at_or_after, MAX_DECOMPRESSED_BYTES};
 
 /// Kafka error codes used here (see Kafka's `Errors`).
 pub mod error_codes {

@@ -87,3 +87,20 @@ fn rolled_segments_leave_snapshots_that_bound_replay() {
     let log = open(dir.path(), false);
     assert!(produce(&log, &Spec::with_records(4).idempotent(9, 0, 236)).unwrap().duplicate);
 }
+
+#[test]
+fn timestamps_are_found_to_the_record_inside_a_batch() {
+    use crate::batch::Compression;
+    for codec in [Compression::None, Compression::Gzip, Compression::Lz4, Compression::Zstd, Compression::Snappy] {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path(), true);
+        // Record i has timestamp base_timestamp + i.
+        let spec = Spec { base_timestamp: NOW - 100, ..Spec::with_records(10) }.compressed(codec);
+        produce(&log, &spec).unwrap();
+        let at = |ts| log.offset_for_timestamp(ts).unwrap().map(|t| (t.offset, t.timestamp));
+        assert_eq!(at(NOW - 100), Some((0, NOW - 100)), "{codec:?}");
+        assert_eq!(at(NOW - 94), Some((6, NOW - 94)), "{codec:?}");
+        assert_eq!(at(NOW - 91), Some((9, NOW - 91)), "{codec:?}");
+        assert_eq!(at(NOW - 90), None, "{codec:?}");
+    }
+}

@@ -60,6 +60,37 @@ pub(super) fn check_records(
     walker.expect_end()
 }
 
+/// The first record of `batch` (a whole stored batch, offsets assigned) whose
+/// timestamp is at least `timestamp`: its (offset, timestamp). ListOffsets by
+/// time answers to the record, as Kafka does, not to the batch. On a
+/// LogAppendTime batch every record has the batch's max timestamp.
+pub fn first_record_at_or_after(batch: &[u8], timestamp: i64) -> Result<Option<(i64, i64)>, ValidationError> {
+    let header = BatchHeader::parse(batch).map_err(|e| ValidationError::Decompression {
+        codec: "none",
+        reason: e.to_string(),
+    })?;
+    if header.timestamp_type() == crate::batch::TimestampType::LogAppendTime {
+        return Ok((header.max_timestamp >= timestamp).then_some((header.base_offset, header.max_timestamp)));
+    }
+    let payload = batch.get(HEADER_BYTES..header.size().min(batch.len())).unwrap_or_default();
+    let codec = header.compression();
+    let source = decompressor(codec, payload)?;
+    let mut walker = Walker {
+        input: BufReader::with_capacity(8 * 1024, Bounded { inner: source, left: MAX_DECOMPRESSED_BYTES, exceeded: false }),
+        codec,
+        record_index: 0,
+    };
+    for index in 0..header.records_count {
+        walker.record_index = index;
+        let record = walker.record_head()?;
+        let record_timestamp = header.base_timestamp.saturating_add(record.timestamp_delta);
+        if record_timestamp >= timestamp {
+            return Ok(Some((header.base_offset + i64::from(record.offset_delta), record_timestamp)));
+        }
+    }
+    Ok(None)
+}
+
 fn decompressor<'a>(
     codec: Compression,
     payload: &'a [u8],
@@ -117,9 +148,10 @@ pub(super) fn zstd_window_bytes(payload: &[u8]) -> Option<u64> {
     })
 }
 
-/// The start of one record: enough to find its key and timestamp.
+/// The start of one record: enough to find its key, offset and timestamp.
 struct RecordHead {
     timestamp_delta: i64,
+    offset_delta: i32,
     key_length: i32,
 }
 
@@ -206,7 +238,7 @@ fn read_head(input: &mut impl Read) -> io::Result<RecordHead> {
     let mut attributes = [0u8; 1];
     input.read_exact(&mut attributes)?;
     let timestamp_delta = read_varlong(input)?;
-    let _offset_delta = read_varint(input)?;
+    let offset_delta = read_varint(input)?;
     let key_length = read_varint(input)?;
     if key_length > 0 {
         let len = u64::from(key_length.unsigned_abs());
@@ -217,6 +249,7 @@ fn read_head(input: &mut impl Read) -> io::Result<RecordHead> {
     }
     Ok(RecordHead {
         timestamp_delta,
+        offset_delta,
         key_length,
     })
 }
