@@ -27,21 +27,7 @@ pub(super) fn check_records(
     header: &BatchHeader,
     window: Option<TimestampWindow>,
 ) -> Result<(), ValidationError> {
-    let payload = batch.get(HEADER_BYTES..).unwrap_or_default();
-    let codec = header.compression();
-    let source = decompressor(codec, payload)?;
-    let mut walker = Walker {
-        input: BufReader::with_capacity(
-            8 * 1024,
-            Bounded {
-                inner: source,
-                left: MAX_DECOMPRESSED_BYTES,
-                exceeded: false,
-            },
-        ),
-        codec,
-        record_index: 0,
-    };
+    let mut walker = Walker::over(batch.get(HEADER_BYTES..).unwrap_or_default(), header.compression())?;
     for index in 0..header.records_count {
         walker.record_index = index;
         let record = walker.record_head()?;
@@ -73,13 +59,7 @@ pub fn first_record_at_or_after(batch: &[u8], timestamp: i64) -> Result<Option<(
         return Ok((header.max_timestamp >= timestamp).then_some((header.base_offset, header.max_timestamp)));
     }
     let payload = batch.get(HEADER_BYTES..header.size().min(batch.len())).unwrap_or_default();
-    let codec = header.compression();
-    let source = decompressor(codec, payload)?;
-    let mut walker = Walker {
-        input: BufReader::with_capacity(8 * 1024, Bounded { inner: source, left: MAX_DECOMPRESSED_BYTES, exceeded: false }),
-        codec,
-        record_index: 0,
-    };
+    let mut walker = Walker::over(payload, header.compression())?;
     for index in 0..header.records_count {
         walker.record_index = index;
         let record = walker.record_head()?;
@@ -161,8 +141,16 @@ struct Walker<'a> {
     record_index: i32,
 }
 
-impl Walker<'_> {
+impl<'a> Walker<'a> {
     /// Reads one record's head and skips the rest of the record.
+    /// A walker over a batch's records (`payload`: the bytes after the
+    /// header), decompressing with `codec`, bounded by [`MAX_DECOMPRESSED_BYTES`].
+    fn over(payload: &'a [u8], codec: Compression) -> Result<Self, ValidationError> {
+        let inner = decompressor(codec, payload)?;
+        let bounded = Bounded { inner, left: MAX_DECOMPRESSED_BYTES, exceeded: false };
+        Ok(Walker { input: BufReader::with_capacity(8 * 1024, bounded), codec, record_index: 0 })
+    }
+
     fn record_head(&mut self) -> Result<RecordHead, ValidationError> {
         let length = self.varint()?;
         let length = u64::try_from(length)
