@@ -8,6 +8,7 @@ mod api;
 mod broker;
 mod config;
 mod connection;
+mod group;
 mod metadata;
 mod partitions;
 mod server;

@@ -1,0 +1,1 @@
+//! Placeholder: the group coordinator state machine lands here.

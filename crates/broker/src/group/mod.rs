@@ -1,0 +1,17 @@
+//! Consumer groups: Kafka's classic group protocol (JoinGroup, SyncGroup,
+//! Heartbeat, LeaveGroup), committed offsets, and group admin.
+//!
+//! - [`coordinator`]: the pure state machine of every group this broker
+//!   coordinates. No I/O, no clock: time comes in as `now_ms`, deferred
+//!   answers go out as [`coordinator::Output`]s, so every transition is unit
+//!   tested with a controllable clock.
+//! - [`snapshot`]: what is persisted of a group and its offsets.
+//! - [`records`]: those snapshots as records of `__consumer_offsets`, in
+//!   Kafka's own key/value formats.
+//! - [`service`]: the async side: one lock around the coordinator, timers,
+//!   writes to `__consumer_offsets`, reload at startup.
+
+pub mod coordinator;
+pub mod records;
+pub mod service;
+pub mod snapshot;

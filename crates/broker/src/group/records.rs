@@ -1,0 +1,1 @@
+//! Placeholder: __consumer_offsets record formats land here.

@@ -1,0 +1,1 @@
+//! Placeholder: the async group service lands here.
