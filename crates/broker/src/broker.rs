@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 
 use crate::config::Config;
+use crate::group::coordinator::GroupConfig;
+use crate::group::service::GroupService;
 use crate::metadata::{Endpoint, MetadataImage, MetadataStore};
 use crate::partitions::Partitions;
 
@@ -17,6 +19,8 @@ pub struct Broker {
     pub config: Config,
     pub metadata: Arc<MetadataStore>,
     pub partitions: Arc<Partitions>,
+    /// Consumer groups and their committed offsets.
+    pub groups: Arc<GroupService>,
     /// Ticks on every successful produce; long-polling fetches wait on it.
     appends: watch::Sender<u64>,
     /// Producer ids this broker may still hand out.
@@ -25,7 +29,19 @@ pub struct Broker {
 
 impl Broker {
     pub fn new(config: Config, metadata: Arc<MetadataStore>, partitions: Arc<Partitions>) -> Self {
-        Self { config, metadata, partitions, appends: watch::channel(0).0, producer_ids: Mutex::new(0..0) }
+        let group_config = GroupConfig {
+            initial_rebalance_delay_ms: config.group_initial_rebalance_delay_ms,
+            min_session_timeout_ms: config.group_min_session_timeout_ms,
+            max_session_timeout_ms: config.group_max_session_timeout_ms,
+            ..GroupConfig::default()
+        };
+        let groups = Arc::new(GroupService::new(
+            group_config,
+            config.offsets_topic_num_partitions,
+            Arc::clone(&metadata),
+            Arc::clone(&partitions),
+        ));
+        Self { config, metadata, partitions, groups, appends: watch::channel(0).0, producer_ids: Mutex::new(0..0) }
     }
 
     /// Wakes fetches waiting for data. Every waiting fetch re-reads its

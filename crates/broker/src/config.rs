@@ -25,6 +25,14 @@ pub struct Config {
     pub default_replication_factor: i16,
     pub max_frame_bytes: usize,
     pub max_connections: usize,
+    /// Kafka's `group.initial.rebalance.delay.ms`: how long a new group waits
+    /// for more members before its first rebalance.
+    pub group_initial_rebalance_delay_ms: i64,
+    /// Kafka's `group.min.session.timeout.ms` and `group.max.session.timeout.ms`.
+    pub group_min_session_timeout_ms: i32,
+    pub group_max_session_timeout_ms: i32,
+    /// Kafka's `offsets.topic.num.partitions`, used when `__consumer_offsets` is created.
+    pub offsets_topic_num_partitions: i32,
     /// `tracing` filter directive.
     pub log: String,
 }
@@ -58,6 +66,10 @@ pub struct Overrides {
     pub default_replication_factor: Option<i16>,
     pub max_frame_bytes: Option<usize>,
     pub max_connections: Option<usize>,
+    pub group_initial_rebalance_delay_ms: Option<i64>,
+    pub group_min_session_timeout_ms: Option<i32>,
+    pub group_max_session_timeout_ms: Option<i32>,
+    pub offsets_topic_num_partitions: Option<i32>,
     pub log: Option<String>,
 }
 
@@ -115,6 +127,10 @@ impl Overrides {
             default_replication_factor: parse(&var, "STROM_DEFAULT_REPLICATION_FACTOR")?,
             max_frame_bytes: parse(&var, "STROM_MAX_FRAME_BYTES")?,
             max_connections: parse(&var, "STROM_MAX_CONNECTIONS")?,
+            group_initial_rebalance_delay_ms: parse(&var, "STROM_GROUP_INITIAL_REBALANCE_DELAY_MS")?,
+            group_min_session_timeout_ms: parse(&var, "STROM_GROUP_MIN_SESSION_TIMEOUT_MS")?,
+            group_max_session_timeout_ms: parse(&var, "STROM_GROUP_MAX_SESSION_TIMEOUT_MS")?,
+            offsets_topic_num_partitions: parse(&var, "STROM_OFFSETS_TOPIC_NUM_PARTITIONS")?,
             log: var("STROM_LOG"),
         })
     }
@@ -131,6 +147,10 @@ impl Overrides {
             default_replication_factor: other.default_replication_factor.or(self.default_replication_factor),
             max_frame_bytes: other.max_frame_bytes.or(self.max_frame_bytes),
             max_connections: other.max_connections.or(self.max_connections),
+            group_initial_rebalance_delay_ms: other.group_initial_rebalance_delay_ms.or(self.group_initial_rebalance_delay_ms),
+            group_min_session_timeout_ms: other.group_min_session_timeout_ms.or(self.group_min_session_timeout_ms),
+            group_max_session_timeout_ms: other.group_max_session_timeout_ms.or(self.group_max_session_timeout_ms),
+            offsets_topic_num_partitions: other.offsets_topic_num_partitions.or(self.offsets_topic_num_partitions),
             log: other.log.or(self.log),
         }
     }
@@ -179,6 +199,10 @@ impl Config {
             default_replication_factor: o.default_replication_factor.unwrap_or(1),
             max_frame_bytes: o.max_frame_bytes.unwrap_or(DEFAULT_MAX_FRAME_BYTES),
             max_connections: o.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+            group_initial_rebalance_delay_ms: o.group_initial_rebalance_delay_ms.unwrap_or(3000),
+            group_min_session_timeout_ms: o.group_min_session_timeout_ms.unwrap_or(6000),
+            group_max_session_timeout_ms: o.group_max_session_timeout_ms.unwrap_or(1_800_000),
+            offsets_topic_num_partitions: o.offsets_topic_num_partitions.unwrap_or(50),
             log: o.log.unwrap_or_else(|| "info".to_string()),
         };
         if config.node_id < 0 {
@@ -206,6 +230,25 @@ impl Config {
         }
         if config.max_connections == 0 {
             return Err(problem(&origin(|o| o.max_connections.is_some()), "max_connections", "must be at least 1"));
+        }
+        if config.group_initial_rebalance_delay_ms < 0 {
+            let src = origin(|o| o.group_initial_rebalance_delay_ms.is_some());
+            return Err(problem(&src, "group_initial_rebalance_delay_ms", "must be 0 or more"));
+        }
+        if config.group_min_session_timeout_ms < 1 || config.group_max_session_timeout_ms < config.group_min_session_timeout_ms {
+            let src = origin(|o| o.group_min_session_timeout_ms.is_some() || o.group_max_session_timeout_ms.is_some());
+            return Err(problem(
+                &src,
+                "group_min_session_timeout_ms",
+                format!(
+                    "must be at least 1 and at most group_max_session_timeout_ms, got {} and {}",
+                    config.group_min_session_timeout_ms, config.group_max_session_timeout_ms
+                ),
+            ));
+        }
+        if config.offsets_topic_num_partitions < 1 {
+            let src = origin(|o| o.offsets_topic_num_partitions.is_some());
+            return Err(problem(&src, "offsets_topic_num_partitions", "must be at least 1"));
         }
         Ok(config)
     }

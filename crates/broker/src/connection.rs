@@ -29,6 +29,8 @@ pub struct Connection {
     pub broker: Arc<Broker>,
     pub listener: Arc<str>,
     pub peer: SocketAddr,
+    /// `peer`'s address as Kafka prints it: "/127.0.0.1".
+    pub client_host: String,
 }
 
 impl Connection {
@@ -101,6 +103,7 @@ impl Connection {
                     listener: &self.listener,
                     api_version: request.api_version,
                     client_id: &client_id,
+                    client_host: &self.client_host,
                 };
                 let correlation_id = request.correlation_id();
                 let (api_key, version) = (request.api_key, request.api_version);

@@ -141,9 +141,22 @@ async fn run(mut config: Config) -> anyhow::Result<()> {
     let publisher = Arc::clone(&partitions);
     metadata.add_publisher(Box::new(move |image| publisher.publish(image)));
     let broker = Arc::new(Broker::new(config, metadata, Arc::clone(&partitions)));
+    let started = std::time::Instant::now();
+    let loaded = broker.groups.load().map_err(anyhow::Error::msg).context("cannot load __consumer_offsets")?;
+    if loaded.records > 0 {
+        tracing::info!(
+            groups = loaded.groups,
+            records = loaded.records,
+            unreadable = loaded.unreadable,
+            ms = started.elapsed().as_millis() as u64,
+            "loaded consumer groups"
+        );
+    }
+    let group_timers = tokio::spawn(Arc::clone(&broker.groups).run_timers());
     let housekeeping = tokio::spawn(housekeeping(Arc::clone(&partitions)));
     server::serve(bound, broker, shutdown_signal()).await;
     housekeeping.abort();
+    group_timers.abort();
     tokio::task::spawn_blocking(move || partitions.close())
         .await
         .context("flushing logs at shutdown")?

@@ -62,7 +62,8 @@ async fn accept_loop(
         };
         match accepted {
             Ok((stream, peer)) => {
-                let connection = Connection { broker: Arc::clone(&broker), listener: Arc::clone(&name), peer };
+                let client_host = format!("/{}", peer.ip());
+                let connection = Connection { broker: Arc::clone(&broker), listener: Arc::clone(&name), peer, client_host };
                 let (shutdown, done) = (shutdown.clone(), done.clone());
                 tokio::spawn(async move {
                     connection.run(stream, shutdown).await;

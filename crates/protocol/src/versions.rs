@@ -18,6 +18,10 @@
 //! | DescribeConfigs (32) | 1-4 | v0 removed in 4.0 (KIP-896); flexible from 4 |
 //! | CreatePartitions (37) | 0-3 | flexible from 2 |
 //! | DescribeCluster (60) | 0-2 | v2 (4.0, KIP-1073) adds fenced brokers; flexible from 0 |
+//! | FindCoordinator (10) | 0-6 | v4+ batches coordinator keys; v6 share groups (KIP-932) |
+//! | JoinGroup (11), SyncGroup (14), Heartbeat (12), LeaveGroup (13) | 0-9, 0-5, 0-4, 0-5 | classic group protocol |
+//! | OffsetCommit (8), OffsetFetch (9) | 2-9, 1-9 | v0-1 / v0 removed in 4.0 (KIP-896); v10 is unstable in 4.1 |
+//! | OffsetDelete (47), ListGroups (16), DescribeGroups (15), DeleteGroups (42) | 0, 0-5, 0-6, 0-2 | group admin |
 //!
 //! Old clients still fit inside these ranges:
 //! - librdkafka 1.x (kcat) turns features on only when a range *contains*
@@ -88,6 +92,19 @@ pub const SUPPORTED_APIS: &[SupportedApi] = &[
     api(ApiKey::InitProducerId, 0, 5),
     api(ApiKey::IncrementalAlterConfigs, 0, 1),
     api(ApiKey::DescribeCluster, 0, 2),
+    // Consumer groups, classic protocol (issue 4).
+    api(ApiKey::FindCoordinator, 0, 6),
+    api(ApiKey::JoinGroup, 0, 9),
+    api(ApiKey::SyncGroup, 0, 5),
+    api(ApiKey::Heartbeat, 0, 4),
+    api(ApiKey::LeaveGroup, 0, 5),
+    // v10 of these two is `latestVersionUnstable` in 4.1, so not advertised.
+    api(ApiKey::OffsetCommit, 2, 9),
+    api(ApiKey::OffsetFetch, 1, 9),
+    api(ApiKey::OffsetDelete, 0, 0),
+    api(ApiKey::ListGroups, 0, 5),
+    api(ApiKey::DescribeGroups, 0, 6),
+    api(ApiKey::DeleteGroups, 0, 2),
 ];
 
 /// Kafka's UNSUPPORTED_VERSION error code.
@@ -183,7 +200,8 @@ mod tests {
             SUPPORTED_APIS.iter().map(|a| (a.api_key as i16, a.advertised_min_version, a.max_version)).collect();
         // InitProducerId: 4.1 marks v6 unstable, so it advertises 0-5.
         let kafka_4_1 =
-            [(0, 0, 13), (1, 4, 18), (2, 1, 10), (3, 0, 13), (18, 0, 4), (19, 2, 7), (20, 1, 6), (32, 1, 4), (33, 0, 2), (37, 0, 3), (21, 0, 2), (22, 0, 5), (44, 0, 1), (60, 0, 2)];
+            [(0, 0, 13), (1, 4, 18), (2, 1, 10), (3, 0, 13), (18, 0, 4), (19, 2, 7), (20, 1, 6), (32, 1, 4), (33, 0, 2), (37, 0, 3), (21, 0, 2), (22, 0, 5), (44, 0, 1), (60, 0, 2),
+             (10, 0, 6), (11, 0, 9), (14, 0, 5), (12, 0, 4), (13, 0, 5), (8, 2, 9), (9, 1, 9), (47, 0, 0), (16, 0, 5), (15, 0, 6), (42, 0, 2)];
         assert_eq!(table, kafka_4_1);
     }
 
@@ -212,7 +230,8 @@ mod tests {
         assert!(!is_supported(ApiKey::CreateTopics, 8));
         assert!(is_supported(ApiKey::Produce, 9));
         assert!(!is_supported(ApiKey::Produce, 2), "advertised for librdkafka, but not served (as in Kafka 4)");
-        assert!(!is_supported(ApiKey::OffsetCommit, 8), "groups are not served yet");
+        assert!(!is_supported(ApiKey::OffsetCommit, 1), "removed in Kafka 4.0");
+        assert!(!is_supported(ApiKey::OffsetCommit, 10), "unstable in Kafka 4.1");
     }
 
     #[test]

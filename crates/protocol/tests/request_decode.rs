@@ -25,8 +25,13 @@ fn every_advertised_api_and_version_round_trips() {
     let pairs = advertised();
     // Produce 3-13, Fetch 4-18, ListOffsets 1-10, Metadata 0-13, ApiVersions 0-4, CreateTopics 2-7,
     // DeleteTopics 1-6, DescribeConfigs 1-4, AlterConfigs 0-2, CreatePartitions 0-3, DeleteRecords 0-2,
-    // InitProducerId 0-5, IncrementalAlterConfigs 0-1, DescribeCluster 0-2.
-    assert_eq!(pairs.len(), 11 + 15 + 10 + 14 + 5 + 6 + 6 + 4 + 3 + 4 + 3 + 6 + 2 + 3);
+    // InitProducerId 0-5, IncrementalAlterConfigs 0-1, DescribeCluster 0-2; groups: FindCoordinator 0-6,
+    // JoinGroup 0-9, SyncGroup 0-5, Heartbeat 0-4, LeaveGroup 0-5, OffsetCommit 2-9, OffsetFetch 1-9,
+    // OffsetDelete 0, ListGroups 0-5, DescribeGroups 0-6, DeleteGroups 0-2.
+    assert_eq!(
+        pairs.len(),
+        11 + 15 + 10 + 14 + 5 + 6 + 6 + 4 + 3 + 4 + 3 + 6 + 2 + 3 + 7 + 10 + 6 + 5 + 6 + 8 + 9 + 1 + 6 + 7 + 3
+    );
     for (api_key, version) in pairs {
         let (header, body, frame) = sample_frame(api_key, version, 1000 + i32::from(version));
         // Through the framing layer, as the broker reads it.
@@ -123,12 +128,12 @@ fn unknown_api_keys_and_unserved_apis_are_refused() {
         let result = decode_request(frame.freeze());
         assert!(matches!(result, Err(DecodeError::UnknownApiKey { api_key, correlation_id: 3 }) if api_key == key));
     }
-    // OffsetCommit is a real Kafka API that this broker does not serve yet.
-    header.request_api_key = ApiKey::OffsetCommit as i16;
-    header.request_api_version = 8;
+    // EndTxn is a real Kafka API that this broker does not serve yet.
+    header.request_api_key = ApiKey::EndTxn as i16;
+    header.request_api_version = 3;
     let result = decode_request(encode_request_prefix(&header));
     assert!(
-        matches!(result, Err(DecodeError::UnsupportedVersion { api_key: ApiKey::OffsetCommit, version: 8, .. })),
+        matches!(result, Err(DecodeError::UnsupportedVersion { api_key: ApiKey::EndTxn, version: 3, .. })),
         "{result:?}"
     );
 }

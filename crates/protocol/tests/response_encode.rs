@@ -29,6 +29,17 @@ fn default_response(api_key: ApiKey) -> ResponseKind {
         ApiKey::DeleteRecords => ResponseKind::DeleteRecords(DeleteRecordsResponse::default()),
         ApiKey::AlterConfigs => ResponseKind::AlterConfigs(AlterConfigsResponse::default()),
         ApiKey::IncrementalAlterConfigs => ResponseKind::IncrementalAlterConfigs(IncrementalAlterConfigsResponse::default()),
+        ApiKey::FindCoordinator => ResponseKind::FindCoordinator(FindCoordinatorResponse::default()),
+        ApiKey::JoinGroup => ResponseKind::JoinGroup(JoinGroupResponse::default()),
+        ApiKey::SyncGroup => ResponseKind::SyncGroup(SyncGroupResponse::default()),
+        ApiKey::Heartbeat => ResponseKind::Heartbeat(HeartbeatResponse::default()),
+        ApiKey::LeaveGroup => ResponseKind::LeaveGroup(LeaveGroupResponse::default()),
+        ApiKey::OffsetCommit => ResponseKind::OffsetCommit(OffsetCommitResponse::default()),
+        ApiKey::OffsetFetch => ResponseKind::OffsetFetch(OffsetFetchResponse::default()),
+        ApiKey::OffsetDelete => ResponseKind::OffsetDelete(OffsetDeleteResponse::default()),
+        ApiKey::ListGroups => ResponseKind::ListGroups(ListGroupsResponse::default()),
+        ApiKey::DescribeGroups => ResponseKind::DescribeGroups(DescribeGroupsResponse::default()),
+        ApiKey::DeleteGroups => ResponseKind::DeleteGroups(DeleteGroupsResponse::default()),
         other => panic!("no default response for {other:?}"),
     }
 }

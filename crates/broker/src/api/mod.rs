@@ -12,15 +12,26 @@ mod alter_configs;
 mod api_versions;
 mod create_partitions;
 mod create_topics;
+mod delete_groups;
 mod delete_records;
 mod delete_topics;
 mod describe_cluster;
 mod describe_configs;
+mod describe_groups;
 mod fetch;
+mod find_coordinator;
+mod heartbeat;
 mod init_producer_id;
+mod join_group;
+mod leave_group;
+mod list_groups;
 mod list_offsets;
 mod metadata;
+mod offset_commit;
+mod offset_delete;
+mod offset_fetch;
 mod produce;
+mod sync_group;
 
 /// What a handler knows about the request it answers.
 pub struct RequestContext<'a> {
@@ -29,6 +40,8 @@ pub struct RequestContext<'a> {
     pub listener: &'a str,
     pub api_version: i16,
     pub client_id: &'a str,
+    /// The client's address as Kafka shows it in group descriptions ("/127.0.0.1").
+    pub client_host: &'a str,
 }
 
 /// A request the broker has no handler for: a bug (the version table and the
@@ -63,6 +76,18 @@ pub async fn handle(ctx: &RequestContext<'_>, body: RequestKind) -> Result<Optio
         RequestKind::AlterConfigs(req) => ResponseKind::AlterConfigs(blocking(|| alter_configs::handle_full(ctx, req))),
         // Deleting segments is file I/O.
         RequestKind::DeleteRecords(req) => ResponseKind::DeleteRecords(blocking(|| delete_records::handle(ctx, req))),
+        // Creating __consumer_offsets on first use writes metadata.
+        RequestKind::FindCoordinator(req) => ResponseKind::FindCoordinator(blocking(|| find_coordinator::handle(ctx, req))),
+        RequestKind::JoinGroup(req) => ResponseKind::JoinGroup(join_group::handle(ctx, req).await),
+        RequestKind::SyncGroup(req) => ResponseKind::SyncGroup(sync_group::handle(ctx, req).await),
+        RequestKind::Heartbeat(req) => ResponseKind::Heartbeat(heartbeat::handle(ctx, req)),
+        RequestKind::LeaveGroup(req) => ResponseKind::LeaveGroup(leave_group::handle(ctx, req)),
+        RequestKind::OffsetCommit(req) => ResponseKind::OffsetCommit(offset_commit::handle(ctx, req).await),
+        RequestKind::OffsetFetch(req) => ResponseKind::OffsetFetch(offset_fetch::handle(ctx, req)),
+        RequestKind::OffsetDelete(req) => ResponseKind::OffsetDelete(offset_delete::handle(ctx, req)),
+        RequestKind::ListGroups(req) => ResponseKind::ListGroups(list_groups::handle(ctx, req)),
+        RequestKind::DescribeGroups(req) => ResponseKind::DescribeGroups(describe_groups::handle(ctx, req)),
+        RequestKind::DeleteGroups(req) => ResponseKind::DeleteGroups(delete_groups::handle(ctx, req)),
         other => return Err(NoHandler(format!("{other:?}").chars().take(60).collect())),
     };
     Ok(Some(response))
@@ -118,5 +143,7 @@ pub fn str_bytes(s: impl Into<String>) -> StrBytes {
 
 #[cfg(test)]
 pub(crate) mod test_support;
+#[cfg(test)]
+mod group_tests;
 #[cfg(test)]
 mod tests;

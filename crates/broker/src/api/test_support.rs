@@ -14,7 +14,13 @@ pub struct TestBroker {
 
 pub fn broker() -> TestBroker {
     let dir = tempfile::tempdir().unwrap();
-    let flags = Overrides { data_dir: Some(dir.path().to_path_buf()), ..Overrides::default() };
+    // New groups rebalance at once; few offsets partitions keep tests quick.
+    let flags = Overrides {
+        data_dir: Some(dir.path().to_path_buf()),
+        group_initial_rebalance_delay_ms: Some(0),
+        offsets_topic_num_partitions: Some(3),
+        ..Overrides::default()
+    };
     let config = Config::resolve(Layers { file: None, env: Overrides::default(), flags }).unwrap();
     let registration = BrokerRegistration {
         node_id: 1,

@@ -12,6 +12,7 @@
 //!   writes to `__consumer_offsets`, reload at startup.
 
 pub mod coordinator;
+mod offsets_log;
 pub mod records;
 pub mod service;
 pub mod snapshot;

@@ -1,1 +1,381 @@
-//! Placeholder: the async group service lands here.
+//! The async side of the group coordinator: one lock around the pure state
+//! machine, a timer task that fires its deadlines, oneshot channels for the
+//! JoinGroup/SyncGroup answers it defers, and the `__consumer_offsets` topic
+//! that makes offsets and group metadata durable.
+//!
+//! Writes to `__consumer_offsets` happen under the coordinator lock, so the
+//! log holds changes in the order the state machine made them; a commit is
+//! applied in memory only after its records are in the log, and answered
+//! after the topic's flush policy is met. At startup [`GroupService::load`]
+//! replays the topic into the state machine before any client is served.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::*;
+use strom_storage::log::{AppendError, PartitionLog};
+use tokio::sync::{oneshot, Notify};
+
+use super::coordinator::{GroupConfig, GroupCoordinator, Output, Token};
+use super::offsets_log;
+use super::records::{self, OffsetsRecord, OFFSETS_TOPIC};
+use super::snapshot::{CommittedOffset, GroupSnapshot};
+use crate::metadata::{MetadataStore, NewTopic};
+use crate::partitions::Partitions;
+
+/// Longest the timer task sleeps without a deadline, to pick up clock jumps.
+const MAX_TIMER_SLEEP: Duration = Duration::from_secs(1);
+
+/// What a handler waits for.
+enum Waiter {
+    Join(oneshot::Sender<JoinGroupResponse>),
+    Sync(oneshot::Sender<SyncGroupResponse>),
+}
+
+struct State {
+    coordinator: GroupCoordinator,
+    waiters: HashMap<Token, Waiter>,
+}
+
+pub struct GroupService {
+    state: Mutex<State>,
+    next_token: AtomicU64,
+    /// Wakes the timer task: a call may have moved the next deadline.
+    deadlines_changed: Notify,
+    metadata: Arc<MetadataStore>,
+    partitions: Arc<Partitions>,
+    offsets_partitions: i32,
+}
+
+/// Why offsets could not be stored.
+#[derive(Debug)]
+pub struct StoreError {
+    pub error: ResponseError,
+    pub message: String,
+}
+
+impl GroupService {
+    pub fn new(config: GroupConfig, offsets_partitions: i32, metadata: Arc<MetadataStore>, partitions: Arc<Partitions>) -> Self {
+        Self {
+            state: Mutex::new(State { coordinator: GroupCoordinator::new(config), waiters: HashMap::new() }),
+            next_token: AtomicU64::new(1),
+            deadlines_changed: Notify::new(),
+            metadata,
+            partitions,
+            offsets_partitions,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The `__consumer_offsets` partition of a group (FindCoordinator's key).
+    pub fn partition_for(&self, group_id: &str) -> i32 {
+        let partitions = self
+            .metadata
+            .image()
+            .topic(OFFSETS_TOPIC)
+            .map_or(self.offsets_partitions, |t| i32::try_from(t.partitions.len()).unwrap_or(i32::MAX));
+        records::partition_for(group_id, partitions)
+    }
+
+    /// Creates `__consumer_offsets` if it does not exist yet, as Kafka does on
+    /// the first FindCoordinator for a group.
+    pub fn ensure_offsets_topic(&self) -> Result<(), ResponseError> {
+        if self.metadata.image().topic(OFFSETS_TOPIC).is_some() {
+            return Ok(());
+        }
+        let mut topic = NewTopic::with_defaults(OFFSETS_TOPIC);
+        topic.num_partitions = self.offsets_partitions;
+        topic.replication_factor = 1;
+        // Kafka's offsets.topic.segment.bytes and compression: compacted, 100 MiB segments.
+        topic.configs.insert("cleanup.policy".into(), Some("compact".into()));
+        topic.configs.insert("segment.bytes".into(), Some("104857600".into()));
+        match self.metadata.create_topic(topic, false) {
+            Ok(_) => {
+                tracing::info!(partitions = self.offsets_partitions, "created {OFFSETS_TOPIC}");
+                Ok(())
+            }
+            Err(e) if e.error == ResponseError::TopicAlreadyExists => Ok(()),
+            Err(e) => {
+                tracing::error!(error = %e.message, "cannot create {OFFSETS_TOPIC}");
+                Err(ResponseError::CoordinatorNotAvailable)
+            }
+        }
+    }
+
+    /// Replays `__consumer_offsets` into the state machine. Called once at
+    /// startup, before clients are served.
+    pub fn load(&self) -> Result<LoadStats, String> {
+        let mut stats = LoadStats::default();
+        let image = self.metadata.image();
+        let Some(topic) = image.topic(OFFSETS_TOPIC) else { return Ok(stats) };
+        let now = crate::now_ms();
+        let mut state = self.lock();
+        for partition in &topic.partitions {
+            let Some(log) = self.partitions.log(OFFSETS_TOPIC, partition.partition) else { continue };
+            offsets_log::replay(&log, |key, value| match records::decode(key, value) {
+                Ok(Some(record)) => {
+                    stats.records += 1;
+                    apply_loaded(&mut state.coordinator, record, now);
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    stats.unreadable += 1;
+                    tracing::warn!(partition = partition.partition, %error, "skipping a record of {OFFSETS_TOPIC}");
+                }
+            })
+            .map_err(|e| format!("{OFFSETS_TOPIC}-{}: {e}", partition.partition))?;
+        }
+        stats.groups = state.coordinator.list_groups(&[], &[]).len();
+        Ok(stats)
+    }
+
+    /// Fires the state machine's timers until `shutdown` resolves.
+    pub async fn run_timers(self: Arc<Self>) {
+        loop {
+            let wait = {
+                let next = self.lock().coordinator.next_deadline();
+                let now = crate::now_ms();
+                next.map_or(MAX_TIMER_SLEEP, |at| Duration::from_millis(u64::try_from(at.saturating_sub(now)).unwrap_or(0)))
+                    .min(MAX_TIMER_SLEEP)
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.deadlines_changed.notified() => {}
+            }
+            let mut state = self.lock();
+            let outputs = state.coordinator.tick(crate::now_ms());
+            self.deliver(&mut state, outputs);
+        }
+    }
+
+    /// Sends deferred answers and stores group metadata, in order.
+    fn deliver(&self, state: &mut State, outputs: Vec<Output>) {
+        for output in outputs {
+            match output {
+                Output::Join(token, response) => {
+                    if let Some(Waiter::Join(tx)) = state.waiters.remove(&token) {
+                        let _ = tx.send(response);
+                    }
+                }
+                Output::Sync(token, response) => {
+                    if let Some(Waiter::Sync(tx)) = state.waiters.remove(&token) {
+                        let _ = tx.send(response);
+                    }
+                }
+                Output::StoreGroup(snapshot) => {
+                    if let Err(e) = self.store_group(&snapshot) {
+                        tracing::error!(group = %snapshot.group_id, error = %e.message, "cannot store group metadata");
+                    }
+                }
+            }
+        }
+        self.deadlines_changed.notify_one();
+    }
+
+    fn token(&self) -> Token {
+        self.next_token.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub async fn join(&self, req: JoinGroupRequest, version: i16, client_id: &str, client_host: &str) -> JoinGroupResponse {
+        let token = self.token();
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut state = self.lock();
+            state.waiters.insert(token, Waiter::Join(tx));
+            let outputs = state.coordinator.join(req, version, client_id, client_host, token, crate::now_ms());
+            self.deliver(&mut state, outputs);
+        }
+        let mut guard = ForgetOnDrop { service: self, token: Some(token) };
+        let response = rx.await.unwrap_or_else(|_| JoinGroupResponse::default().with_error_code(ResponseError::CoordinatorNotAvailable.code()));
+        guard.token = None;
+        response
+    }
+
+    pub async fn sync(&self, req: SyncGroupRequest, version: i16) -> SyncGroupResponse {
+        let token = self.token();
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut state = self.lock();
+            state.waiters.insert(token, Waiter::Sync(tx));
+            let outputs = state.coordinator.sync(req, version, token, crate::now_ms());
+            self.deliver(&mut state, outputs);
+        }
+        let mut guard = ForgetOnDrop { service: self, token: Some(token) };
+        let response = rx.await.unwrap_or_else(|_| SyncGroupResponse::default().with_error_code(ResponseError::CoordinatorNotAvailable.code()));
+        guard.token = None;
+        response
+    }
+
+    pub fn heartbeat(&self, req: &HeartbeatRequest, version: i16) -> HeartbeatResponse {
+        let mut state = self.lock();
+        let (response, outputs) = state.coordinator.heartbeat(req, version, crate::now_ms());
+        self.deliver(&mut state, outputs);
+        response
+    }
+
+    pub fn leave(&self, req: &LeaveGroupRequest, version: i16) -> LeaveGroupResponse {
+        let mut state = self.lock();
+        let (response, outputs) = state.coordinator.leave(req, version, crate::now_ms());
+        self.deliver(&mut state, outputs);
+        response
+    }
+
+    /// Validates a commit against the group, writes it to `__consumer_offsets`,
+    /// then applies it. Returns the log to flush (if its policy asks) so the
+    /// caller can wait for durability outside the lock.
+    pub fn commit_offsets(
+        &self,
+        group_id: &str,
+        member: CommitMember<'_>,
+        version: i16,
+        offsets: Vec<(String, i32, CommittedOffset)>,
+    ) -> Result<Option<(Arc<PartitionLog>, i64)>, StoreError> {
+        let now = crate::now_ms();
+        let mut state = self.lock();
+        state
+            .coordinator
+            .validate_offset_commit(group_id, member.member_id, member.generation_id, member.group_instance_id, version, now)
+            .map_err(|error| StoreError { error, message: String::new() })?;
+        if offsets.is_empty() {
+            return Ok(None);
+        }
+        let batch: Vec<(Vec<u8>, Option<Vec<u8>>)> = offsets
+            .iter()
+            .map(|(topic, partition, offset)| (records::offset_key(group_id, topic, *partition), Some(records::offset_value(offset))))
+            .collect();
+        let flush = self.append(group_id, &batch, now)?;
+        state.coordinator.apply_offset_commit(group_id, offsets, now);
+        Ok(flush)
+    }
+
+    /// Committed offsets of a group (OffsetFetch); `None` partitions means all.
+    pub fn fetch_offsets(&self, group_id: &str, partitions: Option<&[(String, i32)]>) -> Vec<(String, i32, Option<CommittedOffset>)> {
+        let state = self.lock();
+        match partitions {
+            Some(list) => list.iter().map(|(t, p)| (t.clone(), *p, state.coordinator.committed(group_id, t, *p).cloned())).collect(),
+            None => state.coordinator.committed_all(group_id).into_iter().map(|(t, p, o)| (t, p, Some(o))).collect(),
+        }
+    }
+
+    pub fn validate_offset_fetch(&self, group_id: &str, member_id: Option<&str>, member_epoch: i32) -> Result<(), ResponseError> {
+        self.lock().coordinator.validate_offset_fetch(group_id, member_id, member_epoch)
+    }
+
+    /// OffsetDelete: removes offsets (tombstones in `__consumer_offsets`).
+    pub fn delete_offsets(&self, group_id: &str, partitions: &[(String, i32)]) -> Result<Vec<(String, i32, Result<(), ResponseError>)>, ResponseError> {
+        let now = crate::now_ms();
+        let mut state = self.lock();
+        let results = state.coordinator.delete_offsets(group_id, partitions)?;
+        let tombstones: Vec<(Vec<u8>, Option<Vec<u8>>)> = results
+            .iter()
+            .filter(|(_, _, r)| r.is_ok())
+            .map(|(t, p, _)| (records::offset_key(group_id, t, *p), None))
+            .collect();
+        if !tombstones.is_empty() {
+            if let Err(e) = self.append(group_id, &tombstones, now) {
+                tracing::error!(group = group_id, error = %e.message, "cannot store offset deletions");
+            }
+        }
+        Ok(results)
+    }
+
+    pub fn list_groups(&self, states: &[String], types: &[String]) -> Vec<list_groups_response::ListedGroup> {
+        self.lock().coordinator.list_groups(states, types)
+    }
+
+    pub fn describe_group(&self, group_id: &str, include_authorized_operations: bool) -> describe_groups_response::DescribedGroup {
+        self.lock().coordinator.describe_group(group_id, include_authorized_operations)
+    }
+
+    /// DeleteGroups: the group and its offsets go, with tombstones for each.
+    pub fn delete_group(&self, group_id: &str) -> Result<(), ResponseError> {
+        let now = crate::now_ms();
+        let mut state = self.lock();
+        let offsets = state.coordinator.committed_all(group_id);
+        state.coordinator.delete_group(group_id)?;
+        let mut tombstones: Vec<(Vec<u8>, Option<Vec<u8>>)> =
+            offsets.iter().map(|(t, p, _)| (records::offset_key(group_id, t, *p), None)).collect();
+        tombstones.push((records::group_key(group_id), None));
+        if let Err(e) = self.append(group_id, &tombstones, now) {
+            tracing::error!(group = group_id, error = %e.message, "cannot store group deletion");
+        }
+        Ok(())
+    }
+
+    fn store_group(&self, snapshot: &GroupSnapshot) -> Result<(), StoreError> {
+        let record = (records::group_key(&snapshot.group_id), Some(records::group_value(snapshot)));
+        self.append(&snapshot.group_id, &[record], crate::now_ms()).map(|_| ())
+    }
+
+    /// Appends records for `group_id` to its `__consumer_offsets` partition.
+    fn append(&self, group_id: &str, batch: &[(Vec<u8>, Option<Vec<u8>>)], now: i64) -> Result<Option<(Arc<PartitionLog>, i64)>, StoreError> {
+        let unavailable = |message: String| StoreError { error: ResponseError::CoordinatorNotAvailable, message };
+        self.ensure_offsets_topic().map_err(|error| StoreError { error, message: format!("{OFFSETS_TOPIC} is missing") })?;
+        let partition = self.partition_for(group_id);
+        let image = self.metadata.image();
+        let epoch = image
+            .topic(OFFSETS_TOPIC)
+            .and_then(|t| t.partitions.get(usize::try_from(partition).unwrap_or(usize::MAX)))
+            .map_or(0, |p| p.leader_epoch);
+        let log = self.partitions.log(OFFSETS_TOPIC, partition).ok_or_else(|| unavailable(format!("{OFFSETS_TOPIC}-{partition} is not open")))?;
+        let mut bytes = offsets_log::encode(batch, now);
+        match log.append_records(&mut bytes, epoch, now) {
+            Ok(info) => Ok(info.needs_flush.then(|| (log, info.last_offset + 1))),
+            Err(AppendError::Invalid(e)) => Err(StoreError { error: ResponseError::UnknownServerError, message: e.to_string() }),
+            Err(AppendError::Producer(e)) => Err(StoreError { error: ResponseError::UnknownServerError, message: e.to_string() }),
+            Err(AppendError::Storage(e)) => Err(StoreError { error: ResponseError::KafkaStorageError, message: e.to_string() }),
+        }
+    }
+
+    fn forget(&self, token: Token) {
+        let mut state = self.lock();
+        state.waiters.remove(&token);
+        state.coordinator.forget(token);
+    }
+}
+
+/// Who commits: the generation / member fields of OffsetCommit.
+pub struct CommitMember<'a> {
+    pub member_id: &'a str,
+    pub generation_id: i32,
+    pub group_instance_id: Option<&'a str>,
+}
+
+/// What [`GroupService::load`] found.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LoadStats {
+    pub records: u64,
+    pub unreadable: u64,
+    pub groups: usize,
+}
+
+fn apply_loaded(coordinator: &mut GroupCoordinator, record: OffsetsRecord, now: i64) {
+    match record {
+        OffsetsRecord::Offset { group_id, topic, partition, value } => coordinator.load_offset(&group_id, &topic, partition, value),
+        OffsetsRecord::Group { group_id, value: Some(snapshot) } => {
+            debug_assert_eq!(group_id, snapshot.group_id);
+            coordinator.load_group(snapshot, now);
+        }
+        OffsetsRecord::Group { group_id, value: None } => coordinator.remove_group(&group_id),
+    }
+}
+
+/// Drops a waiter whose handler went away (connection closed mid-wait).
+struct ForgetOnDrop<'a> {
+    service: &'a GroupService,
+    token: Option<Token>,
+}
+
+impl Drop for ForgetOnDrop<'_> {
+    fn drop(&mut self) {
+        if let Some(token) = self.token {
+            self.service.forget(token);
+        }
+    }
+}

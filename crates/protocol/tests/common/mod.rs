@@ -111,9 +111,22 @@ pub fn sample_request(api_key: ApiKey, v: i16) -> RequestKind {
             }
             RequestKind::InitProducerId(body.with_unknown_tagged_fields(extra))
         }
+        ApiKey::FindCoordinator
+        | ApiKey::JoinGroup
+        | ApiKey::SyncGroup
+        | ApiKey::Heartbeat
+        | ApiKey::LeaveGroup
+        | ApiKey::OffsetCommit
+        | ApiKey::OffsetFetch
+        | ApiKey::OffsetDelete
+        | ApiKey::ListGroups
+        | ApiKey::DescribeGroups
+        | ApiKey::DeleteGroups => groups::sample_request(api_key, v, extra),
         other => panic!("no sample request for {other:?}"),
     }
 }
+
+mod groups;
 
 fn produce(v: i16) -> ProduceRequest {
     use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};

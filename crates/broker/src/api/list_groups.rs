@@ -1,0 +1,13 @@
+//! ListGroups (key 16), versions 0-5: every group this broker coordinates,
+//! filtered by state (v4+, KIP-518) and type (v5+, KIP-848; all of Strom's
+//! groups are "classic").
+
+use kafka_protocol::messages::{ListGroupsRequest, ListGroupsResponse};
+
+use super::RequestContext;
+
+pub fn handle(ctx: &RequestContext<'_>, req: ListGroupsRequest) -> ListGroupsResponse {
+    let states: Vec<String> = req.states_filter.iter().map(|s| s.to_string()).collect();
+    let types: Vec<String> = req.types_filter.iter().map(|s| s.to_string()).collect();
+    ListGroupsResponse::default().with_groups(ctx.broker.groups.list_groups(&states, &types))
+}

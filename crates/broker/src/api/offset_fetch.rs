@@ -1,0 +1,116 @@
+//! OffsetFetch (key 9), versions 1-9 (v0 was removed in Kafka 4.0). v8+
+//! asks for many groups at once. A partition without a committed offset
+//! answers offset -1 with no error, as Kafka does; no topics (null, v2+)
+//! means every committed offset of the group. `require_stable` matters only
+//! with transactional offset commits, which come with transactions.
+
+use kafka_protocol::messages::offset_fetch_response::{
+    OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions, OffsetFetchResponseTopic,
+    OffsetFetchResponseTopics,
+};
+use kafka_protocol::messages::{OffsetFetchRequest, OffsetFetchResponse, TopicName};
+
+use super::{str_bytes, RequestContext};
+use crate::group::snapshot::CommittedOffset;
+
+/// One partition's answer, before it is shaped for the version.
+struct Fetched {
+    partition: i32,
+    offset: Option<CommittedOffset>,
+}
+
+pub fn handle(ctx: &RequestContext<'_>, req: OffsetFetchRequest) -> OffsetFetchResponse {
+    if ctx.api_version >= 8 {
+        let groups = req
+            .groups
+            .into_iter()
+            .map(|group| {
+                let wanted = group.topics.map(|topics| {
+                    topics.into_iter().flat_map(|t| t.partition_indexes.into_iter().map(move |p| (t.name.0.to_string(), p))).collect::<Vec<_>>()
+                });
+                let (error, topics) = fetch(ctx, &group.group_id, group.member_id.as_deref(), group.member_epoch, wanted.as_deref());
+                let topics = topics
+                    .into_iter()
+                    .map(|(name, partitions)| {
+                        let partitions = partitions
+                            .into_iter()
+                            .map(|f| {
+                                let o = f.offset.unwrap_or_else(no_offset);
+                                OffsetFetchResponsePartitions::default()
+                                    .with_partition_index(f.partition)
+                                    .with_committed_offset(o.offset)
+                                    .with_committed_leader_epoch(o.leader_epoch)
+                                    .with_metadata(Some(str_bytes(o.metadata)))
+                            })
+                            .collect();
+                        OffsetFetchResponseTopics::default().with_name(TopicName(str_bytes(name))).with_partitions(partitions)
+                    })
+                    .collect();
+                OffsetFetchResponseGroup::default().with_group_id(group.group_id).with_topics(topics).with_error_code(error)
+            })
+            .collect();
+        return OffsetFetchResponse::default().with_groups(groups);
+    }
+    let wanted = req
+        .topics
+        .map(|topics| topics.into_iter().flat_map(|t| t.partition_indexes.into_iter().map(move |p| (t.name.0.to_string(), p))).collect::<Vec<_>>());
+    let (error, topics) = fetch(ctx, &req.group_id, None, -1, wanted.as_deref());
+    let topics = topics
+        .into_iter()
+        .map(|(name, partitions)| {
+            let partitions = partitions
+                .into_iter()
+                .map(|f| {
+                    let o = f.offset.unwrap_or_else(no_offset);
+                    // Below v2 the group error is carried by every partition.
+                    OffsetFetchResponsePartition::default()
+                        .with_partition_index(f.partition)
+                        .with_committed_offset(o.offset)
+                        .with_committed_leader_epoch(o.leader_epoch)
+                        .with_metadata(Some(str_bytes(o.metadata)))
+                        .with_error_code(if ctx.api_version < 2 { error } else { 0 })
+                })
+                .collect();
+            OffsetFetchResponseTopic::default().with_name(TopicName(str_bytes(name))).with_partitions(partitions)
+        })
+        .collect();
+    OffsetFetchResponse::default().with_topics(topics).with_error_code(error)
+}
+
+/// The group's error code and its offsets grouped by topic, in request order
+/// (or sorted, for "all").
+fn fetch(
+    ctx: &RequestContext<'_>,
+    group_id: &str,
+    member_id: Option<&str>,
+    member_epoch: i32,
+    wanted: Option<&[(String, i32)]>,
+) -> (i16, Vec<(String, Vec<Fetched>)>) {
+    let groups = &ctx.broker.groups;
+    if let Err(error) = groups.validate_offset_fetch(group_id, member_id, member_epoch) {
+        let empty = wanted.map(|w| by_topic(w.iter().map(|(t, p)| (t.clone(), *p, None)))).unwrap_or_default();
+        return (error.code(), empty);
+    }
+    let offsets = groups.fetch_offsets(group_id, wanted);
+    (0, by_topic(offsets.into_iter()))
+}
+
+fn by_topic(offsets: impl Iterator<Item = (String, i32, Option<CommittedOffset>)>) -> Vec<(String, Vec<Fetched>)> {
+    let mut topics: Vec<(String, Vec<Fetched>)> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (topic, partition, offset) in offsets {
+        let fetched = Fetched { partition, offset };
+        match index.get(&topic) {
+            Some(&i) => topics[i].1.push(fetched),
+            None => {
+                index.insert(topic.clone(), topics.len());
+                topics.push((topic, vec![fetched]));
+            }
+        }
+    }
+    topics
+}
+
+fn no_offset() -> CommittedOffset {
+    CommittedOffset { offset: -1, leader_epoch: -1, metadata: String::new(), commit_timestamp_ms: -1, expire_timestamp_ms: None }
+}
