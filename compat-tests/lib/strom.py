@@ -7,6 +7,7 @@ Used two ways:
     starts a fresh broker on a free port with a fresh data directory, runs the
     command with STROM_BOOTSTRAP=127.0.0.1:<port> in its environment, stops
     the broker and exits with the command's exit code (or 97 if strom failed).
+    The command can restart its broker through STROM_CONTROL (ControlServer).
 
 Only the standard library is used, so any Python 3.8+ can run it.
 """
@@ -68,12 +69,23 @@ def default_binary():
     return os.path.join(repo_root, "target", "release", "strom")
 
 
-class StromProcess:
-    """One broker process with its own port, data directory and log file."""
+# The broker settings every compat broker gets, as the reference Kafka has them
+# (reference/kafka-as-strom): new groups rebalance at once, so group tests do
+# not wait out Kafka's 3 s default delay.
+COMPAT_ENV = {"STROM_GROUP_INITIAL_REBALANCE_DELAY_MS": "0"}
 
-    def __init__(self, binary=None, log_path=None, extra_args=()):
+
+class StromProcess:
+    """One broker process with its own port, data directory and log file.
+
+    ``kill()`` (SIGKILL) and ``restart()`` keep the port and the data, for
+    crash and restart scenarios; ``stop()`` removes the data directory.
+    """
+
+    def __init__(self, binary=None, log_path=None, extra_args=(), env=None, port=None):
         self.binary = binary or default_binary()
-        self.port = None
+        self.port = port
+        self.env = dict(COMPAT_ENV, **(env or {}))
         self.data_dir = None
         self.log_path = log_path
         self.extra_args = list(extra_args)
@@ -91,16 +103,18 @@ class StromProcess:
             raise StromError("strom binary not found or not executable: %s "
                              "(build it with `cargo build --release -p strom` or set STROM_BIN)"
                              % self.binary)
-        self.data_dir = tempfile.mkdtemp(prefix="strom-compat-data-")
+        if self.data_dir is None:
+            self.data_dir = tempfile.mkdtemp(prefix="strom-compat-data-")
         if self.log_path is None:
             self.log_path = os.path.join(self.data_dir + "-log.txt")
         self._log_file = open(self.log_path, "ab")
-        self.port = free_port()
+        if self.port is None:
+            self.port = free_port()
         args = [self.binary, "--listen", self.bootstrap, "--data-dir", self.data_dir] + self.extra_args
         self._log_file.write(("$ %s\n" % " ".join(args)).encode())
         self._log_file.flush()
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._log_file,
-                                        stderr=subprocess.STDOUT,
+                                        stderr=subprocess.STDOUT, env=dict(os.environ, **self.env),
                                         preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
         try:
             self._wait_until_listening()
@@ -155,8 +169,26 @@ class StromProcess:
     def alive(self):
         return self.process is not None and self.process.poll() is None
 
-    def stop(self):
-        """SIGTERM, then SIGKILL after SHUTDOWN_TIMEOUT_S; removes the data directory."""
+    def kill(self):
+        """kill -9: no shutdown, the data stays for ``restart()``."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+    def restart(self, hard=False):
+        """Stops (SIGTERM, or SIGKILL when ``hard``) and starts again on the same port and data."""
+        if hard:
+            self.kill()
+        else:
+            self.stop(keep_data=True)
+        return self.start()
+
+    def stop(self, keep_data=False):
+        """SIGTERM, then SIGKILL after SHUTDOWN_TIMEOUT_S; removes the data directory unless ``keep_data``."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -171,7 +203,7 @@ class StromProcess:
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
-        if self.data_dir is not None:
+        if self.data_dir is not None and not keep_data:
             shutil.rmtree(self.data_dir, ignore_errors=True)
             self.data_dir = None
 
@@ -207,6 +239,48 @@ def _recv_exactly(sock, count):
     return data
 
 
+class ControlServer:
+    """Lets a test restart the broker it runs against: connect to
+    STROM_CONTROL (host:port), send ``restart`` (SIGTERM, start again) or
+    ``kill`` (SIGKILL, start again) and a newline; the answer ``ok`` comes
+    once the broker listens again on the same port with the same data
+    (``error ...`` otherwise). One command per connection."""
+
+    COMMANDS = {"restart": False, "kill": True}
+
+    def __init__(self, broker):
+        import threading
+        self.broker = broker
+        self.lock = threading.Lock()
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.address = "127.0.0.1:%d" % self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(STARTUP_TIMEOUT_S + SHUTDOWN_TIMEOUT_S + 5)
+                try:
+                    command = conn.makefile("r").readline().strip()
+                    if command not in self.COMMANDS:
+                        conn.sendall(b"error unknown command %r\n" % command.encode())
+                        continue
+                    with self.lock:
+                        self.broker.restart(hard=self.COMMANDS[command])
+                    conn.sendall(b"ok\n")
+                except (OSError, StromError) as e:
+                    try:
+                        conn.sendall(("error %s\n" % e).encode())
+                    except OSError:
+                        pass
+
+
 def run_command(args):
     """The `run` subcommand: broker around one command."""
     broker = StromProcess(log_path=args.log)
@@ -217,7 +291,8 @@ def run_command(args):
     except StromError as e:
         print("strom.py: %s" % e, file=sys.stderr)
         return EXIT_STROM_FAILED
-    env = dict(os.environ, STROM_BOOTSTRAP=broker.bootstrap)
+    control = ControlServer(broker)
+    env = dict(os.environ, STROM_BOOTSTRAP=broker.bootstrap, STROM_CONTROL=control.address)
     print("strom.py: broker %s listening on %s (log %s)" % (broker.binary, broker.bootstrap, broker.log_path),
           flush=True)
     code = 1

@@ -7,6 +7,14 @@ use kafka_protocol::messages::{JoinGroupRequest, JoinGroupResponse};
 
 use super::RequestContext;
 
+/// First version whose protocol name may be null.
+const NULLABLE_PROTOCOL_NAME_VERSION: i16 = 7;
+
 pub async fn handle(ctx: &RequestContext<'_>, req: JoinGroupRequest) -> JoinGroupResponse {
-    ctx.broker.groups.join(req, ctx.api_version, ctx.client_id, ctx.client_host).await
+    let mut response = ctx.broker.groups.join(req, ctx.api_version, ctx.client_id, ctx.client_host).await;
+    // Older versions cannot say "no protocol": Kafka sends an empty name.
+    if ctx.api_version < NULLABLE_PROTOCOL_NAME_VERSION && response.protocol_name.is_none() {
+        response.protocol_name = Some(Default::default());
+    }
+    response
 }

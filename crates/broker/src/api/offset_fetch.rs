@@ -28,7 +28,7 @@ pub fn handle(ctx: &RequestContext<'_>, req: OffsetFetchRequest) -> OffsetFetchR
                 let wanted = group.topics.map(|topics| {
                     topics.into_iter().flat_map(|t| t.partition_indexes.into_iter().map(move |p| (t.name.0.to_string(), p))).collect::<Vec<_>>()
                 });
-                let (error, topics) = fetch(ctx, &group.group_id, group.member_id.as_deref(), group.member_epoch, wanted.as_deref());
+                let (error, topics) = fetch(ctx, &group.group_id, wanted.as_deref());
                 let topics = topics
                     .into_iter()
                     .map(|(name, partitions)| {
@@ -54,7 +54,7 @@ pub fn handle(ctx: &RequestContext<'_>, req: OffsetFetchRequest) -> OffsetFetchR
     let wanted = req
         .topics
         .map(|topics| topics.into_iter().flat_map(|t| t.partition_indexes.into_iter().map(move |p| (t.name.0.to_string(), p))).collect::<Vec<_>>());
-    let (error, topics) = fetch(ctx, &req.group_id, None, -1, wanted.as_deref());
+    let (error, topics) = fetch(ctx, &req.group_id, wanted.as_deref());
     let topics = topics
         .into_iter()
         .map(|(name, partitions)| {
@@ -79,19 +79,10 @@ pub fn handle(ctx: &RequestContext<'_>, req: OffsetFetchRequest) -> OffsetFetchR
 
 /// The group's error code and its offsets grouped by topic, in request order
 /// (or sorted, for "all").
-fn fetch(
-    ctx: &RequestContext<'_>,
-    group_id: &str,
-    member_id: Option<&str>,
-    member_epoch: i32,
-    wanted: Option<&[(String, i32)]>,
-) -> (i16, Vec<(String, Vec<Fetched>)>) {
-    let groups = &ctx.broker.groups;
-    if let Err(error) = groups.validate_offset_fetch(group_id, member_id, member_epoch) {
-        let empty = wanted.map(|w| by_topic(w.iter().map(|(t, p)| (t.clone(), *p, None)))).unwrap_or_default();
-        return (error.code(), empty);
-    }
-    let offsets = groups.fetch_offsets(group_id, wanted);
+/// Classic groups check neither the member id nor the epoch v9 carries (for
+/// KIP-848 groups); an unknown group has no offsets, and no error.
+fn fetch(ctx: &RequestContext<'_>, group_id: &str, wanted: Option<&[(String, i32)]>) -> (i16, Vec<(String, Vec<Fetched>)>) {
+    let offsets = ctx.broker.groups.fetch_offsets(group_id, wanted);
     (0, by_topic(offsets.into_iter()))
 }
 

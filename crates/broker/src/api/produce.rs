@@ -4,7 +4,8 @@
 //! acks=-1 also checks `min.insync.replicas` against the in-sync replicas and
 //! waits for an fsync when the topic's flush policy asks for one (shared with
 //! every producer waiting at the same time). v8+ responses carry record errors
-//! and an error message. Unknown topics are created when auto-creation is on.
+//! and an error message. Unknown topics are created when auto-creation is on;
+//! internal topics (`__consumer_offsets`, `__transaction_state`) are refused.
 
 use std::sync::Arc;
 
@@ -28,6 +29,10 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<Pro
             let index = data.index;
             let response = match &found {
                 Err(error) => failed(index, *error, None),
+                // Only the coordinators write internal topics (Kafka's ReplicaManager).
+                Ok(t) if is_internal(&t.name) => {
+                    failed(index, ResponseError::InvalidTopicException, Some(format!("Cannot append to internal topic {}", t.name)))
+                }
                 Ok(_) if !matches!(acks, -1..=1) => failed(index, ResponseError::InvalidRequiredAcks, None),
                 Ok(t) => produce_partition(ctx, t, data, acks).await,
             };
@@ -138,6 +143,11 @@ async fn flush(log: Arc<PartitionLog>, offset: i64) -> Result<(), String> {
         Ok(Err(error)) => Err(error.to_string()),
         Err(error) => Err(error.to_string()),
     }
+}
+
+/// Kafka's `Topic.isInternal`.
+pub fn is_internal(topic: &str) -> bool {
+    topic == crate::group::records::OFFSETS_TOPIC || topic == "__transaction_state"
 }
 
 fn failed(index: i32, error: ResponseError, message: Option<String>) -> PartitionProduceResponse {

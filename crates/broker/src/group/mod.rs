@@ -1,6 +1,8 @@
 //! Consumer groups: Kafka's classic group protocol (JoinGroup, SyncGroup,
 //! Heartbeat, LeaveGroup), committed offsets, and group admin.
 //!
+//! - [`classic`]: one group and its members (Kafka's `ClassicGroup`).
+//! - [`timer`]: keyed deadlines.
 //! - [`coordinator`]: the pure state machine of every group this broker
 //!   coordinates. No I/O, no clock: time comes in as `now_ms`, deferred
 //!   answers go out as [`coordinator::Output`]s, so every transition is unit
@@ -11,8 +13,10 @@
 //! - [`service`]: the async side: one lock around the coordinator, timers,
 //!   writes to `__consumer_offsets`, reload at startup.
 
+mod classic;
 pub mod coordinator;
 mod offsets_log;
 pub mod records;
 pub mod service;
 pub mod snapshot;
+mod timer;

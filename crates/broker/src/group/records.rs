@@ -90,6 +90,14 @@ pub fn group_value(group: &GroupSnapshot) -> Vec<u8> {
     out
 }
 
+/// The key and value bytes of a record (a `None` value is a tombstone).
+pub fn encode_record(record: &OffsetsRecord) -> (Vec<u8>, Option<Vec<u8>>) {
+    match record {
+        OffsetsRecord::Offset { group_id, topic, partition, value } => (offset_key(group_id, topic, *partition), value.as_ref().map(offset_value)),
+        OffsetsRecord::Group { group_id, value } => (group_key(group_id), value.as_ref().map(group_value)),
+    }
+}
+
 /// Why a stored record could not be read.
 #[derive(Debug, thiserror::Error)]
 #[error("unreadable __consumer_offsets record: {0}")]

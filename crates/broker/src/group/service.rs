@@ -22,7 +22,7 @@ use tokio::sync::{oneshot, Notify};
 use super::coordinator::{GroupConfig, GroupCoordinator, Output, Token};
 use super::offsets_log;
 use super::records::{self, OffsetsRecord, OFFSETS_TOPIC};
-use super::snapshot::{CommittedOffset, GroupSnapshot};
+use super::snapshot::CommittedOffset;
 use crate::metadata::{MetadataStore, NewTopic};
 use crate::partitions::Partitions;
 
@@ -131,7 +131,7 @@ impl GroupService {
             })
             .map_err(|e| format!("{OFFSETS_TOPIC}-{}: {e}", partition.partition))?;
         }
-        stats.groups = state.coordinator.list_groups(&[], &[]).len();
+        stats.groups = state.coordinator.group_count();
         Ok(stats)
     }
 
@@ -150,12 +150,19 @@ impl GroupService {
             }
             let mut state = self.lock();
             let outputs = state.coordinator.tick(crate::now_ms());
-            self.deliver(&mut state, outputs);
+            self.carry_out(&mut state, outputs);
         }
     }
 
-    /// Sends deferred answers and stores group metadata, in order.
+    /// Carries out what a request made the state machine decide, then wakes
+    /// the timer task: the request may have moved the next deadline.
     fn deliver(&self, state: &mut State, outputs: Vec<Output>) {
+        self.carry_out(state, outputs);
+        self.deadlines_changed.notify_one();
+    }
+
+    /// Sends deferred answers and stores group metadata, in order.
+    fn carry_out(&self, state: &mut State, outputs: Vec<Output>) {
         for output in outputs {
             match output {
                 Output::Join(token, response) => {
@@ -168,14 +175,14 @@ impl GroupService {
                         let _ = tx.send(response);
                     }
                 }
-                Output::StoreGroup(snapshot) => {
-                    if let Err(e) = self.store_group(&snapshot) {
-                        tracing::error!(group = %snapshot.group_id, error = %e.message, "cannot store group metadata");
+                Output::Append { group_id, records } => {
+                    let batch: Vec<_> = records.iter().map(records::encode_record).collect();
+                    if let Err(e) = self.append(&group_id, &batch, crate::now_ms()) {
+                        tracing::error!(group = %group_id, error = %e.message, "cannot store group metadata");
                     }
                 }
             }
         }
-        self.deadlines_changed.notify_one();
     }
 
     fn token(&self) -> Token {
@@ -263,22 +270,15 @@ impl GroupService {
         }
     }
 
-    pub fn validate_offset_fetch(&self, group_id: &str, member_id: Option<&str>, member_epoch: i32) -> Result<(), ResponseError> {
-        self.lock().coordinator.validate_offset_fetch(group_id, member_id, member_epoch)
-    }
-
     /// OffsetDelete: removes offsets (tombstones in `__consumer_offsets`).
+    #[allow(clippy::type_complexity)]
     pub fn delete_offsets(&self, group_id: &str, partitions: &[(String, i32)]) -> Result<Vec<(String, i32, Result<(), ResponseError>)>, ResponseError> {
         let now = crate::now_ms();
         let mut state = self.lock();
-        let results = state.coordinator.delete_offsets(group_id, partitions)?;
-        let tombstones: Vec<(Vec<u8>, Option<Vec<u8>>)> = results
-            .iter()
-            .filter(|(_, _, r)| r.is_ok())
-            .map(|(t, p, _)| (records::offset_key(group_id, t, *p), None))
-            .collect();
+        let (results, tombstones) = state.coordinator.delete_offsets(group_id, partitions)?;
         if !tombstones.is_empty() {
-            if let Err(e) = self.append(group_id, &tombstones, now) {
+            let batch: Vec<_> = tombstones.iter().map(records::encode_record).collect();
+            if let Err(e) = self.append(group_id, &batch, now) {
                 tracing::error!(group = group_id, error = %e.message, "cannot store offset deletions");
             }
         }
@@ -289,28 +289,20 @@ impl GroupService {
         self.lock().coordinator.list_groups(states, types)
     }
 
-    pub fn describe_group(&self, group_id: &str, include_authorized_operations: bool) -> describe_groups_response::DescribedGroup {
-        self.lock().coordinator.describe_group(group_id, include_authorized_operations)
+    pub fn describe_group(&self, group_id: &str, include_authorized_operations: bool, version: i16) -> describe_groups_response::DescribedGroup {
+        self.lock().coordinator.describe_group(group_id, include_authorized_operations, version)
     }
 
     /// DeleteGroups: the group and its offsets go, with tombstones for each.
     pub fn delete_group(&self, group_id: &str) -> Result<(), ResponseError> {
         let now = crate::now_ms();
         let mut state = self.lock();
-        let offsets = state.coordinator.committed_all(group_id);
-        state.coordinator.delete_group(group_id)?;
-        let mut tombstones: Vec<(Vec<u8>, Option<Vec<u8>>)> =
-            offsets.iter().map(|(t, p, _)| (records::offset_key(group_id, t, *p), None)).collect();
-        tombstones.push((records::group_key(group_id), None));
-        if let Err(e) = self.append(group_id, &tombstones, now) {
+        let tombstones = state.coordinator.delete_group(group_id)?;
+        let batch: Vec<_> = tombstones.iter().map(records::encode_record).collect();
+        if let Err(e) = self.append(group_id, &batch, now) {
             tracing::error!(group = group_id, error = %e.message, "cannot store group deletion");
         }
         Ok(())
-    }
-
-    fn store_group(&self, snapshot: &GroupSnapshot) -> Result<(), StoreError> {
-        let record = (records::group_key(&snapshot.group_id), Some(records::group_value(snapshot)));
-        self.append(&snapshot.group_id, &[record], crate::now_ms()).map(|_| ())
     }
 
     /// Appends records for `group_id` to its `__consumer_offsets` partition.
@@ -324,7 +316,7 @@ impl GroupService {
             .and_then(|t| t.partitions.get(usize::try_from(partition).unwrap_or(usize::MAX)))
             .map_or(0, |p| p.leader_epoch);
         let log = self.partitions.log(OFFSETS_TOPIC, partition).ok_or_else(|| unavailable(format!("{OFFSETS_TOPIC}-{partition} is not open")))?;
-        let mut bytes = offsets_log::encode(batch, now);
+        let mut bytes = offsets_log::encode(batch, now).map_err(|message| StoreError { error: ResponseError::UnknownServerError, message })?;
         match log.append_records(&mut bytes, epoch, now) {
             Ok(info) => Ok(info.needs_flush.then(|| (log, info.last_offset + 1))),
             Err(AppendError::Invalid(e)) => Err(StoreError { error: ResponseError::UnknownServerError, message: e.to_string() }),
@@ -333,10 +325,10 @@ impl GroupService {
         }
     }
 
+    /// A parked request's connection went away: its answer has nowhere to
+    /// go. The member stays, as in Kafka, until its timeouts remove it.
     fn forget(&self, token: Token) {
-        let mut state = self.lock();
-        state.waiters.remove(&token);
-        state.coordinator.forget(token);
+        self.lock().waiters.remove(&token);
     }
 }
 
@@ -357,7 +349,7 @@ pub struct LoadStats {
 
 fn apply_loaded(coordinator: &mut GroupCoordinator, record: OffsetsRecord, now: i64) {
     match record {
-        OffsetsRecord::Offset { group_id, topic, partition, value } => coordinator.load_offset(&group_id, &topic, partition, value),
+        OffsetsRecord::Offset { group_id, topic, partition, value } => coordinator.load_offset(&group_id, &topic, partition, value, now),
         OffsetsRecord::Group { group_id, value: Some(snapshot) } => {
             debug_assert_eq!(group_id, snapshot.group_id);
             coordinator.load_group(snapshot, now);
