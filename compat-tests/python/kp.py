@@ -98,3 +98,40 @@ def describe_configs(client, resource_type, name):
         raise kafka.errors.for_code(error_code)(error_message)
     assert resource_name == name
     return {e[0]: {"value": e[1], "read_only": e[2], "source": e[3]} for e in entries}
+
+
+# -- consumer groups ----------------------------------------------------------
+# 2.3: list/describe/delete_consumer_groups, list_consumer_group_offsets;
+# 3.0: list/describe/delete_groups, list_group_offsets.
+
+def list_groups(client):
+    """Names of every group the broker coordinates."""
+    if IS_V3:
+        return {g["group_id"] for g in client.list_groups()}
+    return {g[0] for g in client.list_consumer_groups()}
+
+
+def describe_group(client, group):
+    """{"state", "protocol_type", "protocol", "members": [member_id]}"""
+    if IS_V3:
+        d = client.describe_groups([group])[group]
+        return {"state": d["group_state"], "protocol_type": d["protocol_type"], "protocol": d["protocol_data"],
+                "members": [m["member_id"] for m in d["members"]]}
+    (d,) = client.describe_consumer_groups([group])
+    return {"state": d.state, "protocol_type": d.protocol_type, "protocol": d.protocol,
+            "members": [m.member_id for m in d.members]}
+
+
+def group_offsets(client, group):
+    """{TopicPartition: committed offset} of a group."""
+    if IS_V3:
+        offsets = client.list_group_offsets(group)[group]
+    else:
+        offsets = client.list_consumer_group_offsets(group)
+    return {tp: o.offset for tp, o in offsets.items()}
+
+
+def delete_groups(client, groups):
+    if IS_V3:
+        return client.delete_groups(groups)
+    return client.delete_consumer_groups(groups)

@@ -55,26 +55,80 @@ def consumer(bootstrap, topic, group, **config):
     return KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group, client_id="strom-compat", **config)
 
 
-def poll_all(consumers, until, timeout_s=30):
-    """Polls every consumer in turn until `until(received)` holds; received[i]
-    lists (partition, offset, value) of what consumer i got."""
-    received = [[] for _ in consumers]
-    deadline = time.monotonic() + timeout_s
-    while not until(received):
-        assert time.monotonic() < deadline, "timed out; received so far: %r" % [len(r) for r in received]
-        for i, c in enumerate(consumers):
-            for tp, records in c.poll(timeout_ms=100).items():
-                received[i].extend((tp.partition, r.offset, r.value) for r in records)
-    return received
+class Member:
+    """One group member polling on its own thread, like one terminal of seed
+    004's experiments. kafka-python's poll() blocks while the member rejoins,
+    so members of one group cannot share a thread."""
+
+    def __init__(self, bootstrap, topic, group, **config):
+        import threading
+        self.consumer = consumer(bootstrap, topic, group, **config)
+        self.lock = threading.Lock()
+        self.records = []  # (partition, offset, value)
+        self.partitions = set()
+        self.commits = 0
+        self._commit_wanted = False
+        self._stop = False
+        self.error = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            while not self._stop:
+                polled = self.consumer.poll(timeout_ms=100)
+                with self.lock:
+                    for tp, records in polled.items():
+                        self.records.extend((tp.partition, r.offset, r.value) for r in records)
+                    self.partitions = {tp.partition for tp in self.consumer.assignment()}
+                    commit, self._commit_wanted = self._commit_wanted, False
+                if commit:
+                    self.consumer.commit()
+                    with self.lock:
+                        self.commits += 1
+        except Exception as e:  # reported by the test thread
+            self.error = e
+        finally:
+            self.consumer.close()
+
+    def commit(self, timeout_s=10):
+        with self.lock:
+            self._commit_wanted, target = True, self.commits + 1
+        wait(lambda: self.commits >= target, timeout_s, "commit")
+
+    def close(self):
+        self._stop = True
+        self.thread.join(timeout=30)
+        assert not self.thread.is_alive(), "consumer did not close"
+        assert self.error is None, self.error
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.records), set(self.partitions)
 
 
-def wait_for_assignment(consumers, expected_sizes, timeout_s=30):
-    """Polls until each consumer owns as many partitions as given (sorted sizes)."""
+def wait(condition, timeout_s, what):
     deadline = time.monotonic() + timeout_s
-    while sorted(len(c.assignment()) for c in consumers) != sorted(expected_sizes):
-        assert time.monotonic() < deadline, "assignment: %r" % [c.assignment() for c in consumers]
-        for c in consumers:
-            c.poll(timeout_ms=100)
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for " + what
+        time.sleep(0.05)
+
+
+def received(members):
+    return [m.snapshot()[0] for m in members]
+
+
+def wait_for_records(members, count, timeout_s=30):
+    wait(lambda: sum(map(len, received(members))) >= count, timeout_s,
+         "%d records (have %r)" % (count, [len(r) for r in received(members)]))
+    time.sleep(0.3)  # anything beyond the count would show up now
+    return received(members)
+
+
+def wait_for_assignment(members, expected_sizes, timeout_s=30):
+    """Until the members own as many partitions as given (in any order)."""
+    wait(lambda: sorted(len(m.snapshot()[1]) for m in members) == sorted(expected_sizes), timeout_s,
+         "assignment %r (have %r)" % (expected_sizes, [m.snapshot()[1] for m in members]))
 
 
 def values(n, prefix="v"):
@@ -91,14 +145,14 @@ def admin(bootstrap):
 def test_records_sent_while_the_consumer_is_offline_arrive_when_it_returns(bootstrap, admin, topic_name):
     group = topic_name + "-g"
     produce(bootstrap, topic_name, values(5, "before"))
-    c = consumer(bootstrap, topic_name, group)
-    got = poll_all([c], lambda r: len(r[0]) >= 5)[0]
-    c.commit()
-    c.close()
+    m = Member(bootstrap, topic_name, group)
+    wait_for_records([m], 5)
+    m.commit()
+    m.close()
     produce(bootstrap, topic_name, values(7, "offline"))
-    c = consumer(bootstrap, topic_name, group)
-    got = poll_all([c], lambda r: len(r[0]) >= 7)[0]
-    c.close()
+    m = Member(bootstrap, topic_name, group)
+    (got,) = wait_for_records([m], 7)
+    m.close()
     assert [v for _, _, v in got] == values(7, "offline")
 
 
@@ -106,11 +160,12 @@ def test_records_of_one_key_arrive_in_order(bootstrap, admin, topic_name):
     create_topic(admin, topic_name, 3)
     keys = [b"user-%d" % k for k in range(6)]
     produce(bootstrap, topic_name, [b"%d" % i for i in range(120)], key=lambda i: keys[i % len(keys)])
-    c = consumer(bootstrap, topic_name, topic_name + "-g")
-    got = poll_all([c], lambda r: len(r[0]) >= 120)[0]
-    c.close()
+    m = Member(bootstrap, topic_name, topic_name + "-g")
+    (got,) = wait_for_records([m], 120)
+    m.close()
+    assert len(got) == 120
     by_key = {}
-    for partition, offset, value in got:
+    for _, _, value in got:
         by_key.setdefault(int(value) % len(keys), []).append(int(value))
     assert sorted(by_key) == list(range(len(keys)))
     for sequence in by_key.values():
@@ -120,27 +175,26 @@ def test_records_of_one_key_arrive_in_order(bootstrap, admin, topic_name):
 def test_three_consumers_share_three_partitions_and_take_over_from_a_leaver(bootstrap, admin, topic_name):
     create_topic(admin, topic_name, 3)
     group = topic_name + "-g"
-    members = [consumer(bootstrap, topic_name, group) for _ in range(3)]
+    members = [Member(bootstrap, topic_name, group) for _ in range(3)]
     wait_for_assignment(members, [1, 1, 1])
-    owned = [set(tp.partition for tp in c.assignment()) for c in members]
+    owned = [m.snapshot()[1] for m in members]
     assert set().union(*owned) == {0, 1, 2}
     produce(bootstrap, topic_name, values(90, "a"), partition=lambda i: i % 3)
-    got = poll_all(members, lambda r: sum(map(len, r)) >= 90)
+    got = wait_for_records(members, 90)
     for i, records in enumerate(got):
         assert {p for p, _, _ in records} == owned[i], "records only from the member's own partition"
-        assert len(records) == 30
-    for c in members:
-        c.commit()
-    # A clean leave: the other two take over its partition.
+        assert len(records) == 30, "every record exactly once"
+    for m in members:
+        m.commit()
+    # A clean leave: the other two take over its partition and nothing is lost.
     members[0].close()
     rest = members[1:]
     wait_for_assignment(rest, [1, 2])
     produce(bootstrap, topic_name, values(60, "b"), partition=lambda i: i % 3)
-    got = poll_all(rest, lambda r: sum(map(len, r)) >= 60)
-    delivered = sorted(v for records in got for _, _, v in records)
-    assert delivered == sorted(values(60, "b")), "every record exactly once"
-    for c in rest:
-        c.close()
+    wait(lambda: sorted(v for r in received(rest) for _, _, v in r if v.startswith(b"b-")) == sorted(values(60, "b")),
+         30, "the 60 new records")
+    for m in rest:
+        m.close()
 
 
 CHILD_CONSUMER = r"""
@@ -171,7 +225,7 @@ def test_a_killed_member_is_replaced_after_its_session_timeout(bootstrap, admin,
             assert line and time.monotonic() < deadline, "child consumer never got its partitions"
             if json.loads(line) == ["assigned", [0, 1]]:
                 break
-        survivor = consumer(bootstrap, topic_name, group)
+        survivor = Member(bootstrap, topic_name, group)
         wait_for_assignment([survivor], [1])
         child.send_signal(signal.SIGKILL)
         child.wait()
@@ -180,8 +234,7 @@ def test_a_killed_member_is_replaced_after_its_session_timeout(bootstrap, admin,
         wait_for_assignment([survivor], [2], timeout_s=SESSION_TIMEOUT_MS / 1000 + 20)
         assert time.monotonic() - started >= SESSION_TIMEOUT_MS / 1000 - 1.5
         produce(bootstrap, topic_name, values(40), partition=lambda i: i % 2)
-        got = poll_all([survivor], lambda r: len(r[0]) >= 40)[0]
-        assert sorted(v for _, _, v in got) == sorted(values(40))
+        wait(lambda: sorted(v for _, _, v in received([survivor])[0]) == sorted(values(40)), 30, "40 records")
         survivor.close()
     finally:
         if child.poll() is None:
@@ -193,56 +246,51 @@ def test_a_killed_member_is_replaced_after_its_session_timeout(bootstrap, admin,
 def test_a_restarted_consumer_continues_after_its_last_commit(bootstrap, admin, topic_name):
     group = topic_name + "-g"
     produce(bootstrap, topic_name, values(10, "old"))
-    c = consumer(bootstrap, topic_name, group)
-    poll_all([c], lambda r: len(r[0]) >= 10)
-    c.commit()
-    tp = TopicPartition(topic_name, 0)
-    assert c.committed(tp) == 10
-    c.close()
+    m = Member(bootstrap, topic_name, group)
+    wait_for_records([m], 10)
+    m.commit()
+    assert m.consumer.committed(TopicPartition(topic_name, 0)) == 10
+    m.close()
     produce(bootstrap, topic_name, values(3, "new"))
-    c = consumer(bootstrap, topic_name, group)
-    got = poll_all([c], lambda r: len(r[0]) >= 3)[0]
-    time.sleep(0.5)
-    got += [(tp.partition, r.offset, r.value) for records in c.poll(timeout_ms=500).values() for r in records]
-    c.close()
+    m = Member(bootstrap, topic_name, group)
+    (got,) = wait_for_records([m], 3)
+    m.close()
     assert [v for _, _, v in got] == values(3, "new")
 
 
 def test_two_groups_each_receive_every_record(bootstrap, admin, topic_name):
     create_topic(admin, topic_name, 2)
     produce(bootstrap, topic_name, values(50), partition=lambda i: i % 2)
-    for group in ("fan-out-a", "fan-out-b"):
-        c = consumer(bootstrap, topic_name, topic_name + group)
-        got = poll_all([c], lambda r: len(r[0]) >= 50)[0]
-        c.close()
-        assert sorted(v for _, _, v in got) == sorted(values(50))
+    groups = [Member(bootstrap, topic_name, topic_name + suffix) for suffix in ("-fan-out-a", "-fan-out-b")]
+    got = wait_for_records(groups, 100)
+    for m in groups:
+        m.close()
+    for records in got:
+        assert sorted(v for _, _, v in records) == sorted(values(50))
 
 
-def test_auto_commit_and_manual_offsets_are_visible_to_the_admin_client(bootstrap, admin, topic_name):
+def test_committed_offsets_and_groups_are_visible_to_the_admin_client(bootstrap, admin, topic_name):
     group = topic_name + "-g"
     produce(bootstrap, topic_name, values(4))
-    c = consumer(bootstrap, topic_name, group, enable_auto_commit=True, auto_commit_interval_ms=200)
-    poll_all([c], lambda r: len(r[0]) >= 4)
+    m = Member(bootstrap, topic_name, group, enable_auto_commit=True, auto_commit_interval_ms=200)
+    wait_for_records([m], 4)
     tp = TopicPartition(topic_name, 0)
-    deadline = time.monotonic() + 10
-    while c.committed(tp) != 4:
-        assert time.monotonic() < deadline, "auto-commit never committed offset 4"
-        c.poll(timeout_ms=200)
-    c.commit({tp: OffsetAndMetadata(2, "rewound", -1)})
-    assert c.committed(tp) == 2
-    listed = {g[0] for g in admin.list_consumer_groups()}
-    assert group in listed
-    offsets = admin.list_consumer_group_offsets(group)
-    assert offsets[tp].offset == 2
-    (described,) = admin.describe_consumer_groups([group])
-    assert described.state == "Stable"
-    assert described.protocol_type == "consumer"
-    assert len(described.members) == 1
-    c.close()
-    (described,) = admin.describe_consumer_groups([group])
-    assert described.state == "Empty"
-    admin.delete_consumer_groups([group])
-    assert group not in {g[0] for g in admin.list_consumer_groups()}
+    wait(lambda: kp.group_offsets(admin, group).get(tp) == 4, 10, "auto-commit of offset 4")
+    assert group in kp.list_groups(admin)
+    described = kp.describe_group(admin, group)
+    assert (described["state"], described["protocol_type"], described["protocol"]) == ("Stable", "consumer", "range")
+    assert len(described["members"]) == 1
+    m.close()
+    assert kp.describe_group(admin, group)["state"] == "Empty"
+    # A manual commit with metadata, from outside any generation (a simple consumer).
+    simple = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    simple.assign([tp])
+    simple.commit({tp: OffsetAndMetadata(2, "rewound", -1)})
+    assert simple.committed(tp) == 2
+    simple.close()
+    assert kp.group_offsets(admin, group)[tp] == 2
+    kp.delete_groups(admin, [group])
+    assert group not in kp.list_groups(admin)
 
 
 def test_committed_offsets_survive_a_broker_crash(broker, bootstrap, admin, topic_name):
@@ -250,13 +298,13 @@ def test_committed_offsets_survive_a_broker_crash(broker, bootstrap, admin, topi
         pytest.skip("needs the test's own broker to kill")
     group = topic_name + "-g"
     produce(bootstrap, topic_name, values(6))
-    c = consumer(bootstrap, topic_name, group)
-    poll_all([c], lambda r: len(r[0]) >= 6)
-    c.commit()
-    c.close()
+    m = Member(bootstrap, topic_name, group)
+    wait_for_records([m], 6)
+    m.commit()
+    m.close()
     broker.restart(hard=True)  # kill -9, start again on the same data
     produce(bootstrap, topic_name, values(2, "after"))
-    c = consumer(bootstrap, topic_name, group)
-    got = poll_all([c], lambda r: len(r[0]) >= 2, timeout_s=40)[0]
-    c.close()
+    m = Member(bootstrap, topic_name, group)
+    (got,) = wait_for_records([m], 2, timeout_s=40)
+    m.close()
     assert [v for _, _, v in got] == values(2, "after")
