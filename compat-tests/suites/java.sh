@@ -22,6 +22,8 @@ java_install() {
     return 0
   fi
   command -v mvn >/dev/null || apt_install maven || return 1
+  # GroupTest runs a kafka-python consumer beside a Java one in one group.
+  ensure_venv kafka-python-3 || return 1
   cd "$JAVA_DIR" || return 1
   # go-offline misses Surefire's JUnit provider, which Surefire resolves only
   # when a test runs: run the one test that needs no broker, online, once.
@@ -36,6 +38,8 @@ java_run() {
   reports="$JAVA_DIR/target/kafka-$version/surefire-reports"
   rm -rf "$reports"
   cd "$JAVA_DIR" || return 1
+  COMPAT_KAFKA_PYTHON="$(venv_dir kafka-python-3)/bin/python"
+  export COMPAT_KAFKA_PYTHON
   # with_strom runs a program, not a shell function: spell mvn_quiet out.
   with_strom "$results/../strom.log" mvn -B -q -Dmaven.repo.local="$MAVEN_REPO" -o -Dkafka.version="$version" test
   rc=$?

@@ -4,94 +4,22 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.PrintStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
-import org.apache.kafka.common.utils.Exit;
+import io.strom.compat.KafkaTool.Run;
 import org.apache.kafka.tools.TopicCommand;
 import org.junit.jupiter.api.Test;
 
 /**
  * Kafka's own kafka-topics command (TopicCommand from kafka-tools, same release as the
- * clients), run in-process through its main entry point with Exit and System.out captured.
+ * clients), run in-process by {@link KafkaTool}.
  */
 class TopicCommandTest {
     private static final String ONE_HOUR_MS = "3600000";
-    /** --command-config: only shorter admin timeouts than the 60 s defaults, so that failures come quickly. */
-    private static final Path COMMAND_CONFIG = commandConfig();
 
-    private static Path commandConfig() {
-        try {
-            Path file = Files.createTempFile("kafka-topics-", ".properties");
-            file.toFile().deleteOnExit();
-            long ms = Strom.TIMEOUT.toMillis();
-            Files.writeString(file, "request.timeout.ms=" + ms + "\ndefault.api.timeout.ms=" + ms + "\n");
-            return file;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    /** What one kafka-topics invocation printed and returned. */
-    record Run(int exitCode, String out, String err) {
-        List<String> lines() {
-            return out.lines().toList();
-        }
-
-        @Override
-        public String toString() {
-            return "exit " + exitCode + "\nstdout:\n" + out + "\nstderr:\n" + err;
-        }
-    }
-
-    /** Thrown by the captured exit procedure so that main() returns to the test. */
-    private static final class ExitCalled extends RuntimeException {
-        ExitCalled(int code) {
-            super("exit " + code, null, false, false);
-        }
-    }
-
-    /** Runs `kafka-topics --bootstrap-server <strom> args...`. */
-    private static synchronized Run kafkaTopics(String... args) {
-        List<String> argv = new ArrayList<>(List.of(
-            "--bootstrap-server", Strom.bootstrap(), "--command-config", COMMAND_CONFIG.toString()));
-        argv.addAll(Arrays.asList(args));
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        PrintStream savedOut = System.out;
-        PrintStream savedErr = System.err;
-        // The command's execute() calls Exit.exit(code) itself and main() calls it
-        // again with whatever execute() ended with (1 after our exception): the
-        // first call carries the command's real exit code.
-        int[] firstExit = {-1};
-        Exit.setExitProcedure((status, message) -> {
-            if (firstExit[0] == -1) {
-                firstExit[0] = status;
-            }
-            throw new ExitCalled(status);
-        });
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            TopicCommand.main(argv.toArray(new String[0]));
-        } catch (ExitCalled e) {
-            // Expected: the command always ends through Exit.exit.
-        } finally {
-            System.setOut(savedOut);
-            System.setErr(savedErr);
-            Exit.resetExitProcedure();
-        }
-        Run run = new Run(firstExit[0], out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        savedOut.println("kafka-topics " + String.join(" ", args) + " -> " + run);
-        return run;
+    private static Run kafkaTopics(String... args) {
+        return KafkaTool.run("kafka-topics", TopicCommand::main, args);
     }
 
     private static Run ok(String... args) {
