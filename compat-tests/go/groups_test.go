@@ -478,7 +478,7 @@ func restartBroker(t *testing.T) {
 	}
 }
 
-func TestGroupOffsetsSurviveABrokerCrash(t *testing.T) {
+func TestGroupRecordsAndOffsetsSurviveABrokerCrash(t *testing.T) {
 	topic := uniqueTopic(t)
 	group := topic + "-g"
 	produceTo(t, topic, valueList(6, "c"), nil, nil)
@@ -490,4 +490,7 @@ func TestGroupOffsetsSurviveABrokerCrash(t *testing.T) {
 	produceTo(t, topic, valueList(2, "after"), nil, nil)
 	m = newMember(t, topic, group)
 	waitValues(t, valueList(2, "after"), m)
+	// Nothing written before the crash was lost: a new group reads it all.
+	fresh := newMember(t, topic, group+"-fresh")
+	waitValues(t, append(valueList(6, "c"), valueList(2, "after")...), fresh)
 }

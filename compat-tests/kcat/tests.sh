@@ -101,6 +101,58 @@ test_query_latest_offset() {
   expect_line "$topic [0] offset 3"
 }
 
+# restart_broker: kill -9 and restart the broker through the harness (STROM_CONTROL).
+restart_broker() {
+  local host=${STROM_CONTROL%:*} port=${STROM_CONTROL##*:} answer
+  exec 3<>"/dev/tcp/$host/$port" || fail "cannot reach STROM_CONTROL $STROM_CONTROL"
+  printf 'kill\n' >&3
+  read -r -t 60 answer <&3
+  exec 3>&-
+  [ "$answer" = ok ] || fail "broker restart: $answer"
+}
+
+# produce_lines TOPIC LINES...: one record per line to partition 0.
+produce_lines() {
+  local topic=$1
+  shift
+  printf '%s\n' "$@" | timeout "$KCAT_TIMEOUT_S" "$KCAT" -b "$B" -P -t "$topic" -p 0 || fail "kcat -P failed"
+}
+
+# A balanced consumer (-G, librdkafka's group consumer) reads from the start,
+# commits on exit, and a second run of the same group sees only new records.
+test_balanced_consumer_resumes_after_its_commits() {
+  local topic group
+  topic=$(unique_topic group)
+  group="$topic-g"
+  auto_create "$topic"
+  produce_lines "$topic" one two three
+  kcat_run -G "$group" -X auto.offset.reset=earliest -c 3 -q -f '%s\n' "$topic"
+  [ "$RC" -eq 0 ] || fail "kcat -G exited with $RC"
+  [ "$OUT" = "$(printf 'one\ntwo\nthree')" ] || fail "first run read [$OUT]"
+  produce_lines "$topic" four five
+  kcat_run -G "$group" -X auto.offset.reset=earliest -c 2 -q -f '%s\n' "$topic"
+  [ "$RC" -eq 0 ] || fail "kcat -G exited with $RC"
+  [ "$OUT" = "$(printf 'four\nfive')" ] || fail "second run read [$OUT], expected only the new records"
+}
+
+# Records and committed offsets survive kill -9 of the broker.
+test_records_and_group_offsets_survive_a_broker_crash() {
+  [ -n "${STROM_CONTROL:-}" ] || { echo "STROM_CONTROL is not set: skipped"; return 0; }
+  local topic group
+  topic=$(unique_topic crash)
+  group="$topic-g"
+  auto_create "$topic"
+  produce_lines "$topic" a b c
+  kcat_run -G "$group" -X auto.offset.reset=earliest -c 3 -q -f '%s\n' "$topic"
+  [ "$RC" -eq 0 ] || fail "kcat -G exited with $RC"
+  restart_broker
+  produce_lines "$topic" d
+  kcat_run -C -t "$topic" -p 0 -o beginning -e -q -f '%s\n'
+  [ "$OUT" = "$(printf 'a\nb\nc\nd')" ] || fail "after the crash the topic holds [$OUT]"
+  kcat_run -G "$group" -X auto.offset.reset=earliest -c 1 -q -f '%s\n' "$topic"
+  [ "$OUT" = d ] || fail "after the crash the group resumed with [$OUT]"
+}
+
 # Run every test_* function, record one result line each.
 : >"$RESULTS"
 failed=0

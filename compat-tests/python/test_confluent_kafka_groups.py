@@ -300,7 +300,7 @@ def test_the_admin_client_lists_describes_alters_and_deletes_groups(bootstrap, a
     assert group not in {g.group_id for g in listed.valid}
 
 
-def test_committed_offsets_survive_a_broker_crash(broker, bootstrap, topic_name):
+def test_records_and_committed_offsets_survive_a_broker_crash(broker, bootstrap, topic_name):
     if broker is None:
         pytest.skip("needs the test's own broker to kill")
     group = topic_name + "-g"
@@ -315,3 +315,7 @@ def test_committed_offsets_survive_a_broker_crash(broker, bootstrap, topic_name)
     (got,) = wait_for_records([m], 2)
     m.close()
     assert [v for _, _, v in got] == values(2, "after")
+    fresh = Member(bootstrap, topic_name, group + "-fresh")
+    (got,) = wait_for_records([fresh], 8)
+    fresh.close()
+    assert [v for _, _, v in got] == values(6) + values(2, "after")

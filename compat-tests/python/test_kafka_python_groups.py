@@ -293,7 +293,7 @@ def test_committed_offsets_and_groups_are_visible_to_the_admin_client(bootstrap,
     assert group not in kp.list_groups(admin)
 
 
-def test_committed_offsets_survive_a_broker_crash(broker, bootstrap, admin, topic_name):
+def test_records_and_committed_offsets_survive_a_broker_crash(broker, bootstrap, admin, topic_name):
     if broker is None:
         pytest.skip("needs the test's own broker to kill")
     group = topic_name + "-g"
@@ -308,3 +308,8 @@ def test_committed_offsets_survive_a_broker_crash(broker, bootstrap, admin, topi
     (got,) = wait_for_records([m], 2, timeout_s=40)
     m.close()
     assert [v for _, _, v in got] == values(2, "after")
+    # Nothing written before the crash was lost: a new group reads it all.
+    fresh = Member(bootstrap, topic_name, group + "-fresh")
+    (got,) = wait_for_records([fresh], 8)
+    fresh.close()
+    assert [v for _, _, v in got] == values(6) + values(2, "after")

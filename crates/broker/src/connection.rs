@@ -126,7 +126,10 @@ impl Connection {
             }
         };
         match stream.write_all(&bytes).await {
-            Ok(()) => true,
+            Ok(()) => {
+                tracing::trace!(peer = %self.peer, bytes = bytes.len(), "response written");
+                true
+            }
             Err(error) => {
                 tracing::debug!(peer = %self.peer, %error, "connection write failed");
                 false

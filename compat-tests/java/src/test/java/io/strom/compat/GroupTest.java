@@ -471,4 +471,41 @@ class GroupTest {
         assertTrue(delete.out().contains("Deletion of requested consumer groups ('" + group + "') was successful."), delete::toString);
         assertTrue(!consumerGroups("--list").lines().contains(group));
     }
+
+    /** Asks the harness (STROM_CONTROL) to restart the broker: "restart" is SIGTERM, "kill" is kill -9. */
+    static void restartBroker(String how) throws Exception {
+        String control = System.getenv("STROM_CONTROL");
+        org.junit.jupiter.api.Assumptions.assumeTrue(control != null, "STROM_CONTROL is not set");
+        String[] hostPort = control.split(":");
+        try (java.net.Socket socket = new java.net.Socket(hostPort[0], Integer.parseInt(hostPort[1]))) {
+            socket.setSoTimeout(60_000);
+            socket.getOutputStream().write((how + "\n").getBytes(StandardCharsets.UTF_8));
+            String answer = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8)).readLine();
+            assertEquals("ok", answer, "broker " + how);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"restart", "kill"})
+    void recordsAndCommittedOffsetsSurviveABrokerRestart(String how) throws Exception {
+        String topic = Strom.uniqueTopic("group-restart");
+        String group = topic + "-g";
+        produce(topic, values(6, "c"));
+        try (GroupMember m = new GroupMember(topic, group)) {
+            awaitRecords(List.of(m), 6);
+            m.commit();
+        }
+        restartBroker(how);
+        produce(topic, values(2, "after"));
+        try (GroupMember m = new GroupMember(topic, group)) {
+            awaitRecords(List.of(m), 2);
+            assertEquals(values(2, "after"), m.records().stream().map(Received::value).toList());
+        }
+        List<String> all = new ArrayList<>(values(6, "c"));
+        all.addAll(values(2, "after"));
+        try (GroupMember fresh = new GroupMember(topic, group + "-fresh")) {
+            awaitRecords(List.of(fresh), 8);
+            assertEquals(all, fresh.records().stream().map(Received::value).toList());
+        }
+    }
 }
