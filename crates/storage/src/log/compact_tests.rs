@@ -422,3 +422,34 @@ fn a_pass_whose_segments_changed_meanwhile_is_abandoned_and_retried() {
     assert!(!segment_file(dir.path(), 0, LOG_SUFFIX, Some(CLEANED_STATE)).exists());
     assert!(read_records(&log).iter().all(|r| r.0 >= log.log_start_offset()));
 }
+
+/// Throughput of one full compaction, for the record (`cargo test --release
+/// -p strom-storage measure_compaction -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn measure_compaction() {
+    for codec in [Compression::None, Compression::Lz4] {
+        let dir = tempfile::tempdir().unwrap();
+        let log = PartitionLog::open(dir.path(), LogConfig { segment_bytes: 1 << 20, ..config() }, true).unwrap();
+        let value = "x".repeat(100);
+        for i in 0..20_000i64 {
+            let records = (0..10).map(|j| kv(&format!("key-{}", (i * 10 + j) % 10_000), Some(&value))).collect();
+            produce(&log, records, codec, NOW + i);
+        }
+        let size = log.size_bytes();
+        let started = std::time::Instant::now();
+        let passes = clean_all(&log, NOW + 100_000, &CleanerConfig::default());
+        let elapsed = started.elapsed();
+        let read: u64 = passes.iter().map(|p| p.bytes_read).sum();
+        println!(
+            "{codec:?}: {} MB log, {} MB read in {:?} ({:.0} MB/s), {} -> {} bytes, passes {}",
+            size >> 20,
+            read >> 20,
+            elapsed,
+            read as f64 / 1e6 / elapsed.as_secs_f64(),
+            size,
+            log.size_bytes(),
+            passes.len()
+        );
+    }
+}
