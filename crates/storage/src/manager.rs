@@ -275,6 +275,34 @@ mod tests {
     }
 
     #[test]
+    fn clean_logs_compacts_the_logs_that_are_due_and_stops_when_closing() {
+        use crate::batch::test_support::{build, Spec};
+        let dir = tempfile::tempdir().unwrap();
+        let manager = LogManager::open(dir.path()).unwrap();
+        let compacted = |ratio: f64| LogConfig { segment_bytes: 1024, cleanup_compact: true, min_cleanable_dirty_ratio: ratio, ..LogConfig::default() };
+        let now = 1_700_000_000_000;
+        let fill = |log: &PartitionLog| {
+            for i in 0..60 {
+                let spec = Spec { records: vec![(Some(format!("k{}", i % 3).into_bytes()), Some(b"v".to_vec()))], ..Spec::default() };
+                log.append_records(&mut build(&spec), 0, now).unwrap();
+            }
+        };
+        let due = manager.open_log("due", 0, ID, compacted(0.5)).unwrap();
+        let never = manager.open_log("never", 0, ID, compacted(1.0)).unwrap();
+        let deleted = manager.open_log("deleted", 0, ID, LogConfig { segment_bytes: 1024, ..LogConfig::default() }).unwrap();
+        for log in [&due, &never, &deleted] {
+            fill(log);
+        }
+        let cleaned = manager.clean_logs(now, &CleanerConfig::default());
+        assert_eq!(cleaned.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(), vec![("due".to_string(), 0)]);
+        assert!(due.size_bytes() < never.size_bytes() && never.size_bytes() == deleted.size_bytes());
+        assert!(manager.clean_logs(now, &CleanerConfig::default()).is_empty(), "nothing is due any more");
+        fill(&due);
+        manager.close().unwrap();
+        assert!(manager.clean_logs(now, &CleanerConfig::default()).is_empty(), "closing stops the cleaner");
+    }
+
+    #[test]
     fn deleting_a_log_removes_its_directory() {
         let dir = tempfile::tempdir().unwrap();
         let manager = LogManager::open(dir.path()).unwrap();
