@@ -30,7 +30,8 @@
 //!   applies (Kafka's legacy rule by segment modification time is for v0/v1).
 //! - The checkpoint is one file per partition (Kafka: one per data
 //!   directory), the map a hash table of 128-bit keyed SipHash hashes (Kafka:
-//!   MD5 in a fixed array), and one pass cleans one log at a time on the
+//!   MD5 in a fixed array), allocated per pass for at most the dirty
+//!   section's record count (Kafka keeps the whole buffer), and one pass cleans one log at a time on the
 //!   caller's thread (Kafka: `log.cleaner.threads` threads). No I/O throttle
 //!   (`log.cleaner.io.max.bytes.per.second`), no `segment.index.bytes` limit
 //!   on groups (indexes here are sparse and small), and a cleaned segment's
@@ -60,9 +61,11 @@ impl Default for CleanerConfig {
 }
 
 impl CleanerConfig {
-    /// Keys one pass can map (Kafka: slots times `log.cleaner.io.buffer.load.factor`, 0.9).
+    /// Keys one pass can map within the buffer (Kafka: its slots times
+    /// `log.cleaner.io.buffer.load.factor`; here the hash table's load is
+    /// counted in [`offset_map::BYTES_PER_ENTRY`]).
     pub fn max_map_entries(&self) -> usize {
-        (self.dedupe_buffer_bytes / offset_map::BYTES_PER_ENTRY) / 10 * 9
+        self.dedupe_buffer_bytes / offset_map::BYTES_PER_ENTRY
     }
 }
 

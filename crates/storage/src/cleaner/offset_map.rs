@@ -12,8 +12,10 @@ use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
-/// Bytes one entry costs in the hash table, counting its spare capacity.
-pub const BYTES_PER_ENTRY: usize = 48;
+/// Most bytes one entry of a full map costs: 24 bytes of hash and offset and
+/// one control byte per bucket, with buckets at most 8/7 times the capacity
+/// rounded up to a power of two (so at most 2 x 8/7 x 25 = 57).
+pub const BYTES_PER_ENTRY: usize = 57;
 
 pub struct OffsetMap {
     entries: HashMap<u128, i64, BuildHasherDefault<PrehashedKey>>,
@@ -26,11 +28,13 @@ pub struct OffsetMap {
 
 impl OffsetMap {
     /// A map holding at most `max_entries` keys (at least one, so that every
-    /// pass makes progress).
+    /// pass makes progress), allocated once: it never grows, so its memory is
+    /// known before the pass starts.
     pub fn new(max_entries: usize) -> Self {
+        let max_entries = max_entries.max(1);
         Self {
-            entries: HashMap::default(),
-            max_entries: max_entries.max(1),
+            entries: HashMap::with_capacity_and_hasher(max_entries, BuildHasherDefault::default()),
+            max_entries,
             hashers: (RandomState::new(), RandomState::new()),
             latest_offset: -1,
         }

@@ -147,9 +147,22 @@ impl PartitionLog {
     /// Maps the dirty section's keys to their latest offsets, as far as the map holds.
     fn build_offset_map(&self, snapshot: &Snapshot, cleaner: &CleanerConfig, stop: &AtomicBool) -> Result<OffsetMap> {
         let (start, end) = (snapshot.plan.first_dirty_offset, snapshot.plan.first_uncleanable_offset);
-        let mut map = OffsetMap::new(cleaner.max_map_entries());
         let dirty: Vec<&SegmentView> =
             snapshot.segments.iter().filter(|s| s.info.next_offset > start && s.info.base_offset < end).collect();
+        // The map is sized once, for the dirty section's records if fewer than it holds.
+        let mut records = 0u64;
+        for segment in &dirty {
+            self.for_each_header(segment, |header| {
+                if header.base_offset >= end {
+                    return false;
+                }
+                if !header.is_control() && !header.is_transactional() && header.next_offset() > start {
+                    records += u64::try_from(header.records_count).unwrap_or(0);
+                }
+                true
+            })?;
+        }
+        let mut map = OffsetMap::new(cleaner.max_map_entries().min(usize::try_from(records).unwrap_or(usize::MAX)));
         for (i, segment) in dirty.iter().enumerate() {
             let mut full = false;
             self.for_each_batch(segment, stop, |batch, header| {
@@ -282,6 +295,22 @@ impl PartitionLog {
                 return Err(self.corrupt_at(segment, position, "CRC mismatch".to_string()));
             }
             if !f(&buf, &header)? {
+                break;
+            }
+            position += header.size() as u64;
+        }
+        Ok(())
+    }
+
+    /// Calls `f` with the header of every batch of an inactive segment until
+    /// it returns false, reading nothing else.
+    fn for_each_header(&self, segment: &SegmentView, mut f: impl FnMut(&BatchHeader) -> bool) -> Result<()> {
+        let mut position = 0u64;
+        let mut head = [0u8; HEADER_BYTES];
+        while position < segment.info.size {
+            segment.file.read_exact_at(&mut head, position).map_err(StorageError::io("read", self.dir.clone()))?;
+            let header = BatchHeader::parse(&head).map_err(|e| self.corrupt_at(segment, position, e.to_string()))?;
+            if !f(&header) {
                 break;
             }
             position += header.size() as u64;

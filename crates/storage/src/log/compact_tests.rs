@@ -53,7 +53,7 @@ fn produce(log: &PartitionLog, records: Vec<KeyValue>, codec: Compression, ts: i
 
 /// A map holding `keys` keys per pass.
 fn cleaner(keys: usize) -> CleanerConfig {
-    CleanerConfig { dedupe_buffer_bytes: keys.div_ceil(9) * 10 * crate::cleaner::offset_map::BYTES_PER_ENTRY }
+    CleanerConfig { dedupe_buffer_bytes: keys * crate::cleaner::offset_map::BYTES_PER_ENTRY }
 }
 
 /// Passes until the dirty section is done.
@@ -452,4 +452,25 @@ fn measure_compaction() {
             passes.len()
         );
     }
+}
+
+#[test]
+fn nothing_at_or_after_an_open_transaction_is_compacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), true);
+    for i in 0..30 {
+        produce(&log, vec![kv(&format!("key-{}", i % 3), Some("before"))], Compression::None, NOW + i);
+    }
+    let mut txn = Spec { records: vec![kv("key-0", Some("in-txn"))], ..Spec::default() }.idempotent(5, 0, 0);
+    txn.transactional = true;
+    let open_txn = log.append_records(&mut build(&txn), 0, NOW).unwrap().base_offset;
+    for i in 0..30 {
+        produce(&log, vec![kv(&format!("key-{}", i % 3), Some("after"))], Compression::None, NOW + 100 + i);
+    }
+    let before = read_records(&log);
+    let passes = clean_all(&log, NOW + 1000, &cleaner(100));
+    assert_eq!(passes.last().unwrap().first_uncleanable_offset, open_txn);
+    let after = read_records(&log);
+    assert_eq!(after.iter().filter(|r| r.0 >= open_txn).collect::<Vec<_>>(), before.iter().filter(|r| r.0 >= open_txn).collect::<Vec<_>>());
+    assert_eq!(after.iter().filter(|r| r.0 < open_txn).count(), 3, "one record per key before the transaction");
 }
