@@ -1,7 +1,9 @@
 //! Compaction of one partition log: plan under the read lock, map and rewrite
 //! without any lock (appends and fetches go on), swap each rewritten group in
-//! under the write lock. See [`crate::cleaner`] for the algorithm and
-//! [`crate::cleaner::recovery`] for the file protocol.
+//! under the write lock, held for its renames and two directory fsyncs (a few
+//! milliseconds, as Kafka's `replaceSegments` holds the log's lock). See
+//! [`crate::cleaner`] for the algorithm and [`crate::cleaner::recovery`] for
+//! the file protocol.
 //!
 //! Readers stay safe: only segments before the active one are rewritten, and
 //! those files are never written again; a rewrite goes to new files. A reader
