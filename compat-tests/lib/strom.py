@@ -71,8 +71,13 @@ def default_binary():
 
 # The broker settings every compat broker gets, as the reference Kafka has them
 # (reference/kafka-as-strom): new groups rebalance at once, so group tests do
-# not wait out Kafka's 3 s default delay.
-COMPAT_ENV = {"STROM_GROUP_INITIAL_REBALANCE_DELAY_MS": "0"}
+# not wait out Kafka's 3 s default delay, and the log cleaner runs every 500 ms
+# instead of every 15 s, so compaction tests end quickly (an outer
+# STROM_LOG_CLEANER_BACKOFF_MS wins).
+COMPAT_ENV = {
+    "STROM_GROUP_INITIAL_REBALANCE_DELAY_MS": "0",
+    "STROM_LOG_CLEANER_BACKOFF_MS": os.environ.get("STROM_LOG_CLEANER_BACKOFF_MS", "500"),
+}
 
 
 class StromProcess:

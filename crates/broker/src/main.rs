@@ -27,6 +27,7 @@ use crate::config::{Config, Layers, Overrides};
 use crate::metadata::{BrokerRegistration, Endpoint, MetadataStore, TopicDefaults};
 use crate::partitions::Partitions;
 use crate::server::BoundListener;
+use strom_storage::cleaner::CleanerConfig;
 
 /// How often `flush.ms` is checked (Kafka: log.flush.scheduler.interval.ms).
 const FLUSH_CHECK_INTERVAL: Duration = Duration::from_secs(1);
@@ -154,8 +155,12 @@ async fn run(mut config: Config) -> anyhow::Result<()> {
     }
     let group_timers = tokio::spawn(Arc::clone(&broker.groups).run_timers());
     let housekeeping = tokio::spawn(housekeeping(Arc::clone(&partitions)));
+    let cleaner = CleanerConfig { dedupe_buffer_bytes: broker.config.log_cleaner_dedupe_buffer_size };
+    let backoff = Duration::from_millis(broker.config.log_cleaner_backoff_ms);
+    let log_cleaner = tokio::spawn(log_cleaner(Arc::clone(&partitions), backoff, cleaner));
     server::serve(bound, broker, shutdown_signal()).await;
     housekeeping.abort();
+    log_cleaner.abort(); // a pass under way stops when the logs close
     group_timers.abort();
     tokio::task::spawn_blocking(move || partitions.close())
         .await
@@ -180,6 +185,20 @@ async fn housekeeping(partitions: Arc<Partitions>) {
                 let _ = tokio::task::spawn_blocking(move || partitions.manager().apply_retention(now_ms())).await;
             }
         }
+    }
+}
+
+/// Compaction of `cleanup.policy=compact` logs, every `log.cleaner.backoff.ms`
+/// on a blocking thread (Kafka's cleaner thread, which sleeps as long when
+/// no log is due). Apart from the other housekeeping so a long pass never
+/// delays `flush.ms`.
+async fn log_cleaner(partitions: Arc<Partitions>, backoff: Duration, cleaner: CleanerConfig) {
+    let mut tick = tokio::time::interval(backoff);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let (partitions, cleaner) = (Arc::clone(&partitions), cleaner.clone());
+        let _ = tokio::task::spawn_blocking(move || partitions.manager().clean_logs(now_ms(), &cleaner)).await;
     }
 }
 

@@ -128,6 +128,10 @@ pub fn log_config(overrides: &BTreeMap<String, String>) -> LogConfig {
         flush_ms: long("flush.ms", i64::MAX),
         cleanup_delete: policy.split(',').any(|p| p.trim() == "delete"),
         cleanup_compact: policy.split(',').any(|p| p.trim() == "compact"),
+        delete_retention_ms: long("delete.retention.ms", defaults.delete_retention_ms),
+        min_cleanable_dirty_ratio: value("min.cleanable.dirty.ratio").trim().parse().unwrap_or(defaults.min_cleanable_dirty_ratio),
+        min_compaction_lag_ms: long("min.compaction.lag.ms", defaults.min_compaction_lag_ms),
+        max_compaction_lag_ms: long("max.compaction.lag.ms", defaults.max_compaction_lag_ms),
         max_message_bytes: usize::try_from(long("max.message.bytes", 1_048_588)).unwrap_or(defaults.max_message_bytes),
         timestamp_type: if value("message.timestamp.type") == "LogAppendTime" {
             TimestampType::LogAppendTime
@@ -181,7 +185,13 @@ mod tests {
         let defaults = log_config(&BTreeMap::new());
         assert_eq!((defaults.segment_bytes, defaults.retention_ms, defaults.flush_messages), (1 << 30, 604_800_000, i64::MAX as u64));
         assert!(defaults.cleanup_delete && !defaults.cleanup_compact);
+        assert_eq!((defaults.delete_retention_ms, defaults.min_compaction_lag_ms, defaults.max_compaction_lag_ms), (86_400_000, 0, i64::MAX));
+        assert!((defaults.min_cleanable_dirty_ratio - 0.5).abs() < f64::EPSILON);
         let overrides = BTreeMap::from([
+            ("delete.retention.ms".to_string(), "0".to_string()),
+            ("min.cleanable.dirty.ratio".to_string(), "0.01".to_string()),
+            ("min.compaction.lag.ms".to_string(), "5".to_string()),
+            ("max.compaction.lag.ms".to_string(), "60000".to_string()),
             ("cleanup.policy".to_string(), "compact,delete".to_string()),
             ("flush.messages".to_string(), "1".to_string()),
             ("message.timestamp.type".to_string(), "LogAppendTime".to_string()),
@@ -190,5 +200,7 @@ mod tests {
         assert!(config.cleanup_delete && config.cleanup_compact);
         assert_eq!(config.flush_messages, 1);
         assert_eq!(config.timestamp_type, TimestampType::LogAppendTime);
+        assert_eq!((config.delete_retention_ms, config.min_compaction_lag_ms, config.max_compaction_lag_ms), (0, 5, 60_000));
+        assert!((config.min_cleanable_dirty_ratio - 0.01).abs() < f64::EPSILON);
     }
 }

@@ -61,6 +61,11 @@ const COMPRESSION_MASK: i16 = 0x07;
 const TIMESTAMP_TYPE_BIT: i16 = 0x08;
 const TRANSACTIONAL_BIT: i16 = 0x10;
 const CONTROL_BIT: i16 = 0x20;
+/// Set by compaction on a batch holding tombstones: `baseTimestamp` is then the
+/// delete horizon, after which they may be removed (KIP-534).
+pub const DELETE_HORIZON_BIT: i16 = 0x40;
+/// The attribute bits an empty batch written by compaction keeps.
+pub const TIMESTAMP_TYPE_TRANSACTIONAL_CONTROL_BITS: i16 = TIMESTAMP_TYPE_BIT | TRANSACTIONAL_BIT | CONTROL_BIT;
 
 /// Why bytes are not a well-formed v2 batch.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -216,6 +221,30 @@ impl BatchHeader {
         self.attributes & CONTROL_BIT != 0
     }
 
+    /// When compaction may remove this batch's tombstones (Kafka's `deleteHorizonMs`).
+    pub fn delete_horizon_ms(&self) -> Option<i64> {
+        (self.attributes & DELETE_HORIZON_BIT != 0).then_some(self.base_timestamp)
+    }
+
+    /// Writes the 61 header bytes, CRC included as given.
+    pub fn encode(&self) -> [u8; HEADER_BYTES] {
+        let mut out = [0u8; HEADER_BYTES];
+        out[BASE_OFFSET_AT..BASE_OFFSET_AT + 8].copy_from_slice(&self.base_offset.to_be_bytes());
+        out[BATCH_LENGTH_AT..BATCH_LENGTH_AT + 4].copy_from_slice(&self.batch_length.to_be_bytes());
+        out[LEADER_EPOCH_AT..LEADER_EPOCH_AT + 4].copy_from_slice(&self.partition_leader_epoch.to_be_bytes());
+        out[MAGIC_AT] = self.magic.to_be_bytes()[0];
+        out[CRC_AT..CRC_AT + 4].copy_from_slice(&self.crc.to_be_bytes());
+        out[ATTRIBUTES_AT..ATTRIBUTES_AT + 2].copy_from_slice(&self.attributes.to_be_bytes());
+        out[LAST_OFFSET_DELTA_AT..LAST_OFFSET_DELTA_AT + 4].copy_from_slice(&self.last_offset_delta.to_be_bytes());
+        out[BASE_TIMESTAMP_AT..BASE_TIMESTAMP_AT + 8].copy_from_slice(&self.base_timestamp.to_be_bytes());
+        out[MAX_TIMESTAMP_AT..MAX_TIMESTAMP_AT + 8].copy_from_slice(&self.max_timestamp.to_be_bytes());
+        out[PRODUCER_ID_AT..PRODUCER_ID_AT + 8].copy_from_slice(&self.producer_id.to_be_bytes());
+        out[PRODUCER_EPOCH_AT..PRODUCER_EPOCH_AT + 2].copy_from_slice(&self.producer_epoch.to_be_bytes());
+        out[BASE_SEQUENCE_AT..BASE_SEQUENCE_AT + 4].copy_from_slice(&self.base_sequence.to_be_bytes());
+        out[RECORDS_COUNT_AT..RECORDS_COUNT_AT + 4].copy_from_slice(&self.records_count.to_be_bytes());
+        out
+    }
+
     pub fn has_producer_id(&self) -> bool {
         self.producer_id >= 0
     }
@@ -264,6 +293,12 @@ pub fn stored_crc(batch: &[u8]) -> Option<u32> {
 /// CRC matches the CRC-32C of `batch[21..]` (Kafka's `DefaultRecordBatch.isValid`).
 pub fn crc_is_valid(batch: &[u8]) -> bool {
     batch.len() >= HEADER_BYTES && stored_crc(batch) == Some(compute_crc(batch))
+}
+
+/// Writes the CRC of `batch[21..]` into the header. Does nothing on a slice shorter than a header.
+pub fn update_crc(batch: &mut [u8]) {
+    let crc = compute_crc(batch);
+    write_at(batch, CRC_AT, &crc.to_be_bytes());
 }
 
 /// Writes `baseOffset` (outside the CRC). Does nothing on a slice shorter than a header.

@@ -23,8 +23,19 @@ pub struct LogConfig {
     pub flush_ms: i64,
     /// `cleanup.policy` contains `delete`: time and size retention apply.
     pub cleanup_delete: bool,
-    /// `cleanup.policy` contains `compact`.
+    /// `cleanup.policy` contains `compact`: the cleaner keeps the latest record per key.
     pub cleanup_compact: bool,
+    /// `delete.retention.ms`: how long a tombstone outlives the compaction that
+    /// first saw it (Kafka's delete horizon, KIP-534).
+    pub delete_retention_ms: i64,
+    /// `min.cleanable.dirty.ratio`: share of the log's bytes not yet compacted
+    /// at which it is compacted.
+    pub min_cleanable_dirty_ratio: f64,
+    /// `min.compaction.lag.ms`: a segment whose newest record is younger stays uncompacted.
+    pub min_compaction_lag_ms: i64,
+    /// `max.compaction.lag.ms`: a log whose oldest uncompacted record is older is
+    /// compacted whatever its dirty ratio.
+    pub max_compaction_lag_ms: i64,
     /// `max.message.bytes`.
     pub max_message_bytes: usize,
     /// `message.timestamp.type`.
@@ -47,6 +58,10 @@ impl Default for LogConfig {
             flush_ms: i64::MAX,
             cleanup_delete: true,
             cleanup_compact: false,
+            delete_retention_ms: 86_400_000,
+            min_cleanable_dirty_ratio: 0.5,
+            min_compaction_lag_ms: 0,
+            max_compaction_lag_ms: i64::MAX,
             max_message_bytes: 1_048_588,
             timestamp_type: TimestampType::CreateTime,
             timestamp_before_max_ms: i64::MAX,

@@ -18,6 +18,8 @@ pub enum StorageError {
     Corrupt { path: PathBuf, reason: String },
     #[error("invalid log config: {0}")]
     InvalidConfig(String),
+    #[error("log cleaning stopped: the log manager is closing")]
+    CleaningStopped,
 }
 
 impl StorageError {

@@ -94,6 +94,11 @@ impl OffsetIndex {
         self.entries.len()
     }
 
+    /// The file was renamed (compaction swap); errors name the new path.
+    pub(crate) fn set_path(&mut self, path: PathBuf) {
+        self.path = path;
+    }
+
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -118,6 +123,11 @@ impl TimeIndex {
 
     pub fn create(path: &Path) -> Result<Self> {
         Ok(Self { file: create_truncated(path)?, path: path.to_path_buf(), entries: Vec::new() })
+    }
+
+    /// The file was renamed (compaction swap); errors name the new path.
+    pub(crate) fn set_path(&mut self, path: PathBuf) {
+        self.path = path;
     }
 
     /// Records that the log reached `timestamp` at the batch holding `relative_offset`.

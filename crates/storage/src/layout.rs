@@ -7,7 +7,14 @@
 //!     00000000000000000000.index      sparse offset index of that segment
 //!     00000000000000000000.timeindex  sparse time index of that segment
 //!     00000000000000001234.snapshot   producer state as of offset 1234
+//!     cleaner-offset-checkpoint       where the next compaction's dirty section starts
 //! ```
+//!
+//! Compaction rewrites segments through three file states (Kafka's
+//! `.cleaned`, `.swap`, `.deleted` suffixes, appended to the usual name):
+//! `<base>.log.cleaned` while being written, `<base>.log.swap` once complete
+//! and fsynced (the commit point: an open finishes the swap), and
+//! `<old base>.log.deleted` for replaced files not yet removed.
 //!
 //! Offsets are zero-padded to 20 digits so `ls` sorts files in log order.
 
@@ -37,6 +44,35 @@ pub const INDEX_SUFFIX: &str = "index";
 pub const TIME_INDEX_SUFFIX: &str = "timeindex";
 /// Extension of producer state snapshots.
 pub const SNAPSHOT_SUFFIX: &str = "snapshot";
+
+/// A compacted segment being written; discarded if found at open.
+pub const CLEANED_STATE: &str = "cleaned";
+/// A compacted segment that is complete; an open finishes swapping it in.
+pub const SWAP_STATE: &str = "swap";
+/// A replaced segment file awaiting removal.
+pub const DELETED_STATE: &str = "deleted";
+/// Per-partition file holding the cleaner checkpoint (Kafka keeps one
+/// cleaner-offset-checkpoint per data directory).
+pub const CLEANER_CHECKPOINT_FILE: &str = "cleaner-offset-checkpoint";
+
+/// `<dir>/<offset:020>.<suffix>`, or `<dir>/<offset:020>.<suffix>.<state>`
+/// for a segment file in one of compaction's states.
+pub fn segment_file(dir: &Path, offset: i64, suffix: &str, state: Option<&str>) -> PathBuf {
+    match state {
+        None => offset_file(dir, offset, suffix),
+        Some(state) => dir.join(format!("{offset:020}.{suffix}.{state}")),
+    }
+}
+
+/// Parses `<offset:020>.<suffix>.<state>` into (offset, suffix), for the given state.
+pub fn parse_segment_file_in_state<'a>(name: &'a str, state: &str) -> Option<(i64, &'a str)> {
+    let rest = name.strip_suffix(state)?.strip_suffix('.')?;
+    let (stem, suffix) = rest.split_once('.')?;
+    if stem.len() != 20 || !stem.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((stem.parse().ok()?, suffix))
+}
 
 /// `<dir>/<offset:020>.<suffix>`.
 pub fn offset_file(dir: &Path, offset: i64, suffix: &str) -> PathBuf {
@@ -77,5 +113,17 @@ mod tests {
         assert_eq!(parse_offset_file(name, INDEX_SUFFIX), None);
         assert_eq!(parse_offset_file("1234.log", LOG_SUFFIX), None);
         assert_eq!(parse_offset_file("0000000000000000123x.log", LOG_SUFFIX), None);
+    }
+
+    #[test]
+    fn compaction_states_round_trip() {
+        let path = segment_file(Path::new("/d"), 7, INDEX_SUFFIX, Some(SWAP_STATE));
+        assert_eq!(path, PathBuf::from("/d/00000000000000000007.index.swap"));
+        assert_eq!(segment_file(Path::new("/d"), 7, LOG_SUFFIX, None), offset_file(Path::new("/d"), 7, LOG_SUFFIX));
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap();
+        assert_eq!(parse_segment_file_in_state(name, SWAP_STATE), Some((7, INDEX_SUFFIX)));
+        assert_eq!(parse_segment_file_in_state(name, CLEANED_STATE), None);
+        assert_eq!(parse_offset_file(name, INDEX_SUFFIX), None, "a swap file is not a segment file");
+        assert_eq!(parse_segment_file_in_state("7.log.swap", SWAP_STATE), None);
     }
 }

@@ -11,10 +11,12 @@
 //! - [`index`]: sparse offset and time indexes (Kafka's `OffsetIndex`, `TimeIndex`).
 //! - [`segment`]: one log file and its indexes (Kafka's `LogSegment`).
 //! - [`log`]: one partition's segments: append, read, roll, flush, retention, recovery.
+//! - [`cleaner`]: log compaction (`cleanup.policy=compact`, Kafka's `LogCleaner`).
 //! - [`manager`]: every partition log of a data directory, clean-shutdown marker.
 //! - [`config`]: per-partition settings.
 
 pub mod batch;
+pub mod cleaner;
 pub mod config;
 pub mod error;
 pub mod index;

@@ -18,11 +18,12 @@ use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use crate::batch::BatchHeader;
 use crate::config::LogConfig;
 use crate::error::{Result, StorageError};
-use crate::layout::{parse_offset_file, LOG_SUFFIX};
+use crate::layout::{parse_offset_file, CLEANER_CHECKPOINT_FILE, LOG_SUFFIX};
 use crate::producer_state::ProducerStateManager;
 use crate::segment::{FileSlice, Segment};
 
 mod append;
+mod compact;
 pub use append::{AppendError, AppendInfo};
 
 /// File holding the log start offset when DeleteRecords or retention moved it
@@ -56,6 +57,10 @@ pub struct PartitionLog {
     flush_lock: Mutex<()>,
     /// Every offset below this is durable.
     flushed_offset: AtomicI64,
+    /// Held by the one compaction pass running on this log.
+    clean_lock: Mutex<()>,
+    /// Where the next compaction's dirty section starts; -1 before the first.
+    cleaner_checkpoint: AtomicI64,
 }
 
 struct Inner {
@@ -80,6 +85,7 @@ impl PartitionLog {
     /// CRC-checked and truncated after its last valid batch.
     pub fn open(dir: &Path, config: LogConfig, clean: bool) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(StorageError::io("create", dir))?;
+        crate::cleaner::recovery::finish_interrupted_swaps(dir)?;
         let bases = segment_bases(dir)?;
         let recovery_point = if clean { i64::MAX } else { read_offset_file(&dir.join(RECOVERY_POINT_FILE))?.unwrap_or(0) };
         let mut segments = BTreeMap::new();
@@ -120,6 +126,8 @@ impl PartitionLog {
             }),
             flush_lock: Mutex::new(()),
             flushed_offset: AtomicI64::new(log_end_offset),
+            clean_lock: Mutex::new(()),
+            cleaner_checkpoint: AtomicI64::new(read_offset_file(&dir.join(CLEANER_CHECKPOINT_FILE))?.unwrap_or(-1)),
         };
         let producers = append::load_producers(&log, log_end_offset)?;
         log.write().producers = producers;

@@ -8,10 +8,12 @@
 //!   a topic deleted and re-created under the same name (while this broker was
 //!   down) never serves the old topic's data.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
+use crate::cleaner::{CleanStats, CleanerConfig};
 use crate::config::LogConfig;
 use crate::error::{Result, StorageError};
 use crate::layout::partition_dir;
@@ -27,7 +29,13 @@ pub struct LogManager {
     data_dir: PathBuf,
     clean_start: bool,
     logs: RwLock<HashMap<(String, i32), Arc<PartitionLog>>>,
+    /// Set by [`Self::close`]: a compaction pass running stops at once.
+    stopping: AtomicBool,
 }
+
+/// Compaction passes one [`LogManager::clean_logs`] call runs at most, so a
+/// round ends even while producers keep every log dirty.
+const MAX_PASSES_PER_ROUND: usize = 1000;
 
 impl LogManager {
     /// Prepares the data directory. Logs are opened on demand with
@@ -40,7 +48,7 @@ impl LogManager {
         if !clean_start && !fresh {
             tracing::info!(data_dir = %data_dir.display(), "no clean shutdown marker: partition logs will be recovered");
         }
-        Ok(Self { data_dir: data_dir.to_path_buf(), clean_start, logs: RwLock::new(HashMap::new()) })
+        Ok(Self { data_dir: data_dir.to_path_buf(), clean_start, logs: RwLock::new(HashMap::new()), stopping: AtomicBool::new(false) })
     }
 
     /// Call once every existing log is open: from now on a crash must lead to
@@ -129,9 +137,65 @@ impl LogManager {
         deleted
     }
 
+    /// One round of compaction, as Kafka's cleaner threads run it: again and
+    /// again the dirtiest compacted log that is due (dirty ratio above
+    /// `min.cleanable.dirty.ratio`, or a record older than
+    /// `max.compaction.lag.ms`) gets a pass, until none is due (Kafka's
+    /// `grabFilthiestCompactedLog`). Each pass logs one line. Blocks: call
+    /// from a thread that may.
+    pub fn clean_logs(&self, now_ms: i64, cleaner: &CleanerConfig) -> Vec<((String, i32), CleanStats)> {
+        let mut cleaned = Vec::new();
+        let mut done: HashSet<(String, i32)> = HashSet::new();
+        for _ in 0..MAX_PASSES_PER_ROUND {
+            if self.stopping.load(Ordering::Acquire) {
+                break;
+            }
+            let dirtiest = self
+                .logs()
+                .into_iter()
+                .filter(|(key, _)| !done.contains(key))
+                .filter_map(|(key, log)| {
+                    let plan = log.cleanable(now_ms)?;
+                    plan.is_due(log.config().min_cleanable_dirty_ratio).then(|| (plan.cleanable_ratio(), key, log))
+                })
+                .max_by(|a, b| a.0.total_cmp(&b.0));
+            let Some((ratio, (topic, partition), log)) = dirtiest else { break };
+            match log.clean(now_ms, cleaner, &self.stopping) {
+                Ok(Some(stats)) => {
+                    tracing::info!(
+                        %topic,
+                        partition,
+                        dirty_ratio = format!("{ratio:.2}"),
+                        offsets = format!("[{}, {})", stats.first_dirty_offset, stats.end_offset),
+                        segments = format!("{} -> {}", stats.segments_read, stats.segments_written),
+                        bytes = format!("{} -> {}", stats.bytes_read, stats.bytes_written),
+                        records = format!("{} -> {}", stats.records_read, stats.records_retained),
+                        map_keys = stats.map_keys,
+                        ms = stats.elapsed.as_millis() as u64,
+                        "compacted log"
+                    );
+                    if stats.end_offset >= stats.first_uncleanable_offset || stats.segments_written == 0 {
+                        done.insert((topic.clone(), partition));
+                    }
+                    cleaned.push(((topic, partition), stats));
+                }
+                Ok(None) => {
+                    done.insert((topic, partition));
+                }
+                Err(StorageError::CleaningStopped) => break,
+                Err(error) => {
+                    tracing::error!(%topic, partition, %error, "compaction failed");
+                    done.insert((topic, partition));
+                }
+            }
+        }
+        cleaned
+    }
+
     /// Flushes every log and writes the clean-shutdown marker. Nothing may be
     /// appended afterwards.
     pub fn close(&self) -> Result<()> {
+        self.stopping.store(true, Ordering::Release);
         for (_, log) in self.logs() {
             log.flush()?;
             log.snapshot_producers()?;
@@ -208,6 +272,34 @@ mod tests {
             let manager = LogManager::open(dir.path()).unwrap();
             assert_eq!(manager.open_log("t", 0, ID, LogConfig::default()).unwrap().log_end_offset(), 1, "{torn:?}");
         }
+    }
+
+    #[test]
+    fn clean_logs_compacts_the_logs_that_are_due_and_stops_when_closing() {
+        use crate::batch::test_support::{build, Spec};
+        let dir = tempfile::tempdir().unwrap();
+        let manager = LogManager::open(dir.path()).unwrap();
+        let compacted = |ratio: f64| LogConfig { segment_bytes: 1024, cleanup_compact: true, min_cleanable_dirty_ratio: ratio, ..LogConfig::default() };
+        let now = 1_700_000_000_000;
+        let fill = |log: &PartitionLog| {
+            for i in 0..60 {
+                let spec = Spec { records: vec![(Some(format!("k{}", i % 3).into_bytes()), Some(b"v".to_vec()))], ..Spec::default() };
+                log.append_records(&mut build(&spec), 0, now).unwrap();
+            }
+        };
+        let due = manager.open_log("due", 0, ID, compacted(0.5)).unwrap();
+        let never = manager.open_log("never", 0, ID, compacted(1.0)).unwrap();
+        let deleted = manager.open_log("deleted", 0, ID, LogConfig { segment_bytes: 1024, ..LogConfig::default() }).unwrap();
+        for log in [&due, &never, &deleted] {
+            fill(log);
+        }
+        let cleaned = manager.clean_logs(now, &CleanerConfig::default());
+        assert_eq!(cleaned.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(), vec![("due".to_string(), 0)]);
+        assert!(due.size_bytes() < never.size_bytes() && never.size_bytes() == deleted.size_bytes());
+        assert!(manager.clean_logs(now, &CleanerConfig::default()).is_empty(), "nothing is due any more");
+        fill(&due);
+        manager.close().unwrap();
+        assert!(manager.clean_logs(now, &CleanerConfig::default()).is_empty(), "closing stops the cleaner");
     }
 
     #[test]

@@ -313,6 +313,16 @@ impl ProducerStateManager {
         self.producers.is_empty()
     }
 
+    /// Each producer's last data batch: producer id -> its last offset.
+    /// Compaction keeps these batches (maybe emptied) so sequences survive
+    /// (Kafka's `lastRecordsOfActiveProducers`).
+    pub fn last_data_offsets(&self) -> std::collections::HashMap<i64, i64> {
+        self.producers
+            .iter()
+            .filter_map(|(&id, e)| e.batches.back().map(|b| (id, b.last_offset)))
+            .collect()
+    }
+
     /// The smallest first offset of an open transaction (bounds the last stable offset).
     pub fn first_unstable_offset(&self) -> Option<i64> {
         self.producers

@@ -16,7 +16,7 @@ use bytes::Bytes;
 use crate::batch::{self, BatchHeader, HEADER_BYTES};
 use crate::error::{Result, StorageError};
 use crate::index::{OffsetIndex, TimeIndex};
-use crate::layout::{offset_file, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
+use crate::layout::{offset_file, segment_file, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
 
 /// A byte range of a segment file holding whole batches.
 #[derive(Debug, Clone)]
@@ -44,6 +44,9 @@ pub struct BatchPosition {
 
 pub struct Segment {
     base_offset: i64,
+    dir: PathBuf,
+    /// Compaction file state (`cleaned`, `swap`) of a segment not yet in the log.
+    state: Option<&'static str>,
     log_path: PathBuf,
     file: Arc<File>,
     /// Bytes of valid batches in the file.
@@ -63,7 +66,13 @@ pub struct Segment {
 impl Segment {
     /// Creates an empty segment.
     pub fn create(dir: &Path, base_offset: i64, index_interval_bytes: u64) -> Result<Self> {
-        let log_path = offset_file(dir, base_offset, LOG_SUFFIX);
+        Self::create_in_state(dir, base_offset, index_interval_bytes, None)
+    }
+
+    /// Creates an empty segment whose files carry a compaction state suffix
+    /// (see [`crate::layout`]); [`Self::rename_state`] moves it on.
+    pub fn create_in_state(dir: &Path, base_offset: i64, index_interval_bytes: u64, state: Option<&'static str>) -> Result<Self> {
+        let log_path = segment_file(dir, base_offset, LOG_SUFFIX, state);
         let file = OpenOptions::new()
             .create_new(true)
             .read(true)
@@ -72,8 +81,10 @@ impl Segment {
             .map_err(StorageError::io("create", &log_path))?;
         Ok(Self {
             base_offset,
-            offset_index: OffsetIndex::create(&offset_file(dir, base_offset, INDEX_SUFFIX))?,
-            time_index: TimeIndex::create(&offset_file(dir, base_offset, TIME_INDEX_SUFFIX))?,
+            dir: dir.to_path_buf(),
+            state,
+            offset_index: OffsetIndex::create(&segment_file(dir, base_offset, INDEX_SUFFIX, state))?,
+            time_index: TimeIndex::create(&segment_file(dir, base_offset, TIME_INDEX_SUFFIX, state))?,
             log_path,
             file: Arc::new(file),
             size: 0,
@@ -114,6 +125,8 @@ impl Segment {
         };
         let mut segment = Self {
             base_offset,
+            dir: dir.to_path_buf(),
+            state: None,
             log_path,
             file: Arc::new(file),
             size: 0,
@@ -248,7 +261,8 @@ impl Segment {
         Ok(Some(FileSlice { file: Arc::clone(&self.file), position: first.position, len: (end - first.position) as usize }))
     }
 
-    /// The first batch whose max timestamp is >= `timestamp`.
+    /// The first batch with records whose max timestamp is >= `timestamp`
+    /// (compaction can leave empty batches, which hold no record to answer with).
     pub fn find_by_timestamp(&self, timestamp: i64) -> Result<Option<BatchPosition>> {
         if self.max_timestamp.is_none_or(|(t, _)| t < timestamp) {
             return Ok(None);
@@ -256,7 +270,7 @@ impl Segment {
         let start = self.base_offset + i64::from(self.time_index.lookup(timestamp));
         let Some(mut found) = self.find_batch(start)? else { return Ok(None) };
         loop {
-            if found.header.max_timestamp >= timestamp {
+            if found.header.max_timestamp >= timestamp && found.header.records_count > 0 {
                 return Ok(Some(found));
             }
             let position = found.position + found.header.size() as u64;
@@ -306,15 +320,23 @@ impl Segment {
 
     /// Deletes the segment's files.
     pub fn delete(self) -> Result<()> {
-        let dir = self.log_path.parent().map(Path::to_path_buf).unwrap_or_default();
-        for suffix in [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX] {
-            let path = offset_file(&dir, self.base_offset, suffix);
-            match std::fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(StorageError::io("delete", &path)(e)),
-            }
+        delete_segment_files(&self.dir, self.base_offset, self.state)
+    }
+
+    /// Renames the segment's three files to another compaction state (`None`:
+    /// a live segment's names). The log file goes last: for a `swap` it is
+    /// the commit point recovery looks for. Open handles (and file slices
+    /// readers hold) are unaffected by renames.
+    pub fn rename_state(&mut self, to: Option<&'static str>) -> Result<()> {
+        for suffix in [INDEX_SUFFIX, TIME_INDEX_SUFFIX, LOG_SUFFIX] {
+            let from = segment_file(&self.dir, self.base_offset, suffix, self.state);
+            let dest = segment_file(&self.dir, self.base_offset, suffix, to);
+            std::fs::rename(&from, &dest).map_err(StorageError::io("rename", &from))?;
         }
+        self.state = to;
+        self.log_path = segment_file(&self.dir, self.base_offset, LOG_SUFFIX, to);
+        self.offset_index.set_path(segment_file(&self.dir, self.base_offset, INDEX_SUFFIX, to));
+        self.time_index.set_path(segment_file(&self.dir, self.base_offset, TIME_INDEX_SUFFIX, to));
         Ok(())
     }
 
@@ -365,6 +387,19 @@ impl Segment {
         }
         Ok(headers)
     }
+}
+
+/// Removes the three files of segment `base_offset` in `state`, those that exist.
+pub(crate) fn delete_segment_files(dir: &Path, base_offset: i64, state: Option<&str>) -> Result<()> {
+    for suffix in [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX] {
+        let path = segment_file(dir, base_offset, suffix, state);
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StorageError::io("delete", &path)(e)),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

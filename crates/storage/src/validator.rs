@@ -30,6 +30,7 @@ use crate::batch::{
 };
 
 pub use records::{first_record_at_or_after, MAX_DECOMPRESSED_BYTES};
+pub(crate) use records::{read_varint, read_varlong, records_reader};
 
 /// Kafka error codes used here (see Kafka's `Errors`).
 pub mod error_codes {

@@ -93,6 +93,8 @@ fn broker_entries(ctx: &RequestContext<'_>, name: &str) -> Result<Vec<Entry>, (R
         ("broker.id", config.node_id.to_string(), ConfigType::Int, "This broker's id."),
         ("default.replication.factor", config.default_replication_factor.to_string(), ConfigType::Int, "Replication factor of auto-created topics."),
         ("listeners", listeners(&config.listeners), ConfigType::List, "Addresses the broker accepts clients on."),
+        ("log.cleaner.backoff.ms", config.log_cleaner_backoff_ms.to_string(), ConfigType::Long, "How often compacted logs are checked for compaction."),
+        ("log.cleaner.dedupe.buffer.size", config.log_cleaner_dedupe_buffer_size.to_string(), ConfigType::Long, "Memory for one compaction pass's key map."),
         ("log.dirs", config.data_dir.display().to_string(), ConfigType::String, "Where partition logs and cluster metadata are kept."),
         ("node.id", config.node_id.to_string(), ConfigType::Int, "This broker's id."),
         ("num.partitions", config.num_partitions.to_string(), ConfigType::Int, "Partitions of auto-created topics."),
@@ -111,6 +113,10 @@ fn broker_entries(ctx: &RequestContext<'_>, name: &str) -> Result<Vec<Entry>, (R
         .collect();
     // Broker-level defaults of topic configs, under Kafka's broker names.
     for (broker_name, topic_name) in [
+        ("log.cleaner.delete.retention.ms", "delete.retention.ms"),
+        ("log.cleaner.max.compaction.lag.ms", "max.compaction.lag.ms"),
+        ("log.cleaner.min.cleanable.ratio", "min.cleanable.dirty.ratio"),
+        ("log.cleaner.min.compaction.lag.ms", "min.compaction.lag.ms"),
         ("log.cleanup.policy", "cleanup.policy"),
         ("log.retention.bytes", "retention.bytes"),
         ("log.retention.ms", "retention.ms"),

@@ -86,3 +86,13 @@ fn the_documented_example_config_is_valid() {
     let config = Config::resolve(Layers { file: Some(("strom.yaml".into(), file)), env: Overrides::default(), flags: Overrides::default() }).unwrap();
     assert_eq!(config, layers(None, &[], Overrides::default()).unwrap(), "the example shows the defaults");
 }
+
+#[test]
+fn the_cleaner_interval_and_buffer_come_from_the_environment_and_are_checked() {
+    let config = layers(None, &[("STROM_LOG_CLEANER_BACKOFF_MS", "250"), ("STROM_LOG_CLEANER_DEDUPE_BUFFER_SIZE", "2097152")], Overrides::default()).unwrap();
+    assert_eq!((config.log_cleaner_backoff_ms, config.log_cleaner_dedupe_buffer_size), (250, 2 << 20));
+    let defaults = layers(None, &[], Overrides::default()).unwrap();
+    assert_eq!((defaults.log_cleaner_backoff_ms, defaults.log_cleaner_dedupe_buffer_size), (15_000, 128 << 20));
+    let err = layers(None, &[("STROM_LOG_CLEANER_BACKOFF_MS", "0")], Overrides::default()).unwrap_err();
+    assert_eq!(err.to_string(), "environment: STROM_LOG_CLEANER_BACKOFF_MS: must be at least 1");
+}

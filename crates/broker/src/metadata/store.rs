@@ -238,6 +238,7 @@ impl MetadataStore {
         for (key, value) in &overrides {
             topic_config::validate(key, value).map_err(|m| TopicError::new(ResponseError::InvalidConfig, m))?;
         }
+        topic_config::validate_set(&overrides).map_err(|m| TopicError::new(ResponseError::InvalidConfig, m))?;
         if validate_only {
             return Ok(());
         }
@@ -318,6 +319,7 @@ impl MetadataStore {
             topic_config::validate(&key, &value).map_err(|m| TopicError::new(ResponseError::InvalidConfig, m))?;
             configs.insert(key, value);
         }
+        topic_config::validate_set(&configs).map_err(|m| TopicError::new(ResponseError::InvalidConfig, m))?;
         Ok(TopicImage {
             partitions: assign_partitions(image, 0..num_partitions, replication as usize),
             name,

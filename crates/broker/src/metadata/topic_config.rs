@@ -153,6 +153,20 @@ pub fn validate(name: &str, value: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks that a topic's configs agree with each other, as Kafka's
+/// `LogConfig.validateValues` does; the error is INVALID_CONFIG's message.
+pub fn validate_set(overrides: &BTreeMap<String, String>) -> Result<(), String> {
+    let long = |name: &str| -> i64 {
+        let value = overrides.get(name).map(String::as_str).or_else(|| find(name).map(|d| d.default));
+        value.and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+    };
+    let (min_lag, max_lag) = (long("min.compaction.lag.ms"), long("max.compaction.lag.ms"));
+    if min_lag > max_lag {
+        return Err(format!("conflict topic config setting min.compaction.lag.ms ({min_lag}) > max.compaction.lag.ms ({max_lag})"));
+    }
+    Ok(())
+}
+
 /// One row of a DescribeConfigs answer for a topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DescribedConfig {
@@ -205,6 +219,17 @@ mod tests {
         assert!(validate("preallocate", "TRUE").is_ok());
         assert!(validate("preallocate", "yes").is_err());
         assert_eq!(validate("no.such.config", "1"), Err("Unknown topic config name: no.such.config".into()));
+    }
+
+    #[test]
+    fn compaction_lags_must_be_in_order() {
+        let set = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>();
+        assert!(validate_set(&set(&[("min.compaction.lag.ms", "1000")])).is_ok());
+        assert!(validate_set(&set(&[("min.compaction.lag.ms", "1000"), ("max.compaction.lag.ms", "1000")])).is_ok());
+        assert_eq!(
+            validate_set(&set(&[("min.compaction.lag.ms", "1001"), ("max.compaction.lag.ms", "1000")])),
+            Err("conflict topic config setting min.compaction.lag.ms (1001) > max.compaction.lag.ms (1000)".into())
+        );
     }
 
     #[test]
