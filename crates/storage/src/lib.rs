@@ -6,16 +6,20 @@
 //!
 //! - [`batch`]: the v2 record batch header, read and patched in place.
 //! - [`validator`]: checks a produced batch and assigns its offsets (Kafka's `LogValidator`).
-//! - [`producer_state`]: idempotent producer sequences (Kafka's `ProducerStateManager`).
+//! - [`producer_state`]: idempotent producer sequences and open transactions (Kafka's `ProducerStateManager`).
+//! - [`control`]: transaction marker batches (Kafka's `EndTransactionMarker`).
+//! - [`txn_index`]: aborted transactions per segment (Kafka's `TransactionIndex`).
 //! - [`layout`]: file and directory names.
 //! - [`index`]: sparse offset and time indexes (Kafka's `OffsetIndex`, `TimeIndex`).
 //! - [`segment`]: one log file and its indexes (Kafka's `LogSegment`).
-//! - [`log`]: one partition's segments: append, read, roll, flush, retention, recovery.
+//! - [`log`]: one partition's segments: append, read, roll, flush, retention, recovery,
+//!   transaction markers and the last stable offset.
 //! - [`manager`]: every partition log of a data directory, clean-shutdown marker.
 //! - [`config`]: per-partition settings.
 
 pub mod batch;
 pub mod config;
+pub mod control;
 pub mod error;
 pub mod index;
 pub mod layout;
@@ -23,4 +27,5 @@ pub mod log;
 pub mod manager;
 pub mod producer_state;
 pub mod segment;
+pub mod txn_index;
 pub mod validator;

@@ -243,14 +243,14 @@ fn read_head(input: &mut impl Read) -> io::Result<RecordHead> {
 }
 
 /// Zig-zag varint of at most 5 bytes (Kafka's `ByteUtils.readVarint`).
-fn read_varint(input: &mut impl Read) -> io::Result<i32> {
+pub(crate) fn read_varint(input: &mut impl Read) -> io::Result<i32> {
     let raw = read_unsigned_varint(input, 5)?;
     let raw = u32::try_from(raw).map_err(|_| invalid_data("varint does not fit 32 bits"))?;
     Ok(((raw >> 1) as i32) ^ -((raw & 1) as i32))
 }
 
 /// Zig-zag varlong of at most 10 bytes (Kafka's `ByteUtils.readVarlong`).
-fn read_varlong(input: &mut impl Read) -> io::Result<i64> {
+pub(crate) fn read_varlong(input: &mut impl Read) -> io::Result<i64> {
     let raw = read_unsigned_varint(input, 10)?;
     Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64))
 }
