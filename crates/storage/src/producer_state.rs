@@ -31,7 +31,9 @@
 //! transaction, if any. A marker with no open transaction is still written and
 //! completes nothing (nor is it indexed), as in Kafka.
 //!
-//! Not done: the transactions-v2 verification guard (KIP-890) and TV2 marker epochs.
+//! Before a transaction's first write to the partition the broker may verify it with
+//! the coordinator (KIP-890 part 1, see [`verification`]). Not done: transactions v2
+//! (epoch-bumping markers).
 //!
 //! Snapshots keep all retained batches per producer (Kafka keeps only the last one), so
 //! dedup of any of the last 5 still works after a restart.
@@ -103,6 +105,14 @@ pub enum ProducerStateError {
     },
     #[error("Expected transactional write from producer {producer_id}")]
     ExpectedTransactional { producer_id: i64 },
+    #[error("Record was not part of an ongoing transaction")]
+    NotInTransaction { producer_id: i64 },
+    #[error("Out of order sequence number for producer {producer_id}: {sequence} (incoming seq. number), {lowest_sequence} (earliest seen sequence)")]
+    AboveVerifiedSequence {
+        producer_id: i64,
+        sequence: i32,
+        lowest_sequence: i32,
+    },
     #[error("Invalid coordinator epoch for producerId {producer_id}: {coordinator_epoch} (zombie), {current} (current)")]
     CoordinatorFenced {
         producer_id: i64,
@@ -120,8 +130,10 @@ impl ProducerStateError {
         match self {
             ProducerStateError::InvalidProducerEpoch { .. } => INVALID_PRODUCER_EPOCH,
             ProducerStateError::NewEpochNotAtZero { .. }
-            | ProducerStateError::OutOfOrderSequence { .. } => OUT_OF_ORDER_SEQUENCE_NUMBER,
-            ProducerStateError::ExpectedTransactional { .. } => INVALID_TXN_STATE,
+            | ProducerStateError::OutOfOrderSequence { .. }
+            | ProducerStateError::AboveVerifiedSequence { .. } => OUT_OF_ORDER_SEQUENCE_NUMBER,
+            ProducerStateError::ExpectedTransactional { .. }
+            | ProducerStateError::NotInTransaction { .. } => INVALID_TXN_STATE,
             ProducerStateError::CoordinatorFenced { .. } => TRANSACTION_COORDINATOR_FENCED,
             ProducerStateError::CorruptSnapshot(_) => CORRUPT_MESSAGE,
         }
@@ -227,6 +239,8 @@ pub struct ProducerStateManager {
     producers: BTreeMap<i64, ProducerEntry>,
     /// Open transactions: first offset -> producer id (Kafka's `ongoingTxns`).
     ongoing: BTreeMap<i64, i64>,
+    /// Pending verifications by producer id; in memory only, as in Kafka.
+    verifications: BTreeMap<i64, VerificationEntry>,
 }
 
 impl ProducerStateManager {
@@ -249,9 +263,6 @@ impl ProducerStateManager {
             return Ok(SequenceCheck::Append);
         }
         let producer_id = header.producer_id;
-        let Some(entry) = self.producers.get(&producer_id) else {
-            return Ok(SequenceCheck::Append);
-        };
         if origin == AppendOrigin::Client {
             if let Some(batch) = self.duplicate_of(header) {
                 return Ok(SequenceCheck::Duplicate {
@@ -259,7 +270,19 @@ impl ProducerStateManager {
                     last_offset: batch.last_offset,
                 });
             }
+            if let Some(verifying) = self.verifications.get(&producer_id) {
+                if header.base_sequence > verifying.lowest_sequence {
+                    return Err(ProducerStateError::AboveVerifiedSequence {
+                        producer_id,
+                        sequence: header.base_sequence,
+                        lowest_sequence: verifying.lowest_sequence,
+                    });
+                }
+            }
         }
+        let Some(entry) = self.producers.get(&producer_id) else {
+            return Ok(SequenceCheck::Append);
+        };
         let epoch = header.producer_epoch;
         if epoch < entry.epoch {
             return Err(ProducerStateError::InvalidProducerEpoch {
@@ -343,6 +366,9 @@ impl ProducerStateManager {
             entry.current_txn_first_offset = Some(header.base_offset);
             self.ongoing.insert(header.base_offset, header.producer_id);
         }
+        if header.is_transactional() {
+            self.clear_verification(header.producer_id);
+        }
     }
 
     /// Checks a marker for `producer_id` before it is written (Kafka's
@@ -408,6 +434,7 @@ impl ProducerStateManager {
         entry.coordinator_epoch = marker.coordinator_epoch;
         entry.current_txn_first_offset = None;
         entry.last_timestamp = append_time_ms;
+        self.clear_verification(producer_id);
         completed
     }
 
@@ -425,6 +452,8 @@ impl ProducerStateManager {
             entry.current_txn_first_offset.is_some()
                 || now_ms.saturating_sub(entry.last_timestamp) < producer_id_expiration_ms
         });
+        self.verifications
+            .retain(|_, v| now_ms.saturating_sub(v.created_ms) < producer_id_expiration_ms);
     }
 
     /// Forgets batches at or above `log_end_offset` (the log was truncated there). A
@@ -480,7 +509,8 @@ impl ProducerStateManager {
     pub fn from_snapshot(bytes: &[u8]) -> Result<(Self, i64), ProducerStateError> {
         let (producers, up_to_offset) = snapshot::decode(bytes)?;
         let ongoing = open_transactions(&producers);
-        Ok((ProducerStateManager { producers, ongoing }, up_to_offset))
+        let verifications = BTreeMap::new();
+        Ok((ProducerStateManager { producers, ongoing, verifications }, up_to_offset))
     }
 }
 
@@ -499,6 +529,8 @@ fn in_sequence(last_sequence: i32, next_sequence: i32) -> bool {
 }
 
 mod snapshot;
+pub mod verification;
+pub use verification::{VerificationEntry, VerificationGuard};
 
 #[cfg(test)]
 mod tests;

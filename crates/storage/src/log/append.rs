@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::error::StorageError;
 use crate::layout::{offset_file, SNAPSHOT_SUFFIX};
-use crate::producer_state::{AppendOrigin, ProducerStateError, SequenceCheck};
+use crate::producer_state::{AppendOrigin, ProducerStateError, SequenceCheck, VerificationGuard};
 use crate::validator::{self, ValidationError};
 
 use super::load::snapshot_offsets;
@@ -58,22 +58,62 @@ impl PartitionLog {
         now_ms: i64,
         origin: AppendOrigin,
     ) -> Result<AppendInfo, AppendError> {
+        self.append_checked(records, leader_epoch, now_ms, origin, Verification::Off)
+    }
+
+    /// Starts verifying `producer_id`'s transaction before its first write here
+    /// (KIP-890): the guard to append with once the coordinator confirmed the
+    /// partition is in the transaction, or `None` when it is already open here.
+    pub fn start_txn_verification(&self, producer_id: i64, sequence: i32, epoch: i16, now_ms: i64) -> Option<VerificationGuard> {
+        self.write().producers.start_verification(producer_id, sequence, epoch, now_ms)
+    }
+
+    /// [`Self::append_records`] with transaction verification on: a transactional
+    /// batch that would begin its producer's transaction needs the guard of
+    /// [`Self::start_txn_verification`], still current, else INVALID_TXN_STATE
+    /// ("Record was not part of an ongoing transaction"), as Kafka.
+    pub fn append_records_verified(
+        &self,
+        records: &mut [u8],
+        leader_epoch: i32,
+        now_ms: i64,
+        guard: Option<VerificationGuard>,
+    ) -> Result<AppendInfo, AppendError> {
+        self.append_checked(records, leader_epoch, now_ms, AppendOrigin::Client, Verification::Guard(guard))
+    }
+
+    fn append_checked(
+        &self,
+        records: &mut [u8],
+        leader_epoch: i32,
+        now_ms: i64,
+        origin: AppendOrigin,
+        verification: Verification,
+    ) -> Result<AppendInfo, AppendError> {
         let mut inner = self.write();
         let next_offset = inner.log_end_offset();
         let validation = inner.config.validation();
         let validated = validator::validate_and_assign_from(records, next_offset, leader_epoch, now_ms, &validation, origin)?;
         let header = validated.header;
-        // Kafka checks sequences after validation: a retry that is now invalid gets the validation error.
+        let duplicate = |base_offset, last_offset, log_start_offset| AppendInfo {
+            base_offset,
+            last_offset,
+            log_append_time: validated.log_append_time,
+            log_start_offset,
+            duplicate: true,
+            needs_flush: false,
+        };
+        // Kafka checks sequences after validation: a retry that is now invalid gets
+        // the validation error. A duplicate is answered before verification.
         if header.has_producer_id() {
+            if let (AppendOrigin::Client, Some(batch)) = (origin, inner.producers.duplicate_of(&header)) {
+                return Ok(duplicate(batch.first_offset(), batch.last_offset, inner.log_start_offset));
+            }
+            if let Verification::Guard(guard) = verification {
+                inner.producers.check_verified(&header, guard)?;
+            }
             if let SequenceCheck::Duplicate { base_offset, last_offset } = inner.producers.check_append(&header, origin)? {
-                return Ok(AppendInfo {
-                    base_offset,
-                    last_offset,
-                    log_append_time: validated.log_append_time,
-                    log_start_offset: inner.log_start_offset,
-                    duplicate: true,
-                    needs_flush: false,
-                });
+                return Ok(duplicate(base_offset, last_offset, inner.log_start_offset));
             }
         }
         let needs_flush = inner.append(&self.dir, records, &header, now_ms)?;
@@ -95,6 +135,12 @@ impl PartitionLog {
         let inner = self.read_lock();
         write_snapshot(&self.dir, &inner)
     }
+}
+
+/// Whether a transaction's first write must carry a verification guard.
+enum Verification {
+    Off,
+    Guard(Option<VerificationGuard>),
 }
 
 /// Writes `<leo>.snapshot` and deletes older snapshots but the previous one and

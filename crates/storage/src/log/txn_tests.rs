@@ -304,3 +304,27 @@ fn a_damaged_txn_index_is_rebuilt_even_after_a_clean_shutdown() {
     assert_eq!(log.aborted_transactions(0, i64::MAX).unwrap(), expected);
     assert_eq!(std::fs::metadata(&index).unwrap().len(), len);
 }
+
+#[test]
+fn verified_appends_need_a_current_guard_to_begin_a_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), true);
+    let verified = |spec: &Spec, guard| log.append_records_verified(&mut build(spec), 0, NOW, guard);
+    assert_eq!(error_code(verified(&spec(1, 0, 0, 1, true), None).unwrap_err()), 48);
+    let guard = log.start_txn_verification(1, 0, 0, NOW);
+    assert!(guard.is_some());
+    // The coordinator confirmed the partition: the first write goes in, the next needs no guard.
+    verified(&spec(1, 0, 0, 1, true), guard).unwrap();
+    assert_eq!(log.start_txn_verification(1, 1, 0, NOW), None);
+    verified(&spec(1, 0, 1, 1, true), None).unwrap();
+    // A retry of the first write is a duplicate, answered whatever the guard.
+    assert!(verified(&spec(1, 0, 0, 1, true), None).unwrap().duplicate);
+    end(&log, 1, 0, Abort);
+    // A guard taken before the abort no longer opens a transaction after it.
+    let stale = log.start_txn_verification(1, 2, 0, NOW);
+    end(&log, 1, 0, Abort);
+    assert_eq!(error_code(verified(&spec(1, 0, 2, 1, true), stale).unwrap_err()), 48);
+    assert_eq!(log.last_stable_offset(), log.log_end_offset(), "no hanging transaction");
+    // Idempotent writes need no verification.
+    verified(&spec(1, 0, 2, 1, false), None).unwrap();
+}

@@ -281,3 +281,66 @@ fn version_1_snapshots_still_load() {
         assert_eq!(restored, state);
     }
 }
+
+#[test]
+fn verification_guards_are_kept_until_the_transaction_starts() {
+    let mut state = ProducerStateManager::new();
+    let guard = state.start_verification(1, 3, 0, 100).unwrap();
+    assert_eq!(state.start_verification(1, 3, 0, 200), Some(guard), "joined, not replaced");
+    // The lowest sequence of the epoch is kept; a newer epoch starts over (Kafka's
+    // maybeUpdateLowestSequenceAndEpoch); an older one changes nothing.
+    state.start_verification(1, 1, 0, 0);
+    state.start_verification(1, 2, 0, 0);
+    assert_eq!(state.verification(1).map(|v| (v.lowest_sequence, v.epoch)), Some((1, 0)));
+    state.start_verification(1, 7, 2, 0);
+    state.start_verification(1, 0, 1, 0);
+    assert_eq!(state.verification(1).map(|v| (v.lowest_sequence, v.epoch)), Some((7, 2)));
+    // Higher sequences wait for the lowest one; a duplicate is still answered first.
+    append(&mut state, batch(2, 0, 0, 1, 0));
+    state.start_verification(2, 1, 0, 0);
+    assert_eq!(code(state.check(&transactional(batch(2, 0, 2, 1, 0)))), OUT_OF_ORDER_SEQUENCE_NUMBER);
+    assert_eq!(state.check(&batch(2, 0, 0, 1, 0)), Ok(SequenceCheck::Duplicate { base_offset: 0, last_offset: 0 }));
+    // Without the current guard a transaction cannot begin: INVALID_TXN_STATE.
+    let t = transactional(batch(1, 2, 7, 1, 5));
+    assert_eq!(state.check_verified(&t, Some(guard)), Ok(()));
+    assert_eq!(code(state.check_verified(&t, None)), INVALID_TXN_STATE);
+    assert_eq!(state.check_verified(&t, None), Err(ProducerStateError::NotInTransaction { producer_id: 1 }));
+    let other = ProducerStateManager::new().start_verification(1, 7, 2, 0);
+    assert_eq!(code(state.check_verified(&t, other)), INVALID_TXN_STATE, "another partition's guard");
+    assert_eq!(state.check_verified(&batch(1, 2, 7, 1, 5), None), Ok(()), "non-transactional writes need none");
+    // The transaction's first write clears it; later writes need no guard.
+    append(&mut state, t);
+    assert!(state.verification(1).is_none());
+    assert_eq!(state.start_verification(1, 8, 2, 0), None, "already open here");
+    assert_eq!(state.check_verified(&transactional(batch(1, 2, 8, 1, 6)), None), Ok(()));
+}
+
+#[test]
+fn a_marker_overtakes_a_pending_verification() {
+    let mut state = ProducerStateManager::new();
+    let stale = state.start_verification(1, 0, 0, 0).unwrap();
+    // The coordinator aborts (a marker with no data here): the guard is gone, so the
+    // late write cannot open a transaction nobody will end.
+    end_txn(&mut state, 1, 0, ABORT, 0);
+    assert!(state.verification(1).is_none());
+    let late = transactional(batch(1, 0, 0, 1, 1));
+    assert_eq!(code(state.check_verified(&late, Some(stale))), INVALID_TXN_STATE);
+    let fresh = state.start_verification(1, 0, 0, 0).unwrap();
+    assert_ne!(fresh, stale);
+    assert_eq!(state.check_verified(&late, Some(fresh)), Ok(()));
+}
+
+#[test]
+fn pending_verifications_are_bounded_and_expire() {
+    let mut state = ProducerStateManager::new();
+    for pid in 0..verification::MAX_PENDING_VERIFICATIONS as i64 + 1 {
+        state.start_verification(pid, 0, 0, 1000 + pid);
+    }
+    assert!(state.verification(0).is_none(), "the oldest made room");
+    assert!(state.verification(1).is_some() && state.verification(10_000).is_some());
+    state.remove_expired(1000 + 5_000 + 10, 5_000);
+    assert!(state.verification(10).is_none() && state.verification(10_000).is_some());
+    // Verification state is never in snapshots.
+    let (restored, _) = ProducerStateManager::from_snapshot(&state.snapshot(0)).unwrap();
+    assert!(restored.verification(10_000).is_none());
+}
