@@ -6,6 +6,7 @@
 //!     00000000000000000000.log        record batches, as produced, offsets assigned
 //!     00000000000000000000.index      sparse offset index of that segment
 //!     00000000000000000000.timeindex  sparse time index of that segment
+//!     00000000000000000000.txnindex   aborted transactions whose markers are in that segment
 //!     00000000000000001234.snapshot   producer state as of offset 1234
 //!     cleaner-offset-checkpoint       where the next compaction's dirty section starts
 //! ```
@@ -42,6 +43,8 @@ pub const LOG_SUFFIX: &str = "log";
 pub const INDEX_SUFFIX: &str = "index";
 /// Extension of time index files.
 pub const TIME_INDEX_SUFFIX: &str = "timeindex";
+/// Extension of aborted transaction indexes (Kafka's `.txnindex`).
+pub const TXN_INDEX_SUFFIX: &str = "txnindex";
 /// Extension of producer state snapshots.
 pub const SNAPSHOT_SUFFIX: &str = "snapshot";
 

@@ -6,11 +6,14 @@
 //!
 //! - [`batch`]: the v2 record batch header, read and patched in place.
 //! - [`validator`]: checks a produced batch and assigns its offsets (Kafka's `LogValidator`).
-//! - [`producer_state`]: idempotent producer sequences (Kafka's `ProducerStateManager`).
+//! - [`producer_state`]: idempotent producer sequences and open transactions (Kafka's `ProducerStateManager`).
+//! - [`control`]: transaction marker batches (Kafka's `EndTransactionMarker`).
+//! - [`txn_index`]: aborted transactions per segment (Kafka's `TransactionIndex`).
 //! - [`layout`]: file and directory names.
 //! - [`index`]: sparse offset and time indexes (Kafka's `OffsetIndex`, `TimeIndex`).
 //! - [`segment`]: one log file and its indexes (Kafka's `LogSegment`).
-//! - [`log`]: one partition's segments: append, read, roll, flush, retention, recovery.
+//! - [`log`]: one partition's segments: append, read, roll, flush, retention, recovery,
+//!   transaction markers and the last stable offset.
 //! - [`cleaner`]: log compaction (`cleanup.policy=compact`, Kafka's `LogCleaner`).
 //! - [`manager`]: every partition log of a data directory, clean-shutdown marker.
 //! - [`config`]: per-partition settings.
@@ -18,6 +21,7 @@
 pub mod batch;
 pub mod cleaner;
 pub mod config;
+pub mod control;
 pub mod error;
 pub mod index;
 pub mod layout;
@@ -25,4 +29,5 @@ pub mod log;
 pub mod manager;
 pub mod producer_state;
 pub mod segment;
+pub mod txn_index;
 pub mod validator;

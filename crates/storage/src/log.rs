@@ -1,7 +1,9 @@
 //! One partition's log, after Kafka's `UnifiedLog`/`LocalLog`: an ordered set
 //! of segments, the last one active. Owns offset assignment (through the
 //! validator), rolling, reads, flushing with group commit, retention, log start
-//! offset, and recovery at open.
+//! offset, and recovery at open. Transactions (markers, the last stable offset,
+//! aborted transactions for read_committed fetches) are in `log/txn.rs`, the
+//! rebuild of producer state and transaction indexes at open in `log/load.rs`.
 //!
 //! Concurrency: appends take the write lock (one writer per partition, never
 //! across partitions); reads take the read lock only to locate file ranges and
@@ -21,10 +23,14 @@ use crate::error::{Result, StorageError};
 use crate::layout::{parse_offset_file, CLEANER_CHECKPOINT_FILE, LOG_SUFFIX};
 use crate::producer_state::ProducerStateManager;
 use crate::segment::{FileSlice, Segment};
+use crate::txn_index::AbortedTxn;
 
 mod append;
 mod compact;
+mod load;
+mod txn;
 pub use append::{AppendError, AppendInfo};
+pub use txn::TxnMarker;
 
 /// File holding the log start offset when DeleteRecords or retention moved it
 /// inside a segment (Kafka: log-start-offset-checkpoint).
@@ -40,6 +46,10 @@ pub struct ReadResult {
     pub data: Option<FileSlice>,
     pub log_start_offset: i64,
     pub log_end_offset: i64,
+    /// The last stable offset when the data was read.
+    pub last_stable_offset: i64,
+    /// read_committed reads only: the aborted transactions overlapping the data.
+    pub aborted_transactions: Option<Vec<AbortedTxn>>,
 }
 
 /// A batch found by timestamp.
@@ -85,7 +95,7 @@ impl PartitionLog {
     /// CRC-checked and truncated after its last valid batch.
     pub fn open(dir: &Path, config: LogConfig, clean: bool) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(StorageError::io("create", dir))?;
-        crate::cleaner::recovery::finish_interrupted_swaps(dir)?;
+        let swapped = crate::cleaner::recovery::finish_interrupted_swaps(dir)?;
         let bases = segment_bases(dir)?;
         let recovery_point = if clean { i64::MAX } else { read_offset_file(&dir.join(RECOVERY_POINT_FILE))?.unwrap_or(0) };
         let mut segments = BTreeMap::new();
@@ -98,7 +108,7 @@ impl PartitionLog {
                 segment.delete()?;
                 continue;
             }
-            let recover = !clean && base >= recovery_point;
+            let recover = (!clean && base >= recovery_point) || swapped.contains(&base);
             let (segment, truncated) = Segment::open(dir, base, config.index_interval_bytes, recover)?;
             if truncated > 0 {
                 truncated_at = Some(segment.next_offset());
@@ -113,25 +123,24 @@ impl PartitionLog {
         let first_base = segments.keys().next().copied().unwrap_or(0);
         let log_end_offset = segments.values().next_back().map_or(0, Segment::next_offset);
         let log_start_offset = log_start_checkpoint.max(first_base).min(log_end_offset);
-        let log = Self {
+        let mut inner = Inner {
+            config,
+            segments,
+            log_start_offset,
+            unflushed_messages: 0,
+            first_unflushed_ms: None,
+            producers: ProducerStateManager::new(),
+            dir_dirty: true,
+        };
+        load::load_state(dir, &mut inner)?;
+        Ok(Self {
             dir: dir.to_path_buf(),
-            inner: RwLock::new(Inner {
-                config,
-                segments,
-                log_start_offset,
-                unflushed_messages: 0,
-                first_unflushed_ms: None,
-                producers: ProducerStateManager::new(),
-                dir_dirty: true,
-            }),
+            inner: RwLock::new(inner),
             flush_lock: Mutex::new(()),
             flushed_offset: AtomicI64::new(log_end_offset),
             clean_lock: Mutex::new(()),
             cleaner_checkpoint: AtomicI64::new(read_offset_file(&dir.join(CLEANER_CHECKPOINT_FILE))?.unwrap_or(-1)),
-        };
-        let producers = append::load_producers(&log, log_end_offset)?;
-        log.write().producers = producers;
-        Ok(log)
+        })
     }
 
     /// Appends one batch whose offsets are already assigned and that starts at
@@ -164,23 +173,7 @@ impl PartitionLog {
     /// Whole batches from the one holding `offset`, up to `max_bytes` (at least
     /// one batch), below `max_offset` (exclusive; e.g. the high watermark).
     pub fn read(&self, offset: i64, max_bytes: usize, max_offset: i64) -> Result<ReadResult> {
-        let inner = self.read_lock();
-        let log_end_offset = inner.log_end_offset();
-        let (log_start_offset, data) = (inner.log_start_offset, None);
-        if offset < log_start_offset || offset > log_end_offset {
-            return Err(StorageError::OffsetOutOfRange { offset, log_start_offset, log_end_offset });
-        }
-        let mut result = ReadResult { data, log_start_offset, log_end_offset };
-        let max_offset = max_offset.min(log_end_offset);
-        // The segment holding `offset`, or later ones if it ends before it
-        // (possible after compaction or when offset is at a segment's end).
-        for (_, segment) in inner.segments.range(..=offset).next_back().into_iter().chain(inner.segments.range(offset + 1..)) {
-            if let Some(slice) = segment.read(offset, max_bytes, max_offset)? {
-                result.data = Some(slice);
-                break;
-            }
-        }
-        Ok(result)
+        self.read_lock().read(offset, max_bytes, max_offset).map(|(result, _)| result)
     }
 
     /// Makes everything appended so far durable. Concurrent callers share fsyncs.
@@ -199,14 +192,19 @@ impl PartitionLog {
         if self.flushed_offset.load(Ordering::Acquire) >= offset {
             return Ok(()); // the fsync we waited behind covered us
         }
-        let (target, file, dir_dirty) = {
+        let (target, file, txn_index, dir_dirty) = {
             let mut inner = self.write();
             inner.unflushed_messages = 0;
             inner.first_unflushed_ms = None;
-            (inner.log_end_offset(), inner.active().slice_file(), std::mem::take(&mut inner.dir_dirty))
+            let txn_index = inner.active_mut().take_unsynced_txn_index();
+            (inner.log_end_offset(), inner.active().slice_file(), txn_index, std::mem::take(&mut inner.dir_dirty))
         };
         // Older segments were fsynced when they rolled; only the active one can hold unflushed data.
         file.sync_data().map_err(StorageError::io("fsync", self.dir.clone()))?;
+        if let Some(txn_index) = txn_index {
+            // Recovery would rebuild it, but a clean shutdown trusts it.
+            txn_index.sync_data().map_err(StorageError::io("fsync", self.dir.clone()))?;
+        }
         if dir_dirty {
             // New files are durable only once their directory entries are.
             let synced = sync_dir(&self.dir).and_then(|()| self.dir.parent().map_or(Ok(()), sync_dir));
@@ -373,6 +371,29 @@ impl Inner {
         self.active().next_offset()
     }
 
+    /// Whole batches from the one holding `offset` (see [`PartitionLog::read`]), and
+    /// where the data ends: (base offset of its segment, end position in it).
+    fn read(&self, offset: i64, max_bytes: usize, max_offset: i64) -> Result<(ReadResult, Option<(i64, u64)>)> {
+        let log_end_offset = self.log_end_offset();
+        let log_start_offset = self.log_start_offset;
+        if offset < log_start_offset || offset > log_end_offset {
+            return Err(StorageError::OffsetOutOfRange { offset, log_start_offset, log_end_offset });
+        }
+        let last_stable_offset = self.last_stable_offset();
+        let mut result = ReadResult { data: None, log_start_offset, log_end_offset, last_stable_offset, aborted_transactions: None };
+        let max_offset = max_offset.min(log_end_offset);
+        // The segment holding `offset`, or later ones if it ends before it
+        // (possible after compaction or when offset is at a segment's end).
+        for (&base, segment) in self.segments.range(..=offset).next_back().into_iter().chain(self.segments.range(offset + 1..)) {
+            if let Some(slice) = segment.read(offset, max_bytes, max_offset)? {
+                let end = (base, slice.position + slice.len as u64);
+                result.data = Some(slice);
+                return Ok((result, Some(end)));
+            }
+        }
+        Ok((result, None))
+    }
+
     fn append(&mut self, dir: &Path, batch: &[u8], header: &BatchHeader, now_ms: i64) -> Result<bool> {
         if self.should_roll(batch.len() as u64, header, now_ms) {
             self.roll(dir)?;
@@ -397,7 +418,12 @@ impl Inner {
     /// fsynced first, so recovery only ever needs to check from here on.
     fn roll(&mut self, dir: &Path) -> Result<()> {
         let base = self.log_end_offset();
-        self.active().flush()?;
+        self.active_mut().flush()?;
+        if self.dir_dirty {
+            // Files of the old segment (its transaction index may be new) must be
+            // durable before the recovery point moves past them.
+            sync_dir(dir)?;
+        }
         let segment = Segment::create(dir, base, self.config.index_interval_bytes)?;
         self.segments.insert(base, segment);
         self.dir_dirty = true;

@@ -1,23 +1,39 @@
-//! Idempotent-producer state of one partition, after Kafka's `ProducerStateManager`,
-//! `ProducerStateEntry`, `BatchMetadata` and `ProducerAppendInfo`.
+//! Idempotent and transactional producer state of one partition, after Kafka's
+//! `ProducerStateManager`, `ProducerStateEntry`, `BatchMetadata`, `ProducerAppendInfo`
+//! and `CompletedTxn`.
 //!
-//! Per producer id: its current epoch and the last [`BATCHES_TO_RETAIN`] batches
+//! Per producer id: its current epoch, the last [`BATCHES_TO_RETAIN`] batches
 //! (sequence range and offsets), so a retried batch is answered with its original
-//! offsets instead of being appended twice. Updates are two-phase as in Kafka: `check`
-//! before the append, `record` after it succeeded.
+//! offsets instead of being appended twice, the coordinator epoch of its last marker,
+//! and the first offset of its open transaction. The open transactions, ordered by
+//! first offset, give the first unstable offset (and so the last stable offset).
+//! Updates are two-phase as in Kafka: `check_*` before the append, `record*` after it
+//! succeeded; a completed transaction leaves the open set only with
+//! [`ProducerStateManager::complete_txn`], after its abort is in the transaction index.
 //!
-//! Rules (Kafka 4 `ProducerAppendInfo`, client origin, transactions v1):
-//! - a batch equal (same epoch and sequence range) to one of the last 5 is a duplicate,
-//!   checked first, as `UnifiedLog.analyzeAndValidateProducerState` does;
+//! Data batches (Kafka 4 `ProducerAppendInfo`, transactions v1):
+//! - client origin: a batch equal (same epoch and sequence range) to one of the last 5
+//!   is a duplicate, checked first, as `UnifiedLog.analyzeAndValidateProducerState` does;
 //! - epoch below the current one: INVALID_PRODUCER_EPOCH;
-//! - new (higher) epoch: must start at sequence 0, unless the producer had no epoch yet;
-//! - same epoch: base sequence must be last sequence + 1 (`i32::MAX` wraps to 0), else
-//!   OUT_OF_ORDER_SEQUENCE_NUMBER; an unknown producer (never seen, expired, or
-//!   truncated away) is accepted at any sequence, as Kafka does since KIP-360;
-//! - a non-transactional batch while the producer's transaction is open: INVALID_TXN_STATE.
+//! - client origin: a new (higher) epoch must start at sequence 0, unless the producer
+//!   had no epoch yet; the same epoch needs base sequence = last sequence + 1
+//!   (`i32::MAX` wraps to 0), else OUT_OF_ORDER_SEQUENCE_NUMBER; an unknown producer
+//!   (never seen, expired, or truncated away) is accepted at any sequence (KIP-360).
+//!   Coordinator-origin batches (e.g. transactional offset commits) skip sequences;
+//! - a non-transactional batch while the producer's transaction is open:
+//!   INVALID_TXN_STATE; a transactional batch with none open begins one at its base
+//!   offset, later ones continue it (also across an epoch bump, as in Kafka).
 //!
-//! Not done: the transactions-v2 verification state (KIP-890) and coordinator epochs of
-//! markers (control batches only end the open transaction here).
+//! Markers (`appendEndTxnMarker`, transactions v1): an epoch below the current one is
+//! INVALID_PRODUCER_EPOCH, a coordinator epoch below the last marker's is
+//! TRANSACTION_COORDINATOR_FENCED; otherwise the marker takes the producer's epoch
+//! (a newer one forgets the retained batches) and coordinator epoch and ends the open
+//! transaction, if any. A marker with no open transaction is still written and
+//! completes nothing (nor is it indexed), as in Kafka.
+//!
+//! Before a transaction's first write to the partition the broker may verify it with
+//! the coordinator (KIP-890 part 1, see [`verification`]). Not done: transactions v2
+//! (epoch-bumping markers).
 //!
 //! Snapshots keep all retained batches per producer (Kafka keeps only the last one), so
 //! dedup of any of the last 5 still works after a restart.
@@ -27,6 +43,8 @@ use std::collections::{BTreeMap, VecDeque};
 use thiserror::Error;
 
 use crate::batch::{decrement_sequence, BatchHeader, NO_SEQUENCE};
+use crate::control::EndTxnMarker;
+use crate::txn_index::AbortedTxn;
 
 /// Batches remembered per producer (Kafka's `NUM_BATCHES_TO_RETAIN`; also the
 /// producer's `max.in.flight.requests.per.connection` limit for idempotence).
@@ -40,7 +58,18 @@ pub mod error_codes {
     pub const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
     pub const INVALID_PRODUCER_EPOCH: i16 = 47;
     pub const INVALID_TXN_STATE: i16 = 48;
+    pub const TRANSACTION_COORDINATOR_FENCED: i16 = 52;
     pub const CORRUPT_MESSAGE: i16 = 2;
+}
+
+/// Who is appending, which decides how much is checked (Kafka's `AppendOrigin`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppendOrigin {
+    /// A Produce request: duplicates and sequences are checked.
+    Client,
+    /// A coordinator writing on a producer's behalf (transactional offset commits):
+    /// only epochs and transaction state are checked.
+    Coordinator,
 }
 
 /// What to do with a batch, by its producer's state.
@@ -76,6 +105,20 @@ pub enum ProducerStateError {
     },
     #[error("Expected transactional write from producer {producer_id}")]
     ExpectedTransactional { producer_id: i64 },
+    #[error("Record was not part of an ongoing transaction")]
+    NotInTransaction { producer_id: i64 },
+    #[error("Out of order sequence number for producer {producer_id}: {sequence} (incoming seq. number), {lowest_sequence} (earliest seen sequence)")]
+    AboveVerifiedSequence {
+        producer_id: i64,
+        sequence: i32,
+        lowest_sequence: i32,
+    },
+    #[error("Invalid coordinator epoch for producerId {producer_id}: {coordinator_epoch} (zombie), {current} (current)")]
+    CoordinatorFenced {
+        producer_id: i64,
+        coordinator_epoch: i32,
+        current: i32,
+    },
     #[error("producer state snapshot is invalid: {0}")]
     CorruptSnapshot(String),
 }
@@ -87,8 +130,11 @@ impl ProducerStateError {
         match self {
             ProducerStateError::InvalidProducerEpoch { .. } => INVALID_PRODUCER_EPOCH,
             ProducerStateError::NewEpochNotAtZero { .. }
-            | ProducerStateError::OutOfOrderSequence { .. } => OUT_OF_ORDER_SEQUENCE_NUMBER,
-            ProducerStateError::ExpectedTransactional { .. } => INVALID_TXN_STATE,
+            | ProducerStateError::OutOfOrderSequence { .. }
+            | ProducerStateError::AboveVerifiedSequence { .. } => OUT_OF_ORDER_SEQUENCE_NUMBER,
+            ProducerStateError::ExpectedTransactional { .. }
+            | ProducerStateError::NotInTransaction { .. } => INVALID_TXN_STATE,
+            ProducerStateError::CoordinatorFenced { .. } => TRANSACTION_COORDINATOR_FENCED,
             ProducerStateError::CorruptSnapshot(_) => CORRUPT_MESSAGE,
         }
     }
@@ -126,6 +172,8 @@ pub struct ProducerEntry {
     pub last_timestamp: i64,
     /// First offset of the producer's open transaction, if any.
     pub current_txn_first_offset: Option<i64>,
+    /// Coordinator epoch of the producer's last marker (-1: none yet).
+    pub coordinator_epoch: i32,
 }
 
 impl ProducerEntry {
@@ -135,6 +183,7 @@ impl ProducerEntry {
             batches: VecDeque::new(),
             last_timestamp: -1,
             current_txn_first_offset: None,
+            coordinator_epoch: -1,
         }
     }
 
@@ -158,10 +207,40 @@ impl ProducerEntry {
     }
 }
 
+/// A transaction a marker just ended (Kafka's `CompletedTxn`, with the last stable
+/// offset Kafka computes for its index entry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompletedTxn {
+    pub producer_id: i64,
+    pub first_offset: i64,
+    /// The marker's offset.
+    pub last_offset: i64,
+    pub aborted: bool,
+    /// The first offset of the oldest transaction of another producer still open,
+    /// or `last_offset + 1` (Kafka's `ProducerStateManager.lastStableOffset`).
+    pub last_stable_offset: i64,
+}
+
+impl CompletedTxn {
+    /// The transaction index entry of an aborted transaction.
+    pub fn aborted_txn(&self) -> AbortedTxn {
+        AbortedTxn {
+            producer_id: self.producer_id,
+            first_offset: self.first_offset,
+            last_offset: self.last_offset,
+            last_stable_offset: self.last_stable_offset,
+        }
+    }
+}
+
 /// Producer state of one partition.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProducerStateManager {
     producers: BTreeMap<i64, ProducerEntry>,
+    /// Open transactions: first offset -> producer id (Kafka's `ongoingTxns`).
+    ongoing: BTreeMap<i64, i64>,
+    /// Pending verifications by producer id; in memory only, as in Kafka.
+    verifications: BTreeMap<i64, VerificationEntry>,
 }
 
 impl ProducerStateManager {
@@ -171,19 +250,39 @@ impl ProducerStateManager {
 
     /// Checks a client batch against the state. Batches without a producer id always append.
     pub fn check(&self, header: &BatchHeader) -> Result<SequenceCheck, ProducerStateError> {
+        self.check_append(header, AppendOrigin::Client)
+    }
+
+    /// Checks a data batch from `origin` against the state.
+    pub fn check_append(
+        &self,
+        header: &BatchHeader,
+        origin: AppendOrigin,
+    ) -> Result<SequenceCheck, ProducerStateError> {
         if !header.has_producer_id() {
             return Ok(SequenceCheck::Append);
         }
         let producer_id = header.producer_id;
+        if origin == AppendOrigin::Client {
+            if let Some(batch) = self.duplicate_of(header) {
+                return Ok(SequenceCheck::Duplicate {
+                    base_offset: batch.first_offset(),
+                    last_offset: batch.last_offset,
+                });
+            }
+            if let Some(verifying) = self.verifications.get(&producer_id) {
+                if header.base_sequence > verifying.lowest_sequence {
+                    return Err(ProducerStateError::AboveVerifiedSequence {
+                        producer_id,
+                        sequence: header.base_sequence,
+                        lowest_sequence: verifying.lowest_sequence,
+                    });
+                }
+            }
+        }
         let Some(entry) = self.producers.get(&producer_id) else {
             return Ok(SequenceCheck::Append);
         };
-        if let Some(batch) = self.duplicate_of(header) {
-            return Ok(SequenceCheck::Duplicate {
-                base_offset: batch.first_offset(),
-                last_offset: batch.last_offset,
-            });
-        }
         let epoch = header.producer_epoch;
         if epoch < entry.epoch {
             return Err(ProducerStateError::InvalidProducerEpoch {
@@ -193,7 +292,9 @@ impl ProducerStateManager {
             });
         }
         let sequence = header.base_sequence;
-        if epoch != entry.epoch {
+        if origin == AppendOrigin::Coordinator {
+            // No sequences to check.
+        } else if epoch != entry.epoch {
             if sequence != 0 && entry.epoch != NO_PRODUCER_EPOCH {
                 return Err(ProducerStateError::NewEpochNotAtZero {
                     producer_id,
@@ -238,26 +339,19 @@ impl ProducerStateManager {
             .copied()
     }
 
-    /// Records a batch after it was appended (its header carries the assigned offsets), or
-    /// while rebuilding from the log. Control batches end the producer's open transaction.
-    /// `append_time_ms` is when it was appended, for expiration.
+    /// Records a data batch after it was appended (its header carries the assigned
+    /// offsets), or while rebuilding from the log. A transactional batch begins the
+    /// producer's transaction if none is open. Control batches are recorded with
+    /// [`Self::record_marker`] and ignored here. `append_time_ms` is when it was
+    /// appended, for expiration.
     pub fn record(&mut self, header: &BatchHeader, append_time_ms: i64) {
-        if !header.has_producer_id() {
+        if !header.has_producer_id() || header.is_control() {
             return;
         }
         let entry = self
             .producers
             .entry(header.producer_id)
             .or_insert_with(ProducerEntry::empty);
-        if header.is_control() {
-            // An empty control batch means its transaction was cleaned away (Kafka ignores it).
-            if header.records_count > 0 {
-                entry.set_epoch(header.producer_epoch);
-                entry.current_txn_first_offset = None;
-                entry.last_timestamp = append_time_ms;
-            }
-            return;
-        }
         entry.set_epoch(header.producer_epoch);
         if header.base_sequence != NO_SEQUENCE {
             entry.add_batch(BatchMetadata {
@@ -270,6 +364,84 @@ impl ProducerStateManager {
         entry.last_timestamp = append_time_ms;
         if header.is_transactional() && entry.current_txn_first_offset.is_none() {
             entry.current_txn_first_offset = Some(header.base_offset);
+            self.ongoing.insert(header.base_offset, header.producer_id);
+        }
+        if header.is_transactional() {
+            self.clear_verification(header.producer_id);
+        }
+    }
+
+    /// Checks a marker for `producer_id` before it is written (Kafka's
+    /// `appendEndTxnMarker` checks, transactions v1).
+    pub fn check_marker(
+        &self,
+        producer_id: i64,
+        producer_epoch: i16,
+        coordinator_epoch: i32,
+    ) -> Result<(), ProducerStateError> {
+        let Some(entry) = self.producers.get(&producer_id) else {
+            return Ok(());
+        };
+        if producer_epoch < entry.epoch {
+            return Err(ProducerStateError::InvalidProducerEpoch {
+                producer_id,
+                epoch: producer_epoch,
+                current: entry.epoch,
+            });
+        }
+        if entry.coordinator_epoch > coordinator_epoch {
+            return Err(ProducerStateError::CoordinatorFenced {
+                producer_id,
+                coordinator_epoch,
+                current: entry.coordinator_epoch,
+            });
+        }
+        Ok(())
+    }
+
+    /// Records a marker after it was appended, or while rebuilding from the log: the
+    /// producer takes its epoch and coordinator epoch and its transaction ends. Returns
+    /// the transaction it completed, if one was open; it stays among the open ones (so
+    /// the last stable offset does not pass it) until [`Self::complete_txn`].
+    pub fn record_marker(
+        &mut self,
+        header: &BatchHeader,
+        marker: &EndTxnMarker,
+        append_time_ms: i64,
+    ) -> Option<CompletedTxn> {
+        let producer_id = header.producer_id;
+        let marker_offset = header.base_offset;
+        let first_offset = self
+            .producers
+            .get(&producer_id)
+            .and_then(|e| e.current_txn_first_offset);
+        let completed = first_offset.map(|first_offset| CompletedTxn {
+            producer_id,
+            first_offset,
+            last_offset: marker_offset,
+            aborted: marker.is_abort(),
+            last_stable_offset: self
+                .ongoing
+                .iter()
+                .find(|&(_, &other)| other != producer_id)
+                .map_or(marker_offset.saturating_add(1), |(&first, _)| first),
+        });
+        let entry = self
+            .producers
+            .entry(producer_id)
+            .or_insert_with(ProducerEntry::empty);
+        entry.set_epoch(header.producer_epoch);
+        entry.coordinator_epoch = marker.coordinator_epoch;
+        entry.current_txn_first_offset = None;
+        entry.last_timestamp = append_time_ms;
+        self.clear_verification(producer_id);
+        completed
+    }
+
+    /// Takes a completed transaction out of the open ones (Kafka's `completeTxn`).
+    pub fn complete_txn(&mut self, txn: &CompletedTxn) {
+        if self.ongoing.get(&txn.first_offset) == Some(&txn.producer_id) {
+            self.ongoing.remove(&txn.first_offset);
         }
     }
 
@@ -280,6 +452,8 @@ impl ProducerStateManager {
             entry.current_txn_first_offset.is_some()
                 || now_ms.saturating_sub(entry.last_timestamp) < producer_id_expiration_ms
         });
+        self.verifications
+            .retain(|_, v| now_ms.saturating_sub(v.created_ms) < producer_id_expiration_ms);
     }
 
     /// Forgets batches at or above `log_end_offset` (the log was truncated there). A
@@ -297,6 +471,7 @@ impl ProducerStateManager {
             }
             !entry.batches.is_empty() || entry.current_txn_first_offset.is_some()
         });
+        self.ongoing = open_transactions(&self.producers);
     }
 
     /// The state of one producer.
@@ -325,10 +500,12 @@ impl ProducerStateManager {
 
     /// The smallest first offset of an open transaction (bounds the last stable offset).
     pub fn first_unstable_offset(&self) -> Option<i64> {
-        self.producers
-            .values()
-            .filter_map(|e| e.current_txn_first_offset)
-            .min()
+        self.ongoing.keys().next().copied()
+    }
+
+    /// The open transactions as (first offset, producer id), oldest first.
+    pub fn ongoing_transactions(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
+        self.ongoing.iter().map(|(&first, &producer)| (first, producer))
     }
 
     /// Serializes the state as of `up_to_offset` (the log end offset it reflects).
@@ -341,8 +518,18 @@ impl ProducerStateManager {
     /// truncated or trailing bytes.
     pub fn from_snapshot(bytes: &[u8]) -> Result<(Self, i64), ProducerStateError> {
         let (producers, up_to_offset) = snapshot::decode(bytes)?;
-        Ok((ProducerStateManager { producers }, up_to_offset))
+        let ongoing = open_transactions(&producers);
+        let verifications = BTreeMap::new();
+        Ok((ProducerStateManager { producers, ongoing, verifications }, up_to_offset))
     }
+}
+
+/// The open-transaction set implied by the producers' entries.
+fn open_transactions(producers: &BTreeMap<i64, ProducerEntry>) -> BTreeMap<i64, i64> {
+    producers
+        .iter()
+        .filter_map(|(&id, e)| e.current_txn_first_offset.map(|first| (first, id)))
+        .collect()
 }
 
 /// Kafka's `inSequence`: next = last + 1, or a wrap from `i32::MAX` to 0.
@@ -352,6 +539,11 @@ fn in_sequence(last_sequence: i32, next_sequence: i32) -> bool {
 }
 
 mod snapshot;
+pub mod verification;
+pub use verification::{VerificationEntry, VerificationGuard};
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod txn_tests;

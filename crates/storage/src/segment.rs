@@ -1,5 +1,6 @@
 //! One segment of a partition log, after Kafka's `LogSegment`: a file of
-//! record batches starting at `base_offset`, with its offset and time indexes.
+//! record batches starting at `base_offset`, with its offset and time indexes
+//! and its aborted transaction index.
 //!
 //! Batches are appended exactly as validated (offsets already assigned). Reads
 //! return [`FileSlice`]s of whole batches, so the broker can send file data
@@ -16,7 +17,8 @@ use bytes::Bytes;
 use crate::batch::{self, BatchHeader, HEADER_BYTES};
 use crate::error::{Result, StorageError};
 use crate::index::{OffsetIndex, TimeIndex};
-use crate::layout::{offset_file, segment_file, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
+use crate::layout::{offset_file, segment_file, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX};
+use crate::txn_index::{AbortedTxn, TxnIndex, TxnIndexSearch};
 
 /// A byte range of a segment file holding whole batches.
 #[derive(Debug, Clone)]
@@ -53,6 +55,9 @@ pub struct Segment {
     size: u64,
     offset_index: OffsetIndex,
     time_index: TimeIndex,
+    txn_index: TxnIndex,
+    /// The transaction index did not load cleanly: the log must rebuild it.
+    txn_index_lost: bool,
     index_interval_bytes: u64,
     bytes_since_index_entry: u64,
     /// Offset after the last batch (= base offset when empty).
@@ -85,6 +90,8 @@ impl Segment {
             state,
             offset_index: OffsetIndex::create(&segment_file(dir, base_offset, INDEX_SUFFIX, state))?,
             time_index: TimeIndex::create(&segment_file(dir, base_offset, TIME_INDEX_SUFFIX, state))?,
+            txn_index: TxnIndex::create(&segment_file(dir, base_offset, TXN_INDEX_SUFFIX, state))?,
+            txn_index_lost: false,
             log_path,
             file: Arc::new(file),
             size: 0,
@@ -100,6 +107,9 @@ impl Segment {
     /// CRC-checked, the file is truncated after the last valid one, and the
     /// indexes are rebuilt; without it the indexes are trusted when they load
     /// cleanly and only the last batch is located. Returns the bytes truncated.
+    /// The transaction index needs producer state to rebuild, so the log does
+    /// that: it is left empty with `recover`, or when it does not load cleanly
+    /// (see [`Self::txn_index_lost`]).
     pub fn open(dir: &Path, base_offset: i64, index_interval_bytes: u64, recover: bool) -> Result<(Self, u64)> {
         let log_path = offset_file(dir, base_offset, LOG_SUFFIX);
         let file = OpenOptions::new()
@@ -110,6 +120,7 @@ impl Segment {
         let file_len = file.metadata().map_err(StorageError::io("stat", &log_path))?.len();
         let index_path = offset_file(dir, base_offset, INDEX_SUFFIX);
         let time_path = offset_file(dir, base_offset, TIME_INDEX_SUFFIX);
+        let txn_path = offset_file(dir, base_offset, TXN_INDEX_SUFFIX);
         let indexes = if recover {
             None
         } else {
@@ -132,6 +143,9 @@ impl Segment {
             size: 0,
             offset_index,
             time_index,
+            // Loaded after the scan, which tells the offsets it may hold.
+            txn_index: if recover { TxnIndex::create(&txn_path)? } else { TxnIndex::unloaded(&txn_path) },
+            txn_index_lost: recover,
             index_interval_bytes,
             bytes_since_index_entry: 0,
             next_offset: base_offset,
@@ -139,6 +153,16 @@ impl Segment {
             first_batch_timestamp: None,
         };
         let truncated = segment.scan(file_len, recover, rebuild)?;
+        if !recover {
+            match TxnIndex::load(&txn_path, base_offset, segment.next_offset)? {
+                Some(index) => segment.txn_index = index,
+                None => {
+                    tracing::warn!(index = %txn_path.display(), "transaction index is damaged: rebuilding it from the log");
+                    segment.txn_index = TxnIndex::create(&txn_path)?;
+                    segment.txn_index_lost = true;
+                }
+            }
+        }
         Ok((segment, truncated))
     }
 
@@ -304,14 +328,16 @@ impl Segment {
         self.first_batch_timestamp = None;
         self.bytes_since_index_entry = 0;
         self.scan(file_len, false, false)?;
+        self.txn_index.truncate_to(offset)?;
         self.time_index.truncate_to_offset(self.relative(self.next_offset))
     }
 
     /// Makes everything appended so far durable.
-    pub fn flush(&self) -> Result<()> {
+    pub fn flush(&mut self) -> Result<()> {
         self.file.sync_data().map_err(StorageError::io("fsync", &self.log_path))?;
         self.offset_index.sync()?;
-        self.time_index.sync()
+        self.time_index.sync()?;
+        self.txn_index.sync()
     }
 
     pub(crate) fn slice_file(&self) -> Arc<File> {
@@ -323,20 +349,26 @@ impl Segment {
         delete_segment_files(&self.dir, self.base_offset, self.state)
     }
 
-    /// Renames the segment's three files to another compaction state (`None`:
-    /// a live segment's names). The log file goes last: for a `swap` it is
-    /// the commit point recovery looks for. Open handles (and file slices
-    /// readers hold) are unaffected by renames.
+    /// Renames the segment's files to another compaction state (`None`: a
+    /// live segment's names). The log file goes last: for a `swap` it is the
+    /// commit point recovery looks for. The transaction index exists only once
+    /// it has an entry. Open handles (and file slices readers hold) are
+    /// unaffected by renames.
     pub fn rename_state(&mut self, to: Option<&'static str>) -> Result<()> {
-        for suffix in [INDEX_SUFFIX, TIME_INDEX_SUFFIX, LOG_SUFFIX] {
+        for suffix in [TXN_INDEX_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, LOG_SUFFIX] {
             let from = segment_file(&self.dir, self.base_offset, suffix, self.state);
             let dest = segment_file(&self.dir, self.base_offset, suffix, to);
-            std::fs::rename(&from, &dest).map_err(StorageError::io("rename", &from))?;
+            match std::fs::rename(&from, &dest) {
+                Ok(()) => {}
+                Err(e) if suffix == TXN_INDEX_SUFFIX && e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StorageError::io("rename", &from)(e)),
+            }
         }
         self.state = to;
         self.log_path = segment_file(&self.dir, self.base_offset, LOG_SUFFIX, to);
         self.offset_index.set_path(segment_file(&self.dir, self.base_offset, INDEX_SUFFIX, to));
         self.time_index.set_path(segment_file(&self.dir, self.base_offset, TIME_INDEX_SUFFIX, to));
+        self.txn_index.set_path(segment_file(&self.dir, self.base_offset, TXN_INDEX_SUFFIX, to));
         Ok(())
     }
 
@@ -376,6 +408,62 @@ impl Segment {
         offset - self.base_offset <= i64::from(u32::MAX)
     }
 
+    /// Records an aborted transaction whose marker was just appended to this
+    /// segment. Returns whether the index file was created.
+    pub fn append_aborted_txn(&mut self, txn: AbortedTxn) -> Result<bool> {
+        self.txn_index.append(txn)
+    }
+
+    /// The aborted transactions of this segment's index overlapping
+    /// `[fetch_offset, upper_bound_offset)` (Kafka's `LogSegment.collectAbortedTxns`).
+    pub fn collect_aborted_txns(&self, fetch_offset: i64, upper_bound_offset: i64) -> Result<TxnIndexSearch> {
+        self.txn_index.collect(fetch_offset, upper_bound_offset)
+    }
+
+    /// Every entry of the transaction index, in marker order.
+    pub fn aborted_txns(&self) -> Result<Vec<AbortedTxn>> {
+        self.txn_index.all()
+    }
+
+    /// The transaction index did not load cleanly, or was dropped by recovery:
+    /// it is empty and must be rebuilt from the batches.
+    pub fn txn_index_lost(&self) -> bool {
+        self.txn_index_lost
+    }
+
+    /// The transaction index file if it has entries not yet fsynced; the
+    /// caller fsyncs it.
+    pub fn take_unsynced_txn_index(&mut self) -> Option<Arc<File>> {
+        self.txn_index.take_unsynced()
+    }
+
+    /// Empties the transaction index before it is rebuilt.
+    pub fn reset_txn_index(&mut self) -> Result<()> {
+        self.txn_index_lost = false;
+        self.txn_index.reset()
+    }
+
+    /// The offset at byte `position`: the base offset of the batch starting
+    /// there, or the next offset when `position` is the end of the segment.
+    pub fn offset_at_position(&self, position: u64) -> Result<i64> {
+        if position >= self.size {
+            return Ok(self.next_offset);
+        }
+        Ok(self.read_header(position)?.map_or(self.next_offset, |h| h.base_offset))
+    }
+
+    /// Where every batch is, in order.
+    pub fn batches(&self) -> Result<Vec<BatchPosition>> {
+        let mut batches = Vec::new();
+        let mut position = 0;
+        while position < self.size {
+            let Some(header) = self.read_header(position)? else { break };
+            batches.push(BatchPosition { position, header });
+            position += header.size() as u64;
+        }
+        Ok(batches)
+    }
+
     /// The headers of every batch, in order (producer state rebuilds from these).
     pub fn headers(&self) -> Result<Vec<BatchHeader>> {
         let mut headers = Vec::new();
@@ -389,9 +477,9 @@ impl Segment {
     }
 }
 
-/// Removes the three files of segment `base_offset` in `state`, those that exist.
+/// Removes the files of segment `base_offset` in `state`, those that exist.
 pub(crate) fn delete_segment_files(dir: &Path, base_offset: i64, state: Option<&str>) -> Result<()> {
-    for suffix in [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX] {
+    for suffix in [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX] {
         let path = segment_file(dir, base_offset, suffix, state);
         match std::fs::remove_file(&path) {
             Ok(()) => {}

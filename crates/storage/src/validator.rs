@@ -28,6 +28,7 @@ use thiserror::Error;
 use crate::batch::{
     self, BatchError, BatchHeader, Compression, TimestampType, LOG_OVERHEAD, MAGIC_V2, NO_TIMESTAMP,
 };
+use crate::producer_state::AppendOrigin;
 
 pub use records::{first_record_at_or_after, MAX_DECOMPRESSED_BYTES};
 pub(crate) use records::{read_varint, read_varlong, records_reader};
@@ -210,9 +211,24 @@ pub fn validate_and_assign(
     now_ms: i64,
     cfg: &ValidationConfig,
 ) -> Result<ValidatedBatch, ValidationError> {
+    validate_and_assign_from(records, next_offset, leader_epoch, now_ms, cfg, AppendOrigin::Client)
+}
+
+/// [`validate_and_assign`] for a batch from `origin`: a coordinator's batch (e.g. a
+/// transactional offset commit) may have a producer id without a sequence, as in Kafka.
+/// Control batches are refused from every origin here: markers are written by
+/// `PartitionLog::write_txn_marker`.
+pub fn validate_and_assign_from(
+    records: &mut [u8],
+    next_offset: i64,
+    leader_epoch: i32,
+    now_ms: i64,
+    cfg: &ValidationConfig,
+    origin: AppendOrigin,
+) -> Result<ValidatedBatch, ValidationError> {
     let size = single_batch_size(records)?;
     let header = BatchHeader::parse(records).map_err(ValidationError::Corrupt)?;
-    check_batch(records, &header, cfg)?;
+    check_batch(records, &header, cfg, origin)?;
     check_timestamps_in_header(&header, now_ms, cfg)?;
     if cfg.compacted {
         let window = create_time_window(&header, now_ms, cfg);
@@ -275,6 +291,7 @@ fn check_batch(
     records: &[u8],
     header: &BatchHeader,
     cfg: &ValidationConfig,
+    origin: AppendOrigin,
 ) -> Result<(), ValidationError> {
     if header.base_offset != 0 {
         return Err(ValidationError::NonZeroBaseOffset(header.base_offset));
@@ -310,7 +327,7 @@ fn check_batch(
     if header.is_control() {
         return Err(ValidationError::ControlBatch);
     }
-    if header.has_producer_id() && header.base_sequence < 0 {
+    if origin == AppendOrigin::Client && header.has_producer_id() && header.base_sequence < 0 {
         return Err(ValidationError::InvalidSequence {
             producer_id: header.producer_id,
             base_sequence: header.base_sequence,

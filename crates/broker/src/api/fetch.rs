@@ -5,16 +5,20 @@
 //! progresses). Long poll: when fewer than `min_bytes` are ready, wait until
 //! data arrives or `max_wait_ms` passes. No fetch sessions: session id 0 is
 //! always answered, which every client handles as "full fetches". The high
-//! watermark is the log end offset (one replica); the last stable offset
-//! equals it until transactions exist. As in Kafka, a fetch that asks for
-//! nothing, or whose partitions include an error, is answered at once.
+//! watermark is the log end offset (one replica); the last stable offset is
+//! the first offset of the oldest open transaction, or the high watermark. A
+//! read_committed fetch (isolation level 1) never returns data at or past the
+//! last stable offset and lists the aborted transactions overlapping the data
+//! it returns (null for read_uncommitted, as in Kafka). As in Kafka, a fetch
+//! that asks for nothing, or whose partitions include an error, is answered at
+//! once.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
-use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse};
+use kafka_protocol::messages::fetch_response::{AbortedTransaction, FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, ProducerId};
 use strom_storage::error::StorageError;
 
 use super::RequestContext;
@@ -103,19 +107,21 @@ fn read_partition(
     // Reads return at least one whole batch, so the first partition with data
     // progresses even past the limits, as in Kafka; later ones stop at the budget.
     let limit = usize::try_from(p.partition_max_bytes).unwrap_or(0).min(*budget);
-    let high_watermark = log.log_end_offset();
-    let read = if limit == 0 && !*first_data {
-        log.read(p.fetch_offset, 1, p.fetch_offset.min(high_watermark))
+    // Nothing past the high watermark (the log end offset, one replica) is read;
+    // once the budget is spent, nothing at all.
+    let (max_bytes, max_offset) = if limit == 0 && !*first_data { (1, p.fetch_offset) } else { (limit.max(1), i64::MAX) };
+    let read = if read_committed {
+        log.read_committed(p.fetch_offset, max_bytes, max_offset)
     } else {
-        log.read(p.fetch_offset, limit.max(1), high_watermark)
+        log.read(p.fetch_offset, max_bytes, max_offset)
     };
-    let (log_start, data) = match read {
-        Ok(read) => (read.log_start_offset, read.data),
+    let read = match read {
+        Ok(read) => read,
         Err(StorageError::OffsetOutOfRange { log_start_offset, log_end_offset, .. }) => {
             return empty
                 .with_error_code(ResponseError::OffsetOutOfRange.code())
                 .with_high_watermark(log_end_offset)
-                .with_last_stable_offset(log_end_offset)
+                .with_last_stable_offset(log.last_stable_offset())
                 .with_log_start_offset(log_start_offset);
         }
         Err(error) => {
@@ -123,7 +129,7 @@ fn read_partition(
             return empty.with_error_code(ResponseError::KafkaStorageError.code());
         }
     };
-    let records = match data.map(|slice| slice.read()) {
+    let records = match read.data.as_ref().map(|slice| slice.read()) {
         None => Bytes::new(),
         Some(Ok(bytes)) => bytes,
         Some(Err(error)) => {
@@ -135,12 +141,15 @@ fn read_partition(
         *first_data = false;
         *budget = budget.saturating_sub(records.len());
     }
+    let aborted = read.aborted_transactions.map(|list| {
+        list.into_iter()
+            .map(|t| AbortedTransaction::default().with_producer_id(ProducerId(t.producer_id)).with_first_offset(t.first_offset))
+            .collect()
+    });
     empty
-        .with_high_watermark(high_watermark)
-        .with_last_stable_offset(high_watermark)
-        .with_log_start_offset(log_start)
-        // read_committed fetches get the aborted transactions in range (none
-        // until transactions exist); Kafka sends null to read_uncommitted ones.
-        .with_aborted_transactions(read_committed.then(Vec::new))
+        .with_high_watermark(read.log_end_offset)
+        .with_last_stable_offset(read.last_stable_offset)
+        .with_log_start_offset(read.log_start_offset)
+        .with_aborted_transactions(aborted)
         .with_records(Some(records))
 }

@@ -147,3 +147,5 @@ pub(crate) mod test_support;
 mod group_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod txn_tests;

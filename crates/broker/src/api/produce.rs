@@ -6,6 +6,12 @@
 //! every producer waiting at the same time). v8+ responses carry record errors
 //! and an error message. Unknown topics are created when auto-creation is on;
 //! internal topics (`__consumer_offsets`, `__transaction_state`) are refused.
+//! Transactional batches (attributes bit 4) begin or continue their producer's
+//! transaction in the partition (tracked only with a producer id, as in Kafka);
+//! a request holding one without a transactional id fails as a whole with
+//! TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as Kafka's `handleProduceRequest`
+//! answers it. Not done yet: KIP-890's verification of the partition with the
+//! transaction coordinator before a transaction's first write.
 
 use std::sync::Arc;
 
@@ -13,6 +19,7 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_request::PartitionProduceData;
 use kafka_protocol::messages::produce_response::{BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+use strom_storage::batch::BatchHeader;
 use strom_storage::log::{AppendError, PartitionLog};
 use strom_storage::validator;
 
@@ -21,6 +28,10 @@ use crate::metadata::{NewTopic, TopicImage};
 
 pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<ProduceResponse> {
     let acks = req.acks;
+    if req.transactional_id.is_none() && has_transactional_records(&req) {
+        let error = ResponseError::TransactionalIdAuthorizationFailed;
+        return (acks != 0).then(|| refuse_all(&req, error, "Transactional Id authorization failed."));
+    }
     let mut topics = Vec::with_capacity(req.topic_data.len());
     for topic in req.topic_data {
         let found = find_topic(ctx, &topic.name.0, topic.topic_id);
@@ -49,6 +60,30 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<Pro
         ctx.broker.data_arrived();
     }
     (acks != 0).then(|| ProduceResponse::default().with_responses(topics))
+}
+
+/// Kafka's `RequestUtils.hasTransactionalRecords`: the first batch of any partition
+/// has the transactional bit.
+fn has_transactional_records(req: &ProduceRequest) -> bool {
+    req.topic_data
+        .iter()
+        .flat_map(|t| &t.partition_data)
+        .filter_map(|p| p.records.as_deref())
+        .any(|records| BatchHeader::parse(records).is_ok_and(|h| h.is_transactional()))
+}
+
+/// Every partition of the request failed with `error` and Kafka's `message` for it
+/// (Kafka's `ProduceRequest.getErrorResponse`).
+fn refuse_all(req: &ProduceRequest, error: ResponseError, message: &str) -> ProduceResponse {
+    let topics = req
+        .topic_data
+        .iter()
+        .map(|topic| {
+            let partitions = topic.partition_data.iter().map(|p| failed(p.index, error, Some(message.to_owned()))).collect();
+            TopicProduceResponse::default().with_name(topic.name.clone()).with_topic_id(topic.topic_id).with_partition_responses(partitions)
+        })
+        .collect();
+    ProduceResponse::default().with_responses(topics)
 }
 
 /// The topic a request names (by name below v13, by id from v13),

@@ -11,6 +11,11 @@
 //!   its live name; its indexes are rebuilt from it;
 //! - `.deleted` files are deleted.
 //!
+//! A segment that took a swap's place is returned to the caller, which
+//! recovers it like an unflushed one (Kafka's LogLoader does too): that
+//! rebuilds its indexes, and its transaction index from the producer state
+//! replayed over it.
+//!
 //! Live segments of the group that start past the swap's last batch (all
 //! their records were compacted away) survive a crash at this point: they
 //! hold only records a later one supersedes, so the log stays consistent, and
@@ -26,7 +31,8 @@ use crate::layout::{parse_segment_file_in_state, segment_file, CLEANED_STATE, DE
 use crate::segment::delete_segment_files;
 
 /// Brings the partition directory `dir` to a state with no compaction files.
-pub fn finish_interrupted_swaps(dir: &Path) -> Result<()> {
+/// Returns the base offsets of the segments a finished swap put in place.
+pub fn finish_interrupted_swaps(dir: &Path) -> Result<Vec<i64>> {
     let mut names = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(StorageError::io("list", dir))? {
         let entry = entry.map_err(StorageError::io("list", dir))?;
@@ -50,7 +56,7 @@ pub fn finish_interrupted_swaps(dir: &Path) -> Result<()> {
         }
     }
     swapped_logs.sort_unstable();
-    for base in swapped_logs {
+    for &base in &swapped_logs {
         let swap = segment_file(dir, base, LOG_SUFFIX, Some(SWAP_STATE));
         let end = next_offset(&swap, base)?.max(base + 1);
         for name in &names {
@@ -68,7 +74,7 @@ pub fn finish_interrupted_swaps(dir: &Path) -> Result<()> {
     if changed {
         File::open(dir).and_then(|d| d.sync_all()).map_err(StorageError::io("fsync", dir))?;
     }
-    Ok(())
+    Ok(swapped_logs)
 }
 
 /// The offset after the last whole batch of the log file at `path`.

@@ -1,14 +1,18 @@
 //! The produce path of a partition log: validate a client's batch, check its
-//! producer sequence, assign offsets, write it, and remember the sequence, all
-//! under the partition's append lock. Also producer-state snapshots, which
-//! make idempotence survive restarts without replaying the whole log.
+//! producer sequence and transaction state, assign offsets, write it, and
+//! remember the sequence (and any transaction it begins), all under the
+//! partition's append lock. Also producer-state snapshots, which make
+//! idempotence and open transactions survive restarts without replaying the
+//! whole log.
 
 use std::path::Path;
 
 use crate::error::StorageError;
-use crate::layout::{offset_file, parse_offset_file, SNAPSHOT_SUFFIX};
-use crate::producer_state::{ProducerStateError, ProducerStateManager, SequenceCheck};
+use crate::layout::{offset_file, SNAPSHOT_SUFFIX};
+use crate::producer_state::{AppendOrigin, ProducerStateError, SequenceCheck, VerificationGuard};
 use crate::validator::{self, ValidationError};
+
+use super::load::snapshot_offsets;
 
 use super::{Inner, PartitionLog};
 
@@ -39,23 +43,77 @@ pub enum AppendError {
 
 impl PartitionLog {
     /// Validates and appends the records of one partition from a Produce request.
+    /// Transactional batches begin or continue their producer's transaction.
     pub fn append_records(&self, records: &mut [u8], leader_epoch: i32, now_ms: i64) -> Result<AppendInfo, AppendError> {
+        self.append_records_from(records, leader_epoch, now_ms, AppendOrigin::Client)
+    }
+
+    /// [`Self::append_records`] for a batch from `origin`: a coordinator's batch
+    /// (a transactional offset commit) is checked for epoch and transaction state
+    /// only, not for duplicates or sequences, as in Kafka.
+    pub fn append_records_from(
+        &self,
+        records: &mut [u8],
+        leader_epoch: i32,
+        now_ms: i64,
+        origin: AppendOrigin,
+    ) -> Result<AppendInfo, AppendError> {
+        self.append_checked(records, leader_epoch, now_ms, origin, Verification::Off)
+    }
+
+    /// Starts verifying `producer_id`'s transaction before its first write here
+    /// (KIP-890): the guard to append with once the coordinator confirmed the
+    /// partition is in the transaction, or `None` when it is already open here.
+    pub fn start_txn_verification(&self, producer_id: i64, sequence: i32, epoch: i16, now_ms: i64) -> Option<VerificationGuard> {
+        self.write().producers.start_verification(producer_id, sequence, epoch, now_ms)
+    }
+
+    /// [`Self::append_records`] with transaction verification on: a transactional
+    /// batch that would begin its producer's transaction needs the guard of
+    /// [`Self::start_txn_verification`], still current, else INVALID_TXN_STATE
+    /// ("Record was not part of an ongoing transaction"), as Kafka.
+    pub fn append_records_verified(
+        &self,
+        records: &mut [u8],
+        leader_epoch: i32,
+        now_ms: i64,
+        guard: Option<VerificationGuard>,
+    ) -> Result<AppendInfo, AppendError> {
+        self.append_checked(records, leader_epoch, now_ms, AppendOrigin::Client, Verification::Guard(guard))
+    }
+
+    fn append_checked(
+        &self,
+        records: &mut [u8],
+        leader_epoch: i32,
+        now_ms: i64,
+        origin: AppendOrigin,
+        verification: Verification,
+    ) -> Result<AppendInfo, AppendError> {
         let mut inner = self.write();
         let next_offset = inner.log_end_offset();
         let validation = inner.config.validation();
-        let validated = validator::validate_and_assign(records, next_offset, leader_epoch, now_ms, &validation)?;
+        let validated = validator::validate_and_assign_from(records, next_offset, leader_epoch, now_ms, &validation, origin)?;
         let header = validated.header;
-        // Kafka checks sequences after validation: a retry that is now invalid gets the validation error.
+        let duplicate = |base_offset, last_offset, log_start_offset| AppendInfo {
+            base_offset,
+            last_offset,
+            log_append_time: validated.log_append_time,
+            log_start_offset,
+            duplicate: true,
+            needs_flush: false,
+        };
+        // Kafka checks sequences after validation: a retry that is now invalid gets
+        // the validation error. A duplicate is answered before verification.
         if header.has_producer_id() {
-            if let SequenceCheck::Duplicate { base_offset, last_offset } = inner.producers.check(&header)? {
-                return Ok(AppendInfo {
-                    base_offset,
-                    last_offset,
-                    log_append_time: validated.log_append_time,
-                    log_start_offset: inner.log_start_offset,
-                    duplicate: true,
-                    needs_flush: false,
-                });
+            if let (AppendOrigin::Client, Some(batch)) = (origin, inner.producers.duplicate_of(&header)) {
+                return Ok(duplicate(batch.first_offset(), batch.last_offset, inner.log_start_offset));
+            }
+            if let Verification::Guard(guard) = verification {
+                inner.producers.check_verified(&header, guard)?;
+            }
+            if let SequenceCheck::Duplicate { base_offset, last_offset } = inner.producers.check_append(&header, origin)? {
+                return Ok(duplicate(base_offset, last_offset, inner.log_start_offset));
             }
         }
         let needs_flush = inner.append(&self.dir, records, &header, now_ms)?;
@@ -79,7 +137,15 @@ impl PartitionLog {
     }
 }
 
-/// Writes `<leo>.snapshot` and deletes older snapshots but the previous one.
+/// Whether a transaction's first write must carry a verification guard.
+enum Verification {
+    Off,
+    Guard(Option<VerificationGuard>),
+}
+
+/// Writes `<leo>.snapshot` and deletes older snapshots but the previous one and
+/// the newest at or below the active segment's base, where an unclean start
+/// replays from (it recovers the active segment).
 pub(super) fn write_snapshot(dir: &Path, inner: &Inner) -> Result<(), StorageError> {
     let offset = inner.log_end_offset();
     let path = offset_file(dir, offset, SNAPSHOT_SUFFIX);
@@ -89,55 +155,14 @@ pub(super) fn write_snapshot(dir: &Path, inner: &Inner) -> Result<(), StorageErr
     std::fs::rename(&tmp, &path).map_err(StorageError::io("rename", &path))?;
     let mut older = snapshot_offsets(dir)?;
     older.retain(|&o| o < offset);
-    for stale in older.iter().rev().skip(1) {
-        let stale_path = offset_file(dir, *stale, SNAPSHOT_SUFFIX);
+    let previous = older.last().copied();
+    let active_base = inner.active().base_offset();
+    let recovery = older.iter().rev().find(|&&o| o <= active_base).copied();
+    for stale in older.into_iter().filter(|&o| Some(o) != previous && Some(o) != recovery) {
+        let stale_path = offset_file(dir, stale, SNAPSHOT_SUFFIX);
         std::fs::remove_file(&stale_path).map_err(StorageError::io("delete", &stale_path))?;
     }
     Ok(())
-}
-
-/// Producer state for a log ending at `log_end_offset`: the newest usable
-/// snapshot, then every batch after it replayed from the log's headers.
-pub(super) fn load_producers(log: &PartitionLog, log_end_offset: i64) -> Result<ProducerStateManager, StorageError> {
-    let dir = log.dir.clone();
-    let mut offsets = snapshot_offsets(&dir)?;
-    // Snapshots beyond the end (the log was truncated by recovery) are stale.
-    for stale in offsets.iter().filter(|&&o| o > log_end_offset) {
-        let path = offset_file(&dir, *stale, SNAPSHOT_SUFFIX);
-        std::fs::remove_file(&path).map_err(StorageError::io("delete", &path))?;
-    }
-    offsets.retain(|&o| o <= log_end_offset);
-    let mut state = None;
-    for offset in offsets.iter().rev() {
-        let path = offset_file(&dir, *offset, SNAPSHOT_SUFFIX);
-        let bytes = std::fs::read(&path).map_err(StorageError::io("read", &path))?;
-        match ProducerStateManager::from_snapshot(&bytes) {
-            Ok((producers, _)) => {
-                state = Some((producers, *offset));
-                break;
-            }
-            Err(error) => tracing::warn!(snapshot = %path.display(), %error, "ignoring an unreadable producer snapshot"),
-        }
-    }
-    let (mut producers, from) = state.unwrap_or_else(|| (ProducerStateManager::new(), 0));
-    for header in log.headers_from(from)? {
-        if header.producer_id >= 0 && header.base_offset >= from {
-            producers.record(&header, header.max_timestamp);
-        }
-    }
-    Ok(producers)
-}
-
-fn snapshot_offsets(dir: &Path) -> Result<Vec<i64>, StorageError> {
-    let mut offsets = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(StorageError::io("list", dir))? {
-        let entry = entry.map_err(StorageError::io("list", dir))?;
-        if let Some(offset) = entry.file_name().to_str().and_then(|n| parse_offset_file(n, SNAPSHOT_SUFFIX)) {
-            offsets.push(offset);
-        }
-    }
-    offsets.sort_unstable();
-    Ok(offsets)
 }
 
 #[cfg(test)]

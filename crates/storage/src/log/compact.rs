@@ -23,6 +23,7 @@ use std::time::Instant;
 use crate::batch::{self, BatchHeader, HEADER_BYTES};
 use crate::cleaner::filter::{filter_batch, map_batch, FilterContext, Filtered};
 use crate::cleaner::offset_map::OffsetMap;
+use crate::txn_index::AbortedTxn;
 use crate::cleaner::plan::{group_by_size, log_to_clean, LogFacts, LogToClean, SegmentInfo};
 use crate::cleaner::{CleanStats, CleanerConfig};
 use crate::config::LogConfig;
@@ -37,6 +38,11 @@ use super::{sync_dir, write_offset_file, Inner, PartitionLog};
 struct SegmentView {
     info: SegmentInfo,
     file: Arc<File>,
+    /// The segment's aborted transaction index. Cleaning keeps every
+    /// transactional batch and marker, so the cleaned segment carries these
+    /// entries over unchanged (Kafka's cleaner re-appends each aborted
+    /// transaction whose marker it retains).
+    aborted: Vec<AbortedTxn>,
 }
 
 /// What a pass works from, taken under the read lock.
@@ -71,7 +77,7 @@ impl PartitionLog {
     pub fn clean(&self, now_ms: i64, cleaner: &CleanerConfig, stop: &AtomicBool) -> Result<Option<CleanStats>> {
         let Ok(_one_pass) = self.clean_lock.try_lock() else { return Ok(None) };
         let started = Instant::now();
-        let Some(snapshot) = self.snapshot(now_ms) else { return Ok(None) };
+        let Some(snapshot) = self.snapshot(now_ms)? else { return Ok(None) };
         let plan = snapshot.plan;
         if plan.reset_checkpoint {
             self.set_cleaner_checkpoint(plan.first_dirty_offset)?;
@@ -132,18 +138,24 @@ impl PartitionLog {
         log_to_clean(&facts, now_ms)
     }
 
-    fn snapshot(&self, now_ms: i64) -> Option<Snapshot> {
+    fn snapshot(&self, now_ms: i64) -> Result<Option<Snapshot>> {
         let inner = self.read_lock();
         if !inner.config.cleanup_compact {
-            return None;
+            return Ok(None);
         }
         let inactive = inner.segments.len().saturating_sub(1);
-        Some(Snapshot {
+        let segments = inner
+            .segments
+            .values()
+            .take(inactive)
+            .map(|s| Ok(SegmentView { info: info(s), file: s.slice_file(), aborted: s.aborted_txns()? }))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(Snapshot {
             plan: self.plan(&inner, now_ms),
-            segments: inner.segments.values().take(inactive).map(|s| SegmentView { info: info(s), file: s.slice_file() }).collect(),
+            segments,
             config: inner.config.clone(),
             last_data_offsets: inner.producers.last_data_offsets(),
-        })
+        }))
     }
 
     /// Maps the dirty section's keys to their latest offsets, as far as the map holds.
@@ -219,6 +231,9 @@ impl PartitionLog {
                     }
                     Ok(true)
                 })?;
+                for txn in &segment.aborted {
+                    cleaned.append_aborted_txn(*txn)?;
+                }
             }
             cleaned.flush()
         })();
@@ -351,10 +366,10 @@ fn info(segment: &Segment) -> SegmentInfo {
     }
 }
 
-/// Renames a segment's three files from one compaction state to another.
+/// Renames a segment's files from one compaction state to another.
 fn rename_segment_files(dir: &Path, base: i64, from: Option<&str>, to: Option<&str>) -> Result<()> {
-    use crate::layout::{segment_file, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
-    for suffix in [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX] {
+    use crate::layout::{segment_file, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX};
+    for suffix in [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX] {
         let (source, dest) = (segment_file(dir, base, suffix, from), segment_file(dir, base, suffix, to));
         match std::fs::rename(&source, &dest) {
             Ok(()) => {}

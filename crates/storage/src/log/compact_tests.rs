@@ -414,7 +414,7 @@ fn a_pass_whose_segments_changed_meanwhile_is_abandoned_and_retried() {
         produce(&log, vec![kv(&format!("key-{}", i % 5), Some("v"))], Compression::None, NOW + i);
     }
     // Retention deletes every old segment between the plan and the swap.
-    let snapshot = log.snapshot(NOW).unwrap();
+    let snapshot = log.snapshot(NOW).unwrap().unwrap();
     let group: Vec<&SegmentView> = snapshot.segments.iter().take(1).collect();
     let cleaned = Segment::create_in_state(dir.path(), group[0].info.base_offset, 64, Some(CLEANED_STATE)).unwrap();
     assert!(log.apply_retention(NOW + 100_000).unwrap() > 0);
@@ -473,4 +473,35 @@ fn nothing_at_or_after_an_open_transaction_is_compacted() {
     let after = read_records(&log);
     assert_eq!(after.iter().filter(|r| r.0 >= open_txn).collect::<Vec<_>>(), before.iter().filter(|r| r.0 >= open_txn).collect::<Vec<_>>());
     assert_eq!(after.iter().filter(|r| r.0 < open_txn).count(), 3, "one record per key before the transaction");
+}
+
+/// Compaction keeps every transactional batch and marker, so an aborted
+/// transaction stays in the aborted index of the segment that now holds its
+/// marker, after cleaning and after an unclean restart, and read_committed
+/// fetches still learn of it.
+#[test]
+fn aborted_transactions_survive_compaction_and_recovery() {
+    use crate::control::ControlRecordType;
+    use crate::log::TxnMarker;
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), true);
+    let txn = Spec { transactional: true, ..Spec::with_records(3).idempotent(7, 0, 0) };
+    log.append_records(&mut build(&txn), 0, NOW).unwrap();
+    let marker = TxnMarker { producer_id: 7, producer_epoch: 0, coordinator_epoch: 0, control_type: ControlRecordType::Abort };
+    log.write_txn_marker(marker, 0, NOW).unwrap();
+    // Updates of the same keys, enough to roll several segments.
+    for round in 0..30 {
+        let value = format!("update-{round}");
+        produce(&log, (0..3).map(|i| kv(&format!("key-{i}"), Some(&value))).collect(), Compression::None, NOW + round);
+    }
+    let end = log.log_end_offset();
+    let before = log.aborted_transactions(0, end).unwrap();
+    assert_eq!(before.len(), 1);
+    let stats = clean_all(&log, NOW + 1000, &cleaner(1000));
+    assert!(stats.iter().any(|s| s.records_read > s.records_retained), "something was compacted away");
+    assert_eq!(log.aborted_transactions(0, end).unwrap(), before);
+    drop(log);
+    let reopened = open(dir.path(), false);
+    assert_eq!(reopened.aborted_transactions(0, end).unwrap(), before);
+    assert_eq!(reopened.last_stable_offset(), end);
 }

@@ -6,10 +6,11 @@ use super::error_codes::*;
 use super::*;
 use crate::batch::test_support::{build, Spec};
 use crate::batch::{BatchScanner, TimestampType};
+use crate::control::{ControlRecordType, EndTxnMarker};
 use crate::validator::{validate_and_assign, ValidationConfig};
 
 /// A header as it looks after offset assignment.
-fn batch(
+pub(super) fn batch(
     producer_id: i64,
     epoch: i16,
     base_sequence: i32,
@@ -33,23 +34,23 @@ fn batch(
     }
 }
 
-fn transactional(mut h: BatchHeader) -> BatchHeader {
+pub(super) fn transactional(mut h: BatchHeader) -> BatchHeader {
     h.attributes |= 0x10;
     h
 }
 
-fn control(mut h: BatchHeader) -> BatchHeader {
+pub(super) fn control(mut h: BatchHeader) -> BatchHeader {
     h.attributes |= 0x30;
     h
 }
 
 /// Checks, then records: the broker's append path.
-fn append(state: &mut ProducerStateManager, h: BatchHeader) {
+pub(super) fn append(state: &mut ProducerStateManager, h: BatchHeader) {
     assert_eq!(state.check(&h), Ok(SequenceCheck::Append), "{h:?}");
     state.record(&h, 5000);
 }
 
-fn code(result: Result<SequenceCheck, ProducerStateError>) -> i16 {
+pub(super) fn code<T: std::fmt::Debug>(result: Result<T, ProducerStateError>) -> i16 {
     result.expect_err("must be refused").kafka_error_code()
 }
 
@@ -264,27 +265,18 @@ fn transactions_open_and_end() {
     append(&mut state, batch(2, 0, 0, 1, 14));
     assert_eq!(state.first_unstable_offset(), Some(10));
     assert_eq!(code(state.check(&batch(1, 0, 4, 1, 0))), INVALID_TXN_STATE);
-    // The commit/abort marker (written by the broker) ends it; epoch bumps of
-    // transactions v2 markers are taken.
-    state.record(&control(batch(1, 1, -1, 1, 16)), 6000);
+    // The commit marker (written by the broker) ends it.
+    let marker = EndTxnMarker { control_type: ControlRecordType::Commit, coordinator_epoch: 0 };
+    let completed = state.record_marker(&control(batch(1, 0, -1, 1, 16)), &marker, 6000);
+    assert_eq!(completed.map(|t| (t.first_offset, t.last_offset, t.aborted)), Some((10, 16, false)));
+    state.complete_txn(&completed.expect("completed"));
     assert_eq!(state.first_unstable_offset(), None);
     let entry = state.entry(1).expect("known");
-    assert_eq!((entry.epoch, entry.batches.len()), (1, 0));
-    // Known epoch, nothing retained: the next batch must start at 0, as in Kafka.
-    assert_eq!(
-        code(state.check(&batch(1, 1, 4, 1, 0))),
-        OUT_OF_ORDER_SEQUENCE_NUMBER
-    );
-    append(&mut state, batch(1, 1, 0, 1, 17));
-    // An empty control batch (cleaned transaction) changes nothing.
+    assert_eq!((entry.epoch, entry.batches.len()), (0, 2), "the same epoch keeps its batches");
+    append(&mut state, batch(1, 0, 4, 1, 17));
+    // Control batches are not data: record() ignores them.
     let before = state.clone();
-    state.record(
-        &BatchHeader {
-            records_count: 0,
-            ..control(batch(1, 3, -1, 1, 18))
-        },
-        7000,
-    );
+    state.record(&control(batch(1, 3, -1, 1, 18)), 7000);
     assert_eq!(state, before);
 }
 
@@ -329,7 +321,7 @@ fn truncation_forgets_batches_at_or_above_the_end() {
     assert!(state.is_empty());
 }
 
-fn random_state(rng: &mut impl Rng) -> ProducerStateManager {
+pub(super) fn random_state(rng: &mut impl Rng) -> ProducerStateManager {
     let mut state = ProducerStateManager::new();
     let mut offset = 0i64;
     for _ in 0..200 {
@@ -355,6 +347,20 @@ fn random_state(rng: &mut impl Rng) -> ProducerStateManager {
             state.record(&h, rng.random_range(0..1_000_000));
         }
         offset += i64::from(count);
+        if rng.random_bool(0.1) {
+            // A marker for a random producer, open transaction or not.
+            let marker = EndTxnMarker {
+                control_type: if rng.random_bool(0.5) { ControlRecordType::Commit } else { ControlRecordType::Abort },
+                coordinator_epoch: rng.random_range(0..5),
+            };
+            let epoch = state.entry(producer_id).map_or(0, |e| e.epoch);
+            if state.check_marker(producer_id, epoch, marker.coordinator_epoch).is_ok() {
+                if let Some(txn) = state.record_marker(&control(batch(producer_id, epoch, -1, 1, offset)), &marker, 7) {
+                    state.complete_txn(&txn);
+                }
+            }
+            offset += 1;
+        }
     }
     state
 }
@@ -436,9 +442,9 @@ fn corrupt_snapshots_are_refused() {
     assert!(error.to_string().contains("cannot fit"), "{error}");
     // Another version.
     let mut version = bytes.clone();
-    version[5] = 2;
+    version[5] = 3;
     assert!(ProducerStateManager::from_snapshot(&version)
-        .expect_err("v2")
+        .expect_err("v3")
         .to_string()
         .contains("version"));
 }

@@ -1,0 +1,113 @@
+//! Producer state and transaction indexes at open, after Kafka's `LogLoader` and
+//! `UnifiedLog.rebuildProducerState`: the log is the truth.
+//!
+//! The newest usable snapshot is loaded and every batch after it replayed. A
+//! segment whose transaction index was dropped by recovery (an unclean start
+//! recovers every segment from the recovery point) or did not load cleanly gets
+//! it rebuilt, as does every segment after it: their aborted transactions are
+//! re-derived from the markers, with the last stable offsets the producer state
+//! gives at each. For that the replay starts from a snapshot at or below the
+//! first such segment, which holds the state there.
+
+use std::path::Path;
+
+use crate::control;
+use crate::error::StorageError;
+use crate::layout::{offset_file, parse_offset_file, SNAPSHOT_SUFFIX};
+use crate::producer_state::ProducerStateManager;
+use crate::segment::Segment;
+
+use super::Inner;
+
+/// Rebuilds `inner.producers` and the transaction indexes that need it.
+pub(super) fn load_state(dir: &Path, inner: &mut Inner) -> Result<(), StorageError> {
+    let log_end_offset = inner.log_end_offset();
+    let rebuild_from = inner.segments.values().find(|s| s.txn_index_lost()).map_or(i64::MAX, Segment::base_offset);
+    for segment in inner.segments.range_mut(rebuild_from..).map(|(_, s)| s) {
+        segment.reset_txn_index()?;
+    }
+    delete_stale_snapshots(dir, log_end_offset)?;
+    let (mut producers, from) = latest_snapshot(dir, log_end_offset.min(rebuild_from))?;
+    for segment in inner.segments.values_mut().filter(|s| s.next_offset() > from) {
+        let rebuild = segment.base_offset() >= rebuild_from;
+        replay_segment(segment, from, rebuild, &mut producers)?;
+        if rebuild {
+            // A clean shutdown later trusts these without recovery.
+            if let Some(file) = segment.take_unsynced_txn_index() {
+                file.sync_data().map_err(StorageError::io("fsync", dir))?;
+            }
+        }
+    }
+    if rebuild_from != i64::MAX {
+        tracing::info!(dir = %dir.display(), from_offset = rebuild_from, open_transactions = producers.ongoing_transactions().count(), "rebuilt producer state and transaction indexes from the log");
+    }
+    inner.producers = producers;
+    Ok(())
+}
+
+/// Replays the batches of `segment` from offset `from` into `producers`, adding
+/// the aborted transactions to its index when `rebuild`.
+fn replay_segment(segment: &mut Segment, from: i64, rebuild: bool, producers: &mut ProducerStateManager) -> Result<(), StorageError> {
+    for at in segment.batches()? {
+        let header = at.header;
+        if header.base_offset < from || !header.has_producer_id() {
+            continue;
+        }
+        if !header.is_control() {
+            producers.record(&header, header.max_timestamp);
+            continue;
+        }
+        let marker = match control::read_marker(&segment.read_batch(&at)?) {
+            Ok(Some(marker)) => marker,
+            Ok(None) => continue, // an empty control batch: its transaction was cleaned away
+            Err(error) => {
+                tracing::warn!(offset = header.base_offset, %error, "ignoring an unreadable control batch");
+                continue;
+            }
+        };
+        if let Some(txn) = producers.record_marker(&header, &marker, header.max_timestamp) {
+            if rebuild && txn.aborted {
+                segment.append_aborted_txn(txn.aborted_txn())?;
+            }
+            producers.complete_txn(&txn);
+        }
+    }
+    Ok(())
+}
+
+/// The newest readable snapshot at or below `at_most`, and its offset (else an
+/// empty state from offset 0, before the whole log is replayed).
+fn latest_snapshot(dir: &Path, at_most: i64) -> Result<(ProducerStateManager, i64), StorageError> {
+    let offsets = snapshot_offsets(dir)?;
+    for offset in offsets.iter().rev().filter(|&&o| o <= at_most) {
+        let path = offset_file(dir, *offset, SNAPSHOT_SUFFIX);
+        let bytes = std::fs::read(&path).map_err(StorageError::io("read", &path))?;
+        match ProducerStateManager::from_snapshot(&bytes) {
+            Ok((producers, _)) => return Ok((producers, *offset)),
+            Err(error) => tracing::warn!(snapshot = %path.display(), %error, "ignoring an unreadable producer snapshot"),
+        }
+    }
+    Ok((ProducerStateManager::new(), 0))
+}
+
+/// Deletes snapshots above `log_end_offset`: recovery truncated the log below them.
+fn delete_stale_snapshots(dir: &Path, log_end_offset: i64) -> Result<(), StorageError> {
+    for stale in snapshot_offsets(dir)?.into_iter().filter(|&o| o > log_end_offset) {
+        let path = offset_file(dir, stale, SNAPSHOT_SUFFIX);
+        std::fs::remove_file(&path).map_err(StorageError::io("delete", &path))?;
+    }
+    Ok(())
+}
+
+/// Offsets of the snapshots in `dir`, ascending.
+pub(super) fn snapshot_offsets(dir: &Path) -> Result<Vec<i64>, StorageError> {
+    let mut offsets = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(StorageError::io("list", dir))? {
+        let entry = entry.map_err(StorageError::io("list", dir))?;
+        if let Some(offset) = entry.file_name().to_str().and_then(|n| parse_offset_file(n, SNAPSHOT_SUFFIX)) {
+            offsets.push(offset);
+        }
+    }
+    offsets.sort_unstable();
+    Ok(offsets)
+}
