@@ -8,6 +8,7 @@
 //!   of the fuzz test.
 //! - [`mutate`]: turns a valid request into a hostile one.
 //! - [`probe`]: sends hostile frames, classifies what the broker did, reconnects.
+//! - [`records`]: topics, idempotent produces, fetching whole partitions, group offsets.
 //!
 //! The tests run against an already built binary: `cargo build --release -p strom`
 //! first (or `make test`, which does), or point `STROM_BIN` at one.
@@ -16,6 +17,7 @@ pub mod bodies;
 pub mod client;
 pub mod mutate;
 pub mod probe;
+pub mod records;
 pub mod process;
 
 pub use client::KafkaConnection;

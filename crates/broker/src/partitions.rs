@@ -28,10 +28,15 @@ pub struct Partitions {
 
 impl Partitions {
     pub fn open(data_dir: &Path, node_id: i32) -> Result<Self, StorageError> {
+        Self::open_in(&strom_storage::fs::os(), data_dir, node_id)
+    }
+
+    /// [`Self::open`] on the file system `fs` (tests inject disk faults with it).
+    pub fn open_in(fs: &strom_storage::fs::Fs, data_dir: &Path, node_id: i32) -> Result<Self, StorageError> {
         Ok(Self {
             data_dir: data_dir.to_path_buf(),
             node_id,
-            manager: LogManager::open(data_dir)?,
+            manager: LogManager::open_in(fs, data_dir)?,
             strays_removed: AtomicBool::new(false),
         })
     }

@@ -149,3 +149,5 @@ mod group_tests;
 mod tests;
 #[cfg(test)]
 mod txn_tests;
+#[cfg(test)]
+mod storage_fault_tests;

@@ -13,6 +13,11 @@ pub struct TestBroker {
 }
 
 pub fn broker() -> TestBroker {
+    broker_on(&strom_storage::fs::os())
+}
+
+/// A broker whose partition logs use the file system `fs`.
+pub fn broker_on(fs: &strom_storage::fs::Fs) -> TestBroker {
     let dir = tempfile::tempdir().unwrap();
     // New groups rebalance at once; few offsets partitions keep tests quick.
     let flags = Overrides {
@@ -29,7 +34,7 @@ pub fn broker() -> TestBroker {
     };
     let defaults = TopicDefaults { num_partitions: 1, replication_factor: 1 };
     let metadata = Arc::new(MetadataStore::open(dir.path(), defaults, registration).unwrap());
-    let partitions = Arc::new(Partitions::open(dir.path(), 1).unwrap());
+    let partitions = Arc::new(Partitions::open_in(fs, dir.path(), 1).unwrap());
     let publisher = Arc::clone(&partitions);
     metadata.add_publisher(Box::new(move |image| publisher.publish(image)));
     TestBroker { broker: Broker::new(config, metadata, partitions), _dir: dir }
