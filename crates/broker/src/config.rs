@@ -39,6 +39,8 @@ pub struct Config {
     pub log_cleaner_dedupe_buffer_size: usize,
     /// `tracing` filter directive.
     pub log: String,
+    /// Where `/metrics` and `/health` are served over HTTP; `None`: nowhere.
+    pub metrics_listen: Option<String>,
 }
 
 /// A named `host:port`, as in Kafka's `NAME://host:port`.
@@ -77,6 +79,7 @@ pub struct Overrides {
     pub log_cleaner_backoff_ms: Option<u64>,
     pub log_cleaner_dedupe_buffer_size: Option<usize>,
     pub log: Option<String>,
+    pub metrics_listen: Option<String>,
 }
 
 /// A configuration problem, naming its source and key.
@@ -140,6 +143,7 @@ impl Overrides {
             log_cleaner_backoff_ms: parse(&var, "STROM_LOG_CLEANER_BACKOFF_MS")?,
             log_cleaner_dedupe_buffer_size: parse(&var, "STROM_LOG_CLEANER_DEDUPE_BUFFER_SIZE")?,
             log: var("STROM_LOG"),
+            metrics_listen: var("STROM_METRICS_LISTEN"),
         })
     }
 
@@ -162,6 +166,7 @@ impl Overrides {
             log_cleaner_backoff_ms: other.log_cleaner_backoff_ms.or(self.log_cleaner_backoff_ms),
             log_cleaner_dedupe_buffer_size: other.log_cleaner_dedupe_buffer_size.or(self.log_cleaner_dedupe_buffer_size),
             log: other.log.or(self.log),
+            metrics_listen: other.metrics_listen.or(self.metrics_listen),
         }
     }
 }
@@ -216,6 +221,8 @@ impl Config {
             log_cleaner_backoff_ms: o.log_cleaner_backoff_ms.unwrap_or(15_000),
             log_cleaner_dedupe_buffer_size: o.log_cleaner_dedupe_buffer_size.unwrap_or(128 * 1024 * 1024),
             log: o.log.unwrap_or_else(|| "info".to_string()),
+            // An empty value turns the endpoint off, as leaving it unset does.
+            metrics_listen: o.metrics_listen.filter(|a| !a.trim().is_empty()),
         };
         if config.node_id < 0 {
             return Err(problem(&origin(|o| o.node_id.is_some()), "node_id", format!("must be 0 or more, got {}", config.node_id)));

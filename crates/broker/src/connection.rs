@@ -14,6 +14,7 @@ use strom_protocol::{frame, response};
 
 use crate::api::{self, RequestContext};
 use crate::broker::Broker;
+use crate::metrics;
 
 /// Bytes read per socket read. The buffer only grows as bytes really arrive,
 /// whatever size a frame claims.
@@ -38,6 +39,7 @@ impl Connection {
     /// or shutdown is signalled (between requests, never in the middle of one).
     pub async fn run(self, mut stream: TcpStream, mut shutdown: watch::Receiver<bool>) {
         let _ = stream.set_nodelay(true);
+        let _counted = metrics::get().connection(&self.listener);
         let mut buf = BytesMut::with_capacity(8 * 1024);
         loop {
             loop {
@@ -50,6 +52,7 @@ impl Connection {
                     Ok(None) => break,
                     Err(error) => {
                         tracing::info!(peer = %self.peer, %error, "closing connection");
+                        metrics::get().closed("bad_frame");
                         return;
                     }
                 }
@@ -79,14 +82,17 @@ impl Connection {
 
     /// Answers one request frame; false closes the connection.
     async fn answer(&self, frame: Bytes, stream: &mut TcpStream) -> bool {
+        metrics::get().bytes_in.inc_by(frame.len() as u64 + 4);
         let api_key = strom_protocol::header::peek_prefix(&frame).map(|p| p.api_key);
         if frame.len() > MAX_NON_PRODUCE_REQUEST_BYTES && api_key != Some(PRODUCE_API_KEY) {
             tracing::info!(peer = %self.peer, bytes = frame.len(), ?api_key, "closing connection: request too large for its API");
+            metrics::get().closed("request_too_large");
             return false;
         }
         let encoded = match decode_request(frame) {
             Err(error) => {
                 tracing::info!(peer = %self.peer, %error, "closing connection");
+                metrics::get().closed("bad_request");
                 return false;
             }
             Ok(Decoded::UnsupportedApiVersions { correlation_id, version }) => {
@@ -107,10 +113,20 @@ impl Connection {
                 };
                 let correlation_id = request.correlation_id();
                 let (api_key, version) = (request.api_key, request.api_version);
-                tracing::trace!(peer = %self.peer, ?api_key, version, correlation_id, "request");
-                match api::handle(&ctx, request.body).await {
-                    Ok(Some(body)) => response::encode_response(api_key, version, correlation_id, &body),
-                    Ok(None) => return true,
+                let span = tracing::debug_span!("request", api = ?api_key, version, correlation_id, client_id = %client_id);
+                let started = std::time::Instant::now();
+                let handled = tracing::Instrument::instrument(api::handle(&ctx, request.body), span.clone()).await;
+                let api_name = format!("{api_key:?}");
+                match handled {
+                    Ok(Some(body)) => {
+                        metrics::get().request(&api_name, started.elapsed(), &metrics::error_codes(&body));
+                        span.in_scope(|| tracing::debug!(ms = started.elapsed().as_secs_f64() * 1000.0, "answered"));
+                        response::encode_response(api_key, version, correlation_id, &body)
+                    }
+                    Ok(None) => {
+                        metrics::get().request(&api_name, started.elapsed(), &[]);
+                        return true;
+                    }
                     Err(error) => {
                         tracing::error!(peer = %self.peer, %error, "closing connection");
                         return false;
@@ -127,6 +143,7 @@ impl Connection {
         };
         match stream.write_all(&bytes).await {
             Ok(()) => {
+                metrics::get().bytes_out.inc_by(bytes.len() as u64);
                 tracing::trace!(peer = %self.peer, bytes = bytes.len(), "response written");
                 true
             }

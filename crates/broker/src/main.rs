@@ -10,6 +10,7 @@ mod config;
 mod connection;
 mod group;
 mod metadata;
+mod metrics;
 mod partitions;
 mod server;
 
@@ -121,6 +122,14 @@ async fn run(mut config: Config) -> anyhow::Result<()> {
         tracing::info!("listening on {local} (advertised as {}:{})", advertised.host, advertised.port);
         bound.push(BoundListener { name: listener.name.clone(), listener: tcp });
     }
+    let metrics_listener = match &config.metrics_listen {
+        Some(address) => {
+            let tcp = TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address} (metrics_listen)"))?;
+            tracing::info!("metrics and health on http://{}/metrics and /health", tcp.local_addr().map_or(address.clone(), |a| a.to_string()));
+            Some(tcp)
+        }
+        None => None,
+    };
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
     let partitions = Arc::new(
@@ -158,7 +167,16 @@ async fn run(mut config: Config) -> anyhow::Result<()> {
     let cleaner = CleanerConfig { dedupe_buffer_bytes: broker.config.log_cleaner_dedupe_buffer_size };
     let backoff = Duration::from_millis(broker.config.log_cleaner_backoff_ms);
     let log_cleaner = tokio::spawn(log_cleaner(Arc::clone(&partitions), backoff, cleaner));
-    server::serve(bound, broker, shutdown_signal()).await;
+    let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
+    if let Some(listener) = metrics_listener {
+        let state = metrics::collector::StateCollector { partitions: Arc::clone(&partitions), groups: Arc::clone(&broker.groups) };
+        tokio::spawn(metrics::http::serve(listener, state, stopping));
+    }
+    let shutdown = async move {
+        shutdown_signal().await;
+        let _ = stopping_tx.send(true); // /health answers 503 from now on
+    };
+    server::serve(bound, broker, shutdown).await;
     housekeeping.abort();
     log_cleaner.abort(); // a pass under way stops when the logs close
     group_timers.abort();

@@ -65,11 +65,16 @@ async fn accept_loop(
                 let client_host = format!("/{}", peer.ip());
                 let connection = Connection { broker: Arc::clone(&broker), listener: Arc::clone(&name), peer, client_host };
                 let (shutdown, done) = (shutdown.clone(), done.clone());
-                tokio::spawn(async move {
-                    connection.run(stream, shutdown).await;
-                    drop(permit);
-                    drop(done);
-                });
+                let span = tracing::debug_span!("connection", listener = %name, %peer);
+                tokio::spawn(tracing::Instrument::instrument(
+                    async move {
+                        tracing::debug!("accepted");
+                        connection.run(stream, shutdown).await;
+                        drop(permit);
+                        drop(done);
+                    },
+                    span,
+                ));
             }
             Err(error) => {
                 tracing::warn!(listener = %name, %error, "accept failed");

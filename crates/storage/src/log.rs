@@ -106,7 +106,9 @@ impl PartitionLog {
         let swapped = crate::cleaner::recovery::finish_interrupted_swaps(fs, dir)?;
         let bases = segment_bases(fs, dir)?;
         let recovery_point = if clean { i64::MAX } else { read_offset_file(fs, &dir.join(RECOVERY_POINT_FILE))?.unwrap_or(0) };
+        let started = std::time::Instant::now();
         let mut segments = BTreeMap::new();
+        let (mut recovered, mut truncated_bytes) = (0usize, 0u64);
         let mut truncated_at: Option<i64> = None;
         for base in bases {
             if truncated_at.is_some() {
@@ -118,6 +120,8 @@ impl PartitionLog {
             }
             let recover = (!clean && base >= recovery_point) || swapped.contains(&base);
             let (segment, truncated) = Segment::open(fs, dir, base, config.index_interval_bytes, recover)?;
+            recovered += usize::from(recover);
+            truncated_bytes += truncated;
             if truncated > 0 {
                 truncated_at = Some(segment.next_offset());
             }
@@ -142,6 +146,16 @@ impl PartitionLog {
             offline: None,
         };
         load::load_state(fs, dir, &mut inner)?;
+        if recovered > 0 {
+            tracing::info!(
+                dir = %dir.display(),
+                segments_checked = recovered,
+                truncated_bytes,
+                log_end_offset,
+                ms = started.elapsed().as_millis() as u64,
+                "recovered partition log"
+            );
+        }
         Ok(Self {
             fs: fs.clone(),
             dir: dir.to_path_buf(),

@@ -173,7 +173,10 @@ async fn produce_partition(ctx: &RequestContext<'_>, topic: &TopicImage, data: P
 
 /// fsyncs the log up to `offset` off the async threads; concurrent callers share fsyncs.
 async fn flush(log: Arc<PartitionLog>, offset: i64) -> Result<(), String> {
-    match tokio::task::spawn_blocking(move || log.flush_until(offset)).await {
+    let started = std::time::Instant::now();
+    let flushed = tokio::task::spawn_blocking(move || log.flush_until(offset)).await;
+    crate::metrics::get().flush_seconds.observe(started.elapsed().as_secs_f64());
+    match flushed {
         Ok(Ok(())) => Ok(()),
         Ok(Err(error)) => Err(error.to_string()),
         Err(error) => Err(error.to_string()),
