@@ -34,8 +34,8 @@ pub fn error_codes(response: &ResponseKind) -> Vec<i16> {
 /// Kafka's name of an error code ("KAFKA_STORAGE_ERROR"), or the number.
 pub fn error_name(code: i16) -> String {
     match kafka_protocol::error::ParseResponseErrorCode::err(code) {
+        Some(kafka_protocol::error::ResponseError::Unknown(_)) | None => code.to_string(),
         Some(error) => screaming_snake(&format!("{error:?}")),
-        None => code.to_string(),
     }
 }
 
