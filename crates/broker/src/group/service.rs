@@ -48,6 +48,8 @@ pub struct GroupService {
     metadata: Arc<MetadataStore>,
     partitions: Arc<Partitions>,
     offsets_partitions: i32,
+    /// `segment.bytes` of `__consumer_offsets` when it is created.
+    offsets_segment_bytes: i64,
 }
 
 /// Why offsets could not be stored.
@@ -58,7 +60,12 @@ pub struct StoreError {
 }
 
 impl GroupService {
-    pub fn new(config: GroupConfig, offsets_partitions: i32, metadata: Arc<MetadataStore>, partitions: Arc<Partitions>) -> Self {
+    pub fn new(
+        config: GroupConfig,
+        (offsets_partitions, offsets_segment_bytes): (i32, i64),
+        metadata: Arc<MetadataStore>,
+        partitions: Arc<Partitions>,
+    ) -> Self {
         Self {
             state: Mutex::new(State { coordinator: GroupCoordinator::new(config), waiters: HashMap::new() }),
             next_token: AtomicU64::new(1),
@@ -66,6 +73,7 @@ impl GroupService {
             metadata,
             partitions,
             offsets_partitions,
+            offsets_segment_bytes,
         }
     }
 
@@ -92,9 +100,9 @@ impl GroupService {
         let mut topic = NewTopic::with_defaults(OFFSETS_TOPIC);
         topic.num_partitions = self.offsets_partitions;
         topic.replication_factor = 1;
-        // Kafka's offsets.topic.segment.bytes and compression: compacted, 100 MiB segments.
+        // As Kafka creates it: compacted, offsets.topic.segment.bytes segments.
         topic.configs.insert("cleanup.policy".into(), Some("compact".into()));
-        topic.configs.insert("segment.bytes".into(), Some("104857600".into()));
+        topic.configs.insert("segment.bytes".into(), Some(self.offsets_segment_bytes.to_string()));
         match self.metadata.create_topic(topic, false) {
             Ok(_) => {
                 tracing::info!(partitions = self.offsets_partitions, "created {OFFSETS_TOPIC}");
