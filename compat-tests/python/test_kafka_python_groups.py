@@ -63,6 +63,11 @@ class Member:
     def __init__(self, bootstrap, topic, group, **config):
         import threading
         self.consumer = consumer(bootstrap, topic, group, **config)
+        # kafka-python joins without waiting for the topic's metadata; a leader
+        # that assigns before it arrives assigns nothing (and kafka-python 3.0
+        # can stall rejoining after that). Load it first, as an application
+        # that looks at its topic before consuming would.
+        wait(lambda: self.consumer.partitions_for_topic(topic), 10, "metadata of " + topic)
         self.lock = threading.Lock()
         self.records = []  # (partition, offset, value)
         self.partitions = set()
