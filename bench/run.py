@@ -471,15 +471,17 @@ def run_rep(ctx, rep, strom_bin, kafka_libs, broker_cpus):
         # Startup with many partitions: create them, stop, time the restart.
         many = ctx.mode["many_partitions"]
         for broker in brokers if ctx.wanted(f"startup-{many}-partitions") else []:
-            broker.start()
-            ctx.bench("topic", broker.bootstrap, "many", many, timeout_s=900)
-            broker.stop()
-            load = loadavg()
-            broker.start(timeout_s=600)
-            time.sleep(1)
-            ctx.record(rep, broker, f"startup-{many}-partitions",
-                       {"ready_ms": round(broker.ready_ms, 2), "idle_rss_kib": broker.rss_kib()}, load)
-            broker.stop()
+            try:
+                broker.start()
+                ctx.bench("topic", broker.bootstrap, "many", many, timeout_s=900)
+                broker.stop(timeout_s=300)
+                load = loadavg()
+                broker.start(timeout_s=600)
+                time.sleep(1)
+                ctx.record(rep, broker, f"startup-{many}-partitions",
+                           {"ready_ms": round(broker.ready_ms, 2), "idle_rss_kib": broker.rss_kib()}, load)
+            finally:
+                broker.stop(timeout_s=300)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -641,6 +643,8 @@ def main():
     if args.self_test:
         self_test()
         return
+    # SIGTERM (timeout, kill) unwinds like an error: brokers are stopped, results saved.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     mode = dict(MODES[args.mode])
     if args.reps:
         mode["reps"] = args.reps
@@ -658,13 +662,17 @@ def main():
               f"Machine: {len(cores)} cores, broker on CPU {broker_cpus or 'any'}, tools on CPU {client_cpus or 'any'}; "
               f"uptime at start: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
     print(header, flush=True)
-    try:
-        for rep in range(1, mode["reps"] + 1):
-            run_rep(ctx, rep, args.strom, args.libs, broker_cpus)
-    finally:
+    def save():
         with open(os.path.join(args.out, "results.json"), "w") as f:
             json.dump({"mode": args.mode, "settings": mode, "broker_cpus": broker_cpus, "client_cpus": client_cpus,
                        "runs": ctx.runs}, f, indent=1)
+
+    try:
+        for rep in range(1, mode["reps"] + 1):
+            run_rep(ctx, rep, args.strom, args.libs, broker_cpus)
+            save()  # a run cut short keeps its finished repetitions
+    finally:
+        save()
         text = summary(ctx.runs, header + f"; uptime at end: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
         with open(os.path.join(args.out, "summary.md"), "w") as f:
             f.write(text)

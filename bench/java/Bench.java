@@ -29,6 +29,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewPartitions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -73,7 +74,14 @@ public final class Bench {
         props.put("request.timeout.ms", "120000");
         props.put("default.api.timeout.ms", "180000");
         try (Admin admin = Admin.create(props)) {
-            admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1).configs(configs))).all().get(180, TimeUnit.SECONDS);
+            // Kafka's controller refuses more than 10,000 records per request
+            // (a topic record plus one per partition): create large topics in
+            // two steps, the same way on both brokers.
+            int first = Math.min(partitions, 5000);
+            admin.createTopics(List.of(new NewTopic(name, first, (short) 1).configs(configs))).all().get(180, TimeUnit.SECONDS);
+            if (partitions > first) {
+                admin.createPartitions(Map.of(name, NewPartitions.increaseTo(partitions))).all().get(180, TimeUnit.SECONDS);
+            }
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
             while (true) {
                 try {
