@@ -31,7 +31,7 @@ run: toolchain
 # took about 2.5 min here; the test crates add seconds). The fuzz test also
 # pushes ~400,000 frames through the broker, which an optimised build serves
 # at ~8,500 frames/s on 2 busy cores.
-test: build test-rust test-compat test-bench-harness
+test: build test-rust test-bench-harness test-compat
 
 # The whole workspace in one go, not `-p strom`: building strom alone resolves
 # kafka-protocol without the "client" feature the tests enable, and the test

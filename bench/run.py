@@ -624,7 +624,7 @@ def self_test():
     assert rows["broker CPU s per GB produced"][3] == 0.5 and rows["broker CPU s per GB produced"][5] is True
     assert rows["startup ms (empty)"][5] is True
     assert "| produce 1024 B acks=1 1p records/s |" in summary(runs, "# t")
-    print("bench self-test: 5 passed, 0 failed")
+    print("bench-harness: 5 passed, 0 failed")
 
 
 def main():
