@@ -88,7 +88,7 @@ fn fetch(c: &mut Criterion) {
         let log = PartitionLog::open(&dir.path().join("t-0"), LogConfig::default(), true).unwrap();
         // 64 MiB of batches, in the page cache after writing.
         for _ in 0..(64 * 1024 * 1024 / batch.len()) {
-            log.append_records(&mut batch.clone(), 0, NOW_MS).unwrap();
+            log.append_records(&batch.clone(), 0, NOW_MS).unwrap();
         }
         let end = log.log_end_offset();
         let max_bytes = 1024 * 1024; // Kafka's default max.partition.fetch.bytes

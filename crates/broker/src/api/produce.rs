@@ -164,11 +164,10 @@ fn produce_partition(ctx: &RequestContext<'_>, topic: &TopicImage, data: Partiti
             return failed(index, ResponseError::NotEnoughReplicas, Some(message)).into();
         }
     }
-    // The one copy between socket and file: the request buffer is shared and
-    // offsets are assigned in place.
-    let mut batch = records.to_vec();
+    // No copy between socket and file: the log writes the records from the
+    // request buffer, behind a patched copy of the batch header.
     let epoch = partition.leader_epoch;
-    let appended = log.append_records(&mut batch, epoch, crate::now_ms());
+    let appended = log.append_records(&records, epoch, crate::now_ms());
     match appended {
         Ok(info) => {
             let response = PartitionProduceResponse::default()

@@ -324,8 +324,8 @@ impl GroupService {
             .and_then(|t| t.partitions.get(usize::try_from(partition).unwrap_or(usize::MAX)))
             .map_or(0, |p| p.leader_epoch);
         let log = self.partitions.log(OFFSETS_TOPIC, partition).ok_or_else(|| unavailable(format!("{OFFSETS_TOPIC}-{partition} is not open")))?;
-        let mut bytes = offsets_log::encode(batch, now).map_err(|message| StoreError { error: ResponseError::UnknownServerError, message })?;
-        match log.append_records(&mut bytes, epoch, now) {
+        let bytes = offsets_log::encode(batch, now).map_err(|message| StoreError { error: ResponseError::UnknownServerError, message })?;
+        match log.append_records(&bytes, epoch, now) {
             Ok(info) => Ok(info.needs_flush.then(|| (log, info.last_offset + 1))),
             Err(AppendError::Invalid(e)) => Err(StoreError { error: ResponseError::UnknownServerError, message: e.to_string() }),
             Err(AppendError::Producer(e)) => Err(StoreError { error: ResponseError::UnknownServerError, message: e.to_string() }),
