@@ -101,6 +101,31 @@ test_query_latest_offset() {
   expect_line "$topic [0] offset 3"
 }
 
+test_produce_with_acks_0() {
+  local topic
+  topic=$(unique_topic acks0)
+  auto_create "$topic"
+  printf 'x\ny\nz\n' | timeout "$KCAT_TIMEOUT_S" "$KCAT" -b "$B" -P -t "$topic" -p 0 -X acks=0 || fail "kcat -P acks=0 failed"
+  kcat_run -C -t "$topic" -p 0 -o beginning -e -q -f '%s\n'
+  [ "$OUT" = "$(printf 'x\ny\nz')" ] || fail "acks=0 records read back as [$OUT]"
+}
+
+# -o end: only records produced after the consumer started.
+test_consume_from_the_end() {
+  local topic pid out
+  topic=$(unique_topic end)
+  auto_create "$topic"
+  printf 'old1\nold2\n' | timeout "$KCAT_TIMEOUT_S" "$KCAT" -b "$B" -P -t "$topic" -p 0 || fail "kcat -P failed"
+  out=$(mktemp)
+  timeout "$KCAT_TIMEOUT_S" "$KCAT" -b "$B" -C -t "$topic" -p 0 -o end -c 1 -q -f '%o %s\n' >"$out" 2>&1 &
+  pid=$!
+  sleep 2 # the consumer has resolved the end offset
+  printf 'new\n' | timeout "$KCAT_TIMEOUT_S" "$KCAT" -b "$B" -P -t "$topic" -p 0 || fail "kcat -P failed"
+  wait "$pid"
+  [ "$(cat "$out")" = "2 new" ] || fail "kcat -o end read [$(cat "$out")]"
+  rm -f "$out"
+}
+
 # restart_broker: kill -9 and restart the broker through the harness (STROM_CONTROL).
 restart_broker() {
   local host=${STROM_CONTROL%:*} port=${STROM_CONTROL##*:} answer

@@ -1,7 +1,8 @@
 """kafka-python produce and consume against strom (2.3.x and 3.0.x).
 
-Records go in with each acks setting and codec kafka-python supports without
-extra packages (none and gzip), idempotent and not, and come back in order by
+Records go in with each acks setting and every codec kafka-python supports
+(gzip built in; snappy, lz4 and zstd with the optional packages the
+requirements install), idempotent and not, and come back in order by
 partition through assign/seek, with offsets by timestamp. Seed 001's producer
 runs unchanged but for its bootstrap address.
 """
@@ -47,7 +48,7 @@ def consume(bootstrap, topic, count, start=None, timeout_s=15):
 
 
 @pytest.mark.parametrize("acks", [1, "all"])
-@pytest.mark.parametrize("codec", [None, "gzip"])
+@pytest.mark.parametrize("codec", [None, "gzip", "snappy", "lz4", "zstd"])
 def test_produce_and_consume_in_order(bootstrap, topic_name, acks, codec):
     values = [("value-%d" % i).encode() for i in range(50)]
     metadata = produce(bootstrap, topic_name, values, acks=acks, compression_type=codec)

@@ -63,6 +63,11 @@ class Member:
     def __init__(self, bootstrap, topic, group, **config):
         import threading
         self.consumer = consumer(bootstrap, topic, group, **config)
+        # kafka-python joins without waiting for the topic's metadata; a leader
+        # that assigns before it arrives assigns nothing (and kafka-python 3.0
+        # can stall rejoining after that). Load it first, as an application
+        # that looks at its topic before consuming would.
+        wait(lambda: self.consumer.partitions_for_topic(topic), 10, "metadata of " + topic)
         self.lock = threading.Lock()
         self.records = []  # (partition, offset, value)
         self.partitions = set()
@@ -204,11 +209,8 @@ bootstrap, topic, group = sys.argv[1:4]
 c = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group, auto_offset_reset="earliest",
                   enable_auto_commit=False, session_timeout_ms=%d, heartbeat_interval_ms=1000)
 while True:
-    for tp, records in c.poll(timeout_ms=200).items():
-        for r in records:
-            print(json.dumps([tp.partition, r.offset, r.value.decode()]), flush=True)
+    c.poll(timeout_ms=200)
     print(json.dumps(["assigned", sorted(tp.partition for tp in c.assignment())]), flush=True)
-    c.commit()
 """ % SESSION_TIMEOUT_MS
 
 

@@ -135,5 +135,6 @@ fn a_full_disk_refuses_produces_and_resumes_when_space_returns() {
     assert_eq!(values.len(), expected.len(), "every acknowledged record, nothing else");
     assert!(values == expected, "in order, once");
     assert!(fetched.iter().enumerate().all(|(i, (o, _))| *o == i as i64), "offsets are dense");
+    eprintln!("full disk: {refused} of 20 produces refused, {} batches acknowledged and found after kill -9", acked.len());
     drop(broker);
 }

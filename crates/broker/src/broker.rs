@@ -37,7 +37,7 @@ impl Broker {
         };
         let groups = Arc::new(GroupService::new(
             group_config,
-            config.offsets_topic_num_partitions,
+            (config.offsets_topic_num_partitions, config.offsets_topic_segment_bytes),
             Arc::clone(&metadata),
             Arc::clone(&partitions),
         ));

@@ -33,6 +33,9 @@ pub struct Config {
     pub group_max_session_timeout_ms: i32,
     /// Kafka's `offsets.topic.num.partitions`, used when `__consumer_offsets` is created.
     pub offsets_topic_num_partitions: i32,
+    /// Kafka's `offsets.topic.segment.bytes`: segment size of `__consumer_offsets`
+    /// (small segments let compaction reclaim superseded commits sooner).
+    pub offsets_topic_segment_bytes: i64,
     /// Kafka's `log.cleaner.backoff.ms`: how often compacted logs are checked for compaction.
     pub log_cleaner_backoff_ms: u64,
     /// Kafka's `log.cleaner.dedupe.buffer.size`: memory for one compaction pass's key map.
@@ -76,6 +79,7 @@ pub struct Overrides {
     pub group_min_session_timeout_ms: Option<i32>,
     pub group_max_session_timeout_ms: Option<i32>,
     pub offsets_topic_num_partitions: Option<i32>,
+    pub offsets_topic_segment_bytes: Option<i64>,
     pub log_cleaner_backoff_ms: Option<u64>,
     pub log_cleaner_dedupe_buffer_size: Option<usize>,
     pub log: Option<String>,
@@ -140,6 +144,7 @@ impl Overrides {
             group_min_session_timeout_ms: parse(&var, "STROM_GROUP_MIN_SESSION_TIMEOUT_MS")?,
             group_max_session_timeout_ms: parse(&var, "STROM_GROUP_MAX_SESSION_TIMEOUT_MS")?,
             offsets_topic_num_partitions: parse(&var, "STROM_OFFSETS_TOPIC_NUM_PARTITIONS")?,
+            offsets_topic_segment_bytes: parse(&var, "STROM_OFFSETS_TOPIC_SEGMENT_BYTES")?,
             log_cleaner_backoff_ms: parse(&var, "STROM_LOG_CLEANER_BACKOFF_MS")?,
             log_cleaner_dedupe_buffer_size: parse(&var, "STROM_LOG_CLEANER_DEDUPE_BUFFER_SIZE")?,
             log: var("STROM_LOG"),
@@ -163,6 +168,7 @@ impl Overrides {
             group_min_session_timeout_ms: other.group_min_session_timeout_ms.or(self.group_min_session_timeout_ms),
             group_max_session_timeout_ms: other.group_max_session_timeout_ms.or(self.group_max_session_timeout_ms),
             offsets_topic_num_partitions: other.offsets_topic_num_partitions.or(self.offsets_topic_num_partitions),
+            offsets_topic_segment_bytes: other.offsets_topic_segment_bytes.or(self.offsets_topic_segment_bytes),
             log_cleaner_backoff_ms: other.log_cleaner_backoff_ms.or(self.log_cleaner_backoff_ms),
             log_cleaner_dedupe_buffer_size: other.log_cleaner_dedupe_buffer_size.or(self.log_cleaner_dedupe_buffer_size),
             log: other.log.or(self.log),
@@ -218,6 +224,7 @@ impl Config {
             group_min_session_timeout_ms: o.group_min_session_timeout_ms.unwrap_or(6000),
             group_max_session_timeout_ms: o.group_max_session_timeout_ms.unwrap_or(1_800_000),
             offsets_topic_num_partitions: o.offsets_topic_num_partitions.unwrap_or(50),
+            offsets_topic_segment_bytes: o.offsets_topic_segment_bytes.unwrap_or(104_857_600),
             log_cleaner_backoff_ms: o.log_cleaner_backoff_ms.unwrap_or(15_000),
             log_cleaner_dedupe_buffer_size: o.log_cleaner_dedupe_buffer_size.unwrap_or(128 * 1024 * 1024),
             log: o.log.unwrap_or_else(|| "info".to_string()),
@@ -268,6 +275,11 @@ impl Config {
         if config.offsets_topic_num_partitions < 1 {
             let src = origin(|o| o.offsets_topic_num_partitions.is_some());
             return Err(problem(&src, "offsets_topic_num_partitions", "must be at least 1"));
+        }
+        if !(1 << 20..=i64::from(i32::MAX)).contains(&config.offsets_topic_segment_bytes) {
+            // The range Kafka 4 allows any topic's segment.bytes.
+            let src = origin(|o| o.offsets_topic_segment_bytes.is_some());
+            return Err(problem(&src, "offsets_topic_segment_bytes", "must be at least 1048576 (1 MiB) and at most 2147483647"));
         }
         if config.log_cleaner_backoff_ms < 1 {
             let src = origin(|o| o.log_cleaner_backoff_ms.is_some());

@@ -2,11 +2,12 @@
 //! write the response. Any frame or decode problem closes the connection with
 //! one log line, as Kafka does; nothing a client sends can do more.
 
+use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use strom_protocol::request::{decode_request, Decoded};
@@ -25,6 +26,8 @@ const READ_CHUNK_BYTES: usize = 64 * 1024;
 /// `max_frame_bytes`; 8 MiB is far above any real admin or fetch request.
 const MAX_NON_PRODUCE_REQUEST_BYTES: usize = 8 * 1024 * 1024;
 const PRODUCE_API_KEY: i16 = 0;
+/// Most parts handed to one vectored write (Linux's IOV_MAX is 1024).
+const MAX_IOVECS: usize = 64;
 
 pub struct Connection {
     pub broker: Arc<Broker>,
@@ -97,7 +100,7 @@ impl Connection {
             }
             Ok(Decoded::UnsupportedApiVersions { correlation_id, version }) => {
                 tracing::debug!(peer = %self.peer, version, "ApiVersions of an unknown version");
-                response::encode_unsupported_api_versions(correlation_id)
+                response::encode_unsupported_api_versions(correlation_id).map(|whole| vec![whole])
             }
             Ok(Decoded::Request(request)) => {
                 if request.trailing_bytes > 0 {
@@ -121,7 +124,7 @@ impl Connection {
                     Ok(Some(body)) => {
                         metrics::get().request(&api_name, started.elapsed(), &metrics::error_codes(&body));
                         span.in_scope(|| tracing::debug!(ms = started.elapsed().as_secs_f64() * 1000.0, "answered"));
-                        response::encode_response(api_key, version, correlation_id, &body)
+                        response::encode_response_parts(api_key, version, correlation_id, &body)
                     }
                     Ok(None) => {
                         metrics::get().request(&api_name, started.elapsed(), &[]);
@@ -134,17 +137,17 @@ impl Connection {
                 }
             }
         };
-        let bytes = match encoded {
-            Ok(bytes) => bytes,
+        let parts = match encoded {
+            Ok(parts) => parts,
             Err(error) => {
                 tracing::error!(peer = %self.peer, %error, "closing connection");
                 return false;
             }
         };
-        match stream.write_all(&bytes).await {
+        match write_parts(stream, &parts).await {
             Ok(()) => {
-                metrics::get().bytes_out.inc_by(bytes.len() as u64);
-                tracing::trace!(peer = %self.peer, bytes = bytes.len(), "response written");
+                metrics::get().bytes_out.inc_by(parts.iter().map(|p| p.len() as u64).sum());
+                tracing::trace!(peer = %self.peer, "response written");
                 true
             }
             Err(error) => {
@@ -152,5 +155,96 @@ impl Connection {
                 false
             }
         }
+    }
+}
+
+/// Writes a response's parts in order with vectored writes: a Fetch
+/// response's records go from the buffer they were read into straight to the
+/// socket ([`response::encode_response_parts`]).
+async fn write_parts<W: AsyncWrite + Unpin>(stream: &mut W, parts: &[Bytes]) -> std::io::Result<()> {
+    if let [whole] = parts {
+        return stream.write_all(whole).await;
+    }
+    let (mut index, mut offset) = (0, 0);
+    while index < parts.len() {
+        let slices: Vec<IoSlice<'_>> = std::iter::once(&parts[index][offset..])
+            .chain(parts[index + 1..].iter().map(|p| &p[..]))
+            .take(MAX_IOVECS)
+            .map(IoSlice::new)
+            .collect();
+        let mut written = stream.write_vectored(&slices).await?;
+        if written == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        while index < parts.len() && written >= parts[index].len() - offset {
+            written -= parts[index].len() - offset;
+            (index, offset) = (index + 1, 0);
+        }
+        offset += written;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+mod tests {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use super::*;
+
+    /// A writer that takes at most `limit` bytes per call, vectored or not.
+    struct Trickle {
+        written: Vec<u8>,
+        limit: usize,
+        calls: usize,
+    }
+
+    impl AsyncWrite for Trickle {
+        fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+            let this = self.get_mut();
+            let n = buf.len().min(this.limit);
+            this.written.extend_from_slice(&buf[..n]);
+            this.calls += 1;
+            Poll::Ready(Ok(n))
+        }
+
+        fn poll_write_vectored(self: Pin<&mut Self>, _: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<std::io::Result<usize>> {
+            let this = self.get_mut();
+            let mut left = this.limit;
+            for buf in bufs {
+                let n = buf.len().min(left);
+                this.written.extend_from_slice(&buf[..n]);
+                left -= n;
+            }
+            this.calls += 1;
+            Poll::Ready(Ok(this.limit - left))
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            true
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn parts_arrive_whole_and_in_order_whatever_each_write_takes() {
+        let parts: Vec<Bytes> = (0..200u32).map(|i| Bytes::from(vec![i as u8; (i as usize * 7) % 50 + 1])).collect();
+        let expected: Vec<u8> = parts.iter().flat_map(|p| p.iter().copied()).collect();
+        for limit in [1, 3, 49, 50, 51, 1000, usize::MAX] {
+            let mut out = Trickle { written: Vec::new(), limit, calls: 0 };
+            write_parts(&mut out, &parts).await.unwrap();
+            assert_eq!(out.written, expected, "limit {limit}");
+        }
+        let mut out = Trickle { written: Vec::new(), limit: usize::MAX, calls: 0 };
+        write_parts(&mut out, &parts).await.unwrap();
+        assert_eq!(out.calls, parts.len().div_ceil(MAX_IOVECS), "one call per {MAX_IOVECS} parts");
     }
 }

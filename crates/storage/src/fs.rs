@@ -42,6 +42,12 @@ pub trait FileHandle: Send + Sync + Debug {
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
     /// Writes all of `buf` at `offset`. On error any prefix may have been written.
     fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()>;
+    /// Writes `head` then `body` at `offset`, as one write where the system
+    /// allows (a batch's patched header and the producer's bytes, uncopied).
+    fn write_all_vectored_at(&self, head: &[u8], body: &[u8], offset: u64) -> io::Result<()> {
+        self.write_all_at(head, offset)?;
+        self.write_all_at(body, offset + head.len() as u64)
+    }
     fn set_len(&self, len: u64) -> io::Result<()>;
     fn size(&self) -> io::Result<u64>;
     /// fsyncs the file's data (and the metadata needed to read it back).
@@ -88,6 +94,26 @@ impl FileHandle for OsFile {
 
     fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
         self.0.write_all_at(buf, offset)
+    }
+
+    /// pwritev(2), retrying short writes.
+    fn write_all_vectored_at(&self, mut head: &[u8], mut body: &[u8], mut offset: u64) -> io::Result<()> {
+        while !head.is_empty() || !body.is_empty() {
+            let slices = [io::IoSlice::new(head), io::IoSlice::new(body)];
+            let written = match rustix::io::pwritev(&self.0, &slices, offset) {
+                Ok(n) => n,
+                Err(e) if e == rustix::io::Errno::INTR => continue,
+                Err(e) => return Err(e.into()),
+            };
+            if written == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            offset += written as u64;
+            let from_head = written.min(head.len());
+            head = &head[from_head..];
+            body = &body[(written - from_head).min(body.len())..];
+        }
+        Ok(())
     }
 
     fn set_len(&self, len: u64) -> io::Result<()> {

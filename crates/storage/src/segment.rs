@@ -227,13 +227,20 @@ impl Segment {
     /// bytes and index entry written so far are removed again and the segment
     /// is as before. When even that fails the segment is [`Self::damaged`].
     pub fn append(&mut self, batch: &[u8], header: &BatchHeader) -> Result<()> {
+        self.append_parts(batch, &[], header)
+    }
+
+    /// Appends one batch held as two slices (a patched header and the rest as
+    /// received) with one vectored write, so the rest is never copied in
+    /// memory. All or nothing, as [`Self::append`].
+    pub fn append_parts(&mut self, head: &[u8], body: &[u8], header: &BatchHeader) -> Result<()> {
         if self.damaged {
             return Err(StorageError::Corrupt { path: self.log_path.clone(), reason: "an earlier failed append could not be undone".into() });
         }
         let position = self.size;
         let written = self
             .file
-            .write_all_at(batch, position)
+            .write_all_vectored_at(head, body, position)
             .map_err(StorageError::io("append to", &self.log_path))
             .and_then(|()| self.write_index_entries(header, position));
         if let Err(error) = written {
@@ -243,7 +250,7 @@ impl Segment {
             }
             return Err(error);
         }
-        self.size += batch.len() as u64;
+        self.size += (head.len() + body.len()) as u64;
         self.track_indexed_batch(header);
         Ok(())
     }

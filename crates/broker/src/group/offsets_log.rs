@@ -106,8 +106,8 @@ mod tests {
         let first = vec![(b"k1".to_vec(), Some(b"v1".to_vec())), (b"k2".to_vec(), Some(b"v2".to_vec()))];
         let second = vec![(b"k1".to_vec(), None)];
         for records in [first, second] {
-            let mut batch = encode(&records, 1000).unwrap();
-            log.append_records(&mut batch, 0, 1000).unwrap();
+            let batch = encode(&records, 1000).unwrap();
+            log.append_records(&batch, 0, 1000).unwrap();
         }
         let mut seen = Vec::new();
         replay(&log, |k, v| seen.push((k.to_vec(), v.map(<[u8]>::to_vec)))).unwrap();

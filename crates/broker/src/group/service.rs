@@ -48,6 +48,8 @@ pub struct GroupService {
     metadata: Arc<MetadataStore>,
     partitions: Arc<Partitions>,
     offsets_partitions: i32,
+    /// `segment.bytes` of `__consumer_offsets` when it is created.
+    offsets_segment_bytes: i64,
 }
 
 /// Why offsets could not be stored.
@@ -58,7 +60,12 @@ pub struct StoreError {
 }
 
 impl GroupService {
-    pub fn new(config: GroupConfig, offsets_partitions: i32, metadata: Arc<MetadataStore>, partitions: Arc<Partitions>) -> Self {
+    pub fn new(
+        config: GroupConfig,
+        (offsets_partitions, offsets_segment_bytes): (i32, i64),
+        metadata: Arc<MetadataStore>,
+        partitions: Arc<Partitions>,
+    ) -> Self {
         Self {
             state: Mutex::new(State { coordinator: GroupCoordinator::new(config), waiters: HashMap::new() }),
             next_token: AtomicU64::new(1),
@@ -66,6 +73,7 @@ impl GroupService {
             metadata,
             partitions,
             offsets_partitions,
+            offsets_segment_bytes,
         }
     }
 
@@ -92,9 +100,9 @@ impl GroupService {
         let mut topic = NewTopic::with_defaults(OFFSETS_TOPIC);
         topic.num_partitions = self.offsets_partitions;
         topic.replication_factor = 1;
-        // Kafka's offsets.topic.segment.bytes and compression: compacted, 100 MiB segments.
+        // As Kafka creates it: compacted, offsets.topic.segment.bytes segments.
         topic.configs.insert("cleanup.policy".into(), Some("compact".into()));
-        topic.configs.insert("segment.bytes".into(), Some("104857600".into()));
+        topic.configs.insert("segment.bytes".into(), Some(self.offsets_segment_bytes.to_string()));
         match self.metadata.create_topic(topic, false) {
             Ok(_) => {
                 tracing::info!(partitions = self.offsets_partitions, "created {OFFSETS_TOPIC}");
@@ -316,8 +324,8 @@ impl GroupService {
             .and_then(|t| t.partitions.get(usize::try_from(partition).unwrap_or(usize::MAX)))
             .map_or(0, |p| p.leader_epoch);
         let log = self.partitions.log(OFFSETS_TOPIC, partition).ok_or_else(|| unavailable(format!("{OFFSETS_TOPIC}-{partition} is not open")))?;
-        let mut bytes = offsets_log::encode(batch, now).map_err(|message| StoreError { error: ResponseError::UnknownServerError, message })?;
-        match log.append_records(&mut bytes, epoch, now) {
+        let bytes = offsets_log::encode(batch, now).map_err(|message| StoreError { error: ResponseError::UnknownServerError, message })?;
+        match log.append_records(&bytes, epoch, now) {
             Ok(info) => Ok(info.needs_flush.then(|| (log, info.last_offset + 1))),
             Err(AppendError::Invalid(e)) => Err(StoreError { error: ResponseError::UnknownServerError, message: e.to_string() }),
             Err(AppendError::Producer(e)) => Err(StoreError { error: ResponseError::UnknownServerError, message: e.to_string() }),

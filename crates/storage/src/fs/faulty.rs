@@ -188,6 +188,16 @@ impl FileHandle for FaultyFile {
         self.inner.write_all_at(buf, offset)
     }
 
+    fn write_all_vectored_at(&self, head: &[u8], body: &[u8], offset: u64) -> io::Result<()> {
+        if let Some(fault) = self.faults.check(Op::Write, &self.path) {
+            let from_head = fault.partial.min(head.len());
+            let from_body = (fault.partial - from_head).min(body.len());
+            self.inner.write_all_vectored_at(&head[..from_head], &body[..from_body], offset)?;
+            return Err(io::Error::from_raw_os_error(fault.os_error));
+        }
+        self.inner.write_all_vectored_at(head, body, offset)
+    }
+
     fn set_len(&self, len: u64) -> io::Result<()> {
         self.faults.fail(Op::SetLen, &self.path)?;
         self.inner.set_len(len)
