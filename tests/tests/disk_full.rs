@@ -91,7 +91,7 @@ fn a_full_disk_refuses_produces_and_resumes_when_space_returns() {
     records::create_topic(&mut conn, TOPIC, 1, &[("flush.messages", "1")]).unwrap();
     let producer = records::init_producer_id(&mut conn).unwrap();
     let mut acked = Vec::new();
-    let mut produce = |conn: &mut strom_tests::KafkaConnection, n: usize| {
+    let produce = |conn: &mut strom_tests::KafkaConnection, n: usize| {
         let batch = records::batch(producer, n as i32 * 2, &[value(n), value(n + 1_000_000)]).unwrap();
         records::produce(conn, TOPIC, 0, -1, batch).unwrap()
     };

@@ -11,6 +11,16 @@ pub const DEFAULT_MAX_FRAME_BYTES: usize = strom_protocol::frame::DEFAULT_MAX_FR
 /// Connections served at once; each costs a task and a read buffer. Kafka has
 /// no default limit; this one keeps a connection flood from exhausting memory.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// Request bytes held at once across connections (see `crate::limits`): two
+/// maximum-size produces, or thousands of ordinary ones, at a bounded cost.
+pub const DEFAULT_QUEUED_MAX_REQUEST_BYTES: usize = 512 * 1024 * 1024;
+/// Largest request other than Produce. A decoded request can take about 40
+/// times its wire size in memory (a 2-byte topic entry becomes a 72-byte
+/// struct), so only Produce, whose records stay raw bytes, gets the full
+/// `max_frame_bytes`; 8 MiB is far above any real admin or fetch request.
+pub const DEFAULT_MAX_NON_PRODUCE_REQUEST_BYTES: usize = 8 * 1024 * 1024;
+/// Kafka's `connections.max.idle.ms` default: 10 minutes.
+pub const DEFAULT_CONNECTIONS_MAX_IDLE_MS: u64 = 600_000;
 
 /// The settings the broker runs with.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +35,14 @@ pub struct Config {
     pub default_replication_factor: i16,
     pub max_frame_bytes: usize,
     pub max_connections: usize,
+    /// Kafka's `max.connections.per.ip` (default: `max_connections`, no extra limit, as Kafka).
+    pub max_connections_per_ip: usize,
+    /// Kafka's `queued.max.request.bytes`: request bytes held at once, all connections together.
+    pub queued_max_request_bytes: usize,
+    /// Largest request of any API but Produce (which has `max_frame_bytes`).
+    pub max_non_produce_request_bytes: usize,
+    /// Kafka's `connections.max.idle.ms`: a connection with no read or write for this long is closed.
+    pub connections_max_idle_ms: u64,
     /// Kafka's `group.initial.rebalance.delay.ms`: how long a new group waits
     /// for more members before its first rebalance.
     pub group_initial_rebalance_delay_ms: i64,
@@ -75,6 +93,10 @@ pub struct Overrides {
     pub default_replication_factor: Option<i16>,
     pub max_frame_bytes: Option<usize>,
     pub max_connections: Option<usize>,
+    pub max_connections_per_ip: Option<usize>,
+    pub queued_max_request_bytes: Option<usize>,
+    pub max_non_produce_request_bytes: Option<usize>,
+    pub connections_max_idle_ms: Option<u64>,
     pub group_initial_rebalance_delay_ms: Option<i64>,
     pub group_min_session_timeout_ms: Option<i32>,
     pub group_max_session_timeout_ms: Option<i32>,
@@ -140,6 +162,10 @@ impl Overrides {
             default_replication_factor: parse(&var, "STROM_DEFAULT_REPLICATION_FACTOR")?,
             max_frame_bytes: parse(&var, "STROM_MAX_FRAME_BYTES")?,
             max_connections: parse(&var, "STROM_MAX_CONNECTIONS")?,
+            max_connections_per_ip: parse(&var, "STROM_MAX_CONNECTIONS_PER_IP")?,
+            queued_max_request_bytes: parse(&var, "STROM_QUEUED_MAX_REQUEST_BYTES")?,
+            max_non_produce_request_bytes: parse(&var, "STROM_MAX_NON_PRODUCE_REQUEST_BYTES")?,
+            connections_max_idle_ms: parse(&var, "STROM_CONNECTIONS_MAX_IDLE_MS")?,
             group_initial_rebalance_delay_ms: parse(&var, "STROM_GROUP_INITIAL_REBALANCE_DELAY_MS")?,
             group_min_session_timeout_ms: parse(&var, "STROM_GROUP_MIN_SESSION_TIMEOUT_MS")?,
             group_max_session_timeout_ms: parse(&var, "STROM_GROUP_MAX_SESSION_TIMEOUT_MS")?,
@@ -164,6 +190,10 @@ impl Overrides {
             default_replication_factor: other.default_replication_factor.or(self.default_replication_factor),
             max_frame_bytes: other.max_frame_bytes.or(self.max_frame_bytes),
             max_connections: other.max_connections.or(self.max_connections),
+            max_connections_per_ip: other.max_connections_per_ip.or(self.max_connections_per_ip),
+            queued_max_request_bytes: other.queued_max_request_bytes.or(self.queued_max_request_bytes),
+            max_non_produce_request_bytes: other.max_non_produce_request_bytes.or(self.max_non_produce_request_bytes),
+            connections_max_idle_ms: other.connections_max_idle_ms.or(self.connections_max_idle_ms),
             group_initial_rebalance_delay_ms: other.group_initial_rebalance_delay_ms.or(self.group_initial_rebalance_delay_ms),
             group_min_session_timeout_ms: other.group_min_session_timeout_ms.or(self.group_min_session_timeout_ms),
             group_max_session_timeout_ms: other.group_max_session_timeout_ms.or(self.group_max_session_timeout_ms),
@@ -220,6 +250,10 @@ impl Config {
             default_replication_factor: o.default_replication_factor.unwrap_or(1),
             max_frame_bytes: o.max_frame_bytes.unwrap_or(DEFAULT_MAX_FRAME_BYTES),
             max_connections: o.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+            max_connections_per_ip: o.max_connections_per_ip.or(o.max_connections).unwrap_or(DEFAULT_MAX_CONNECTIONS),
+            queued_max_request_bytes: o.queued_max_request_bytes.unwrap_or(DEFAULT_QUEUED_MAX_REQUEST_BYTES),
+            max_non_produce_request_bytes: o.max_non_produce_request_bytes.unwrap_or(DEFAULT_MAX_NON_PRODUCE_REQUEST_BYTES),
+            connections_max_idle_ms: o.connections_max_idle_ms.unwrap_or(DEFAULT_CONNECTIONS_MAX_IDLE_MS),
             group_initial_rebalance_delay_ms: o.group_initial_rebalance_delay_ms.unwrap_or(3000),
             group_min_session_timeout_ms: o.group_min_session_timeout_ms.unwrap_or(6000),
             group_max_session_timeout_ms: o.group_max_session_timeout_ms.unwrap_or(1_800_000),
@@ -256,6 +290,21 @@ impl Config {
         }
         if config.max_connections == 0 {
             return Err(problem(&origin(|o| o.max_connections.is_some()), "max_connections", "must be at least 1"));
+        }
+        if config.max_connections_per_ip == 0 {
+            return Err(problem(&origin(|o| o.max_connections_per_ip.is_some()), "max_connections_per_ip", "must be at least 1"));
+        }
+        if !(1024..=u32::MAX as usize).contains(&config.queued_max_request_bytes) {
+            let src = origin(|o| o.queued_max_request_bytes.is_some());
+            return Err(problem(&src, "queued_max_request_bytes", format!("must be between 1024 and {}", u32::MAX)));
+        }
+        if config.max_non_produce_request_bytes < 1024 {
+            let src = origin(|o| o.max_non_produce_request_bytes.is_some());
+            return Err(problem(&src, "max_non_produce_request_bytes", "must be at least 1024"));
+        }
+        if config.connections_max_idle_ms < 1 {
+            let src = origin(|o| o.connections_max_idle_ms.is_some());
+            return Err(problem(&src, "connections_max_idle_ms", "must be at least 1"));
         }
         if config.group_initial_rebalance_delay_ms < 0 {
             let src = origin(|o| o.group_initial_rebalance_delay_ms.is_some());

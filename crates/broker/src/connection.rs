@@ -15,17 +15,16 @@ use strom_protocol::{frame, response};
 
 use crate::api::{self, RequestContext};
 use crate::broker::Broker;
+use crate::limits::{self, Limits};
 use crate::metrics;
 
 /// Bytes read per socket read. The buffer only grows as bytes really arrive,
 /// whatever size a frame claims.
 const READ_CHUNK_BYTES: usize = 64 * 1024;
-/// Largest request other than Produce. A decoded request can take about 40
-/// times its wire size in memory (a 2-byte topic entry becomes a 72-byte
-/// struct), so only Produce, whose records stay raw bytes, gets the full
-/// `max_frame_bytes`; 8 MiB is far above any real admin or fetch request.
-const MAX_NON_PRODUCE_REQUEST_BYTES: usize = 8 * 1024 * 1024;
 const PRODUCE_API_KEY: i16 = 0;
+/// After a request larger than this, an empty read buffer is replaced, so a
+/// connection that sent one large request does not keep its memory.
+const RETAINED_BUFFER_BYTES: usize = 256 * 1024;
 /// Most parts handed to one vectored write (Linux's IOV_MAX is 1024).
 const MAX_IOVECS: usize = 64;
 
@@ -35,6 +34,7 @@ pub struct Connection {
     pub peer: SocketAddr,
     /// `peer`'s address as Kafka prints it: "/127.0.0.1".
     pub client_host: String,
+    pub limits: Arc<Limits>,
 }
 
 impl Connection {
@@ -44,12 +44,21 @@ impl Connection {
         let _ = stream.set_nodelay(true);
         let _counted = metrics::get().connection(&self.listener);
         let mut buf = BytesMut::with_capacity(8 * 1024);
+        // Request bytes this connection holds of the global budget (see crate::limits).
+        let mut reserved = None;
         loop {
             loop {
                 match frame::split_frame(&mut buf, self.broker.config.max_frame_bytes) {
                     Ok(Some(frame)) => {
+                        let frame_bytes = frame.len();
                         if !self.answer(frame.freeze(), &mut stream).await {
                             return;
+                        }
+                        reserved = None;
+                        if buf.is_empty() && frame_bytes > RETAINED_BUFFER_BYTES {
+                            // The rest of `buf` still shares the large request's allocation:
+                            // give it back rather than keep it per connection.
+                            buf = BytesMut::with_capacity(8 * 1024);
                         }
                     }
                     Ok(None) => break,
@@ -63,9 +72,25 @@ impl Connection {
             if *shutdown.borrow() {
                 return;
             }
+            if reserved.is_none() {
+                if let Some(size) = limits::frame_size(&buf) {
+                    tokio::select! {
+                        permit = self.limits.reserve(size) => reserved = permit,
+                        _ = shutdown.changed() => return,
+                    }
+                    // Room for the whole frame at once (the size is checked when split).
+                    buf.reserve(size.min(self.broker.config.max_frame_bytes).saturating_sub(buf.len()));
+                }
+            }
             buf.reserve(READ_CHUNK_BYTES);
             tokio::select! {
-                read = stream.read_buf(&mut buf) => match read {
+                read = tokio::time::timeout(self.limits.idle, stream.read_buf(&mut buf)) => match read {
+                    Err(_) => {
+                        tracing::info!(peer = %self.peer, idle_ms = self.limits.idle.as_millis() as u64, pending_bytes = buf.len(), "closing idle connection (connections_max_idle_ms)");
+                        metrics::get().closed("idle");
+                        return;
+                    }
+                    Ok(read) => match read {
                     Ok(0) => {
                         if !buf.is_empty() {
                             tracing::debug!(peer = %self.peer, pending = buf.len(), "client closed mid-request");
@@ -77,6 +102,7 @@ impl Connection {
                         tracing::debug!(peer = %self.peer, %error, "connection read failed");
                         return;
                     }
+                    },
                 },
                 _ = shutdown.changed() => return,
             }
@@ -87,7 +113,7 @@ impl Connection {
     async fn answer(&self, frame: Bytes, stream: &mut TcpStream) -> bool {
         metrics::get().bytes_in.inc_by(frame.len() as u64 + 4);
         let api_key = strom_protocol::header::peek_prefix(&frame).map(|p| p.api_key);
-        if frame.len() > MAX_NON_PRODUCE_REQUEST_BYTES && api_key != Some(PRODUCE_API_KEY) {
+        if frame.len() > self.limits.max_non_produce_request_bytes && api_key != Some(PRODUCE_API_KEY) {
             tracing::info!(peer = %self.peer, bytes = frame.len(), ?api_key, "closing connection: request too large for its API");
             metrics::get().closed("request_too_large");
             return false;
@@ -144,7 +170,12 @@ impl Connection {
                 return false;
             }
         };
-        match write_parts(stream, &parts).await {
+        let Ok(written) = tokio::time::timeout(self.limits.idle, write_parts(stream, &parts)).await else {
+            tracing::info!(peer = %self.peer, idle_ms = self.limits.idle.as_millis() as u64, "closing connection: the client has not read its responses (connections_max_idle_ms)");
+            metrics::get().closed("not_reading");
+            return false;
+        };
+        match written {
             Ok(()) => {
                 metrics::get().bytes_out.inc_by(parts.iter().map(|p| p.len() as u64).sum());
                 tracing::trace!(peer = %self.peer, "response written");

@@ -9,6 +9,7 @@ mod broker;
 mod config;
 mod connection;
 mod group;
+mod limits;
 mod metadata;
 mod metrics;
 mod partitions;

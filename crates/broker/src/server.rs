@@ -10,6 +10,8 @@ use tokio::sync::{mpsc, watch, Semaphore};
 
 use crate::broker::Broker;
 use crate::connection::Connection;
+use crate::limits::Limits;
+use crate::metrics;
 
 /// How long shutdown waits for connections to finish their current request.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -28,8 +30,10 @@ pub async fn serve(listeners: Vec<BoundListener>, broker: Arc<Broker>, shutdown:
     // Every connection task holds a sender; when all are gone, recv() ends.
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
     let limit = Arc::new(Semaphore::new(broker.config.max_connections));
+    let limits = Limits::new(&broker.config);
     for bound in listeners {
-        tokio::spawn(accept_loop(bound, Arc::clone(&broker), Arc::clone(&limit), shutdown_rx.clone(), done_tx.clone()));
+        let limits = Arc::clone(&limits);
+        tokio::spawn(accept_loop(bound, Arc::clone(&broker), Arc::clone(&limit), limits, shutdown_rx.clone(), done_tx.clone()));
     }
     drop(done_tx);
     shutdown.await;
@@ -44,6 +48,7 @@ async fn accept_loop(
     bound: BoundListener,
     broker: Arc<Broker>,
     limit: Arc<Semaphore>,
+    limits: Arc<Limits>,
     mut shutdown: watch::Receiver<bool>,
     done: mpsc::Sender<()>,
 ) {
@@ -62,14 +67,21 @@ async fn accept_loop(
         };
         match accepted {
             Ok((stream, peer)) => {
+                let Some(ip_slot) = limits.admit(peer.ip()) else {
+                    tracing::info!(listener = %name, %peer, max = broker.config.max_connections_per_ip, "refusing connection: too many from this IP (max_connections_per_ip)");
+                    metrics::get().closed("max_connections_per_ip");
+                    continue;
+                };
                 let client_host = format!("/{}", peer.ip());
-                let connection = Connection { broker: Arc::clone(&broker), listener: Arc::clone(&name), peer, client_host };
+                let connection =
+                    Connection { broker: Arc::clone(&broker), listener: Arc::clone(&name), peer, client_host, limits: Arc::clone(&limits) };
                 let (shutdown, done) = (shutdown.clone(), done.clone());
                 let span = tracing::debug_span!("connection", listener = %name, %peer);
                 tokio::spawn(tracing::Instrument::instrument(
                     async move {
                         tracing::debug!("accepted");
                         connection.run(stream, shutdown).await;
+                        drop(ip_slot);
                         drop(permit);
                         drop(done);
                     },

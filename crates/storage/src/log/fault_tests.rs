@@ -28,7 +28,7 @@ fn batch(n: i32) -> Vec<u8> {
 /// Appends and fsyncs batch `n` as an acks=all produce with flush.messages=1
 /// does: acknowledged only when both succeed.
 fn produce(log: &PartitionLog, n: i32) -> Result<AppendInfo, String> {
-    let info = log.append_records(&mut batch(n), 0, NOW).map_err(|e| e.to_string())?;
+    let info = log.append_records(&batch(n), 0, NOW).map_err(|e| e.to_string())?;
     log.flush_until(info.last_offset + 1).map_err(|e| e.to_string())?;
     Ok(info)
 }
@@ -107,14 +107,14 @@ fn a_failed_fsync_fails_the_produce_and_takes_the_log_offline_until_a_restart() 
     assert!(offline.contains("fsync"), "{offline}");
     // Nothing is served or written from a log whose files cannot be trusted.
     assert!(matches!(log.read(0, 1, i64::MAX), Err(StorageError::Offline { .. })));
-    assert!(matches!(log.append_records(&mut batch(2), 0, NOW), Err(AppendError::Storage(StorageError::Offline { .. }))));
+    assert!(matches!(log.append_records(&batch(2), 0, NOW), Err(AppendError::Storage(StorageError::Offline { .. }))));
     assert!(log.flush().is_ok() || log.offline().is_some());
     drop(log);
     // The restart recovers it. The unacknowledged batch reached the page cache,
     // so it is there (as after any crash); the producer's retry is a duplicate.
     let log = PartitionLog::open(dir.path(), config(), false).unwrap();
     assert_eq!(log.offline(), None);
-    assert!(log.append_records(&mut batch(1), 0, NOW).unwrap().duplicate);
+    assert!(log.append_records(&batch(1), 0, NOW).unwrap().duplicate);
     produce(&log, 2).unwrap();
     assert_eq!(batches_in(&log), vec![0, 1, 2]);
 }
@@ -168,7 +168,7 @@ fn closing_with_an_offline_log_writes_no_clean_shutdown_marker() {
     let good = manager.open_log("good", 0, [2; 16], LogConfig::default()).unwrap();
     manager.finish_startup().unwrap();
     produce(&bad, 0).unwrap();
-    good.append_records(&mut batch(0), 0, NOW).unwrap();
+    good.append_records(&batch(0), 0, NOW).unwrap();
     faulty.inject(Fault::new(Op::Sync).on("bad-0").once());
     assert!(produce(&bad, 1).is_err());
     assert!(manager.close().is_err());
