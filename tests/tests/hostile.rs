@@ -100,7 +100,7 @@ fn a_client_sending_one_byte_at_a_time_stalls_no_one() {
         let one = Instant::now();
         let batch = records::batch(producer, n, &[b"x".to_vec()]).unwrap();
         assert_eq!(records::produce(&mut conn, "busy", 0, 1, batch).unwrap().error_code, 0);
-        assert!(one.elapsed() < Duration::from_millis(500), "a produce took {:?} while a client dribbles", one.elapsed());
+        assert!(one.elapsed() < Duration::from_secs(2), "a produce took {:?} while a client dribbles", one.elapsed());
         n += 1;
     }
     stop.store(true, Ordering::Release);
@@ -117,7 +117,9 @@ fn a_client_sending_one_byte_at_a_time_stalls_no_one() {
 
 #[test]
 fn idle_and_non_reading_clients_are_closed_after_connections_max_idle_ms_and_stall_no_one() {
-    let broker = StromProcess::start_with_env(&[("STROM_CONNECTIONS_MAX_IDLE_MS", "1500")]).expect("start strom");
+    // Idle timeout above the 2 s a round trip may take on a busy machine, so a
+    // round trip held up until the non-reading client is closed still fails.
+    let broker = StromProcess::start_with_env(&[("STROM_CONNECTIONS_MAX_IDLE_MS", "4000")]).expect("start strom");
     let mut conn = broker.connect().unwrap();
     records::create_topic(&mut conn, "big", 1, &[]).unwrap();
     let producer = records::init_producer_id(&mut conn).unwrap();
@@ -142,12 +144,16 @@ fn idle_and_non_reading_clients_are_closed_after_connections_max_idle_ms_and_sta
     let started = Instant::now();
     while started.elapsed() < Duration::from_millis(1000) {
         let took = round_trip(&broker);
-        assert!(took < Duration::from_millis(500), "others wait on the client that does not read: {took:?}");
+        assert!(took < Duration::from_secs(2), "others wait on the client that does not read: {took:?}");
     }
     // Past the idle timeout both are closed.
-    std::thread::sleep(Duration::from_millis(2500));
+    std::thread::sleep(Duration::from_millis(4000));
     silent.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    assert_eq!(silent.read(&mut [0u8; 1]).unwrap_or(0), 0, "the silent connection was closed");
+    let closed = match silent.read(&mut [0u8; 1]) {
+        Ok(n) => n == 0,
+        Err(e) => !strom_tests::client::is_timeout(&e), // reset: closed; a timeout: still open
+    };
+    assert!(closed, "the silent connection was closed");
     let log = broker.log();
     assert!(log.contains("closing idle connection"), "{}", broker.log_tail(10));
     assert!(log.contains("has not read its responses"), "{}", broker.log_tail(10));
