@@ -9,6 +9,7 @@
 //! - [`mutate`]: turns a valid request into a hostile one.
 //! - [`probe`]: sends hostile frames, classifies what the broker did, reconnects.
 //! - [`records`]: topics, idempotent produces, fetching whole partitions, group offsets.
+//! - [`fuzz_targets`]: the bodies of the `cargo fuzz` targets in `fuzz/`.
 //!
 //! The tests run against an already built binary: `cargo build --release -p strom`
 //! first (or `make test`, which does), or point `STROM_BIN` at one.
@@ -18,6 +19,7 @@ pub mod client;
 pub mod mutate;
 pub mod probe;
 pub mod records;
+pub mod fuzz_targets;
 pub mod process;
 
 pub use client::KafkaConnection;
