@@ -90,6 +90,10 @@ fn decode(frame: Bytes) {
 pub const FIX_LENGTH: u8 = 1;
 pub const FIX_CRC: u8 = 2;
 
+/// Decompression bound of the batch target: below what a 64 KiB input can
+/// expand to, so the bound is reached too.
+const MAX_DECOMPRESSED_BYTES: u64 = 8 << 20;
+
 /// Offset and leader epoch the validated batch is given.
 const NEXT_OFFSET: i64 = 42;
 const LEADER_EPOCH: i32 = 3;
@@ -107,7 +111,12 @@ pub fn record_batch(data: &[u8]) {
     let _ = BatchHeader::parse(&batch);
     let now_ms = 1_700_000_000_000;
     for compacted in [false, true] {
-        let cfg = ValidationConfig { compacted, max_message_bytes: MAX_FRAME_BYTES, ..ValidationConfig::default() };
+        let cfg = ValidationConfig {
+            compacted,
+            max_message_bytes: MAX_FRAME_BYTES,
+            max_decompressed_bytes: MAX_DECOMPRESSED_BYTES,
+            ..ValidationConfig::default()
+        };
         let Ok(validated) = validator::validate_and_assign(&batch, NEXT_OFFSET, LEADER_EPOCH, now_ms, &cfg) else { continue };
         // What would be written: the patched header, then the producer's bytes.
         assert_eq!(validated.size, batch.len(), "a validated batch is the whole input");
@@ -118,11 +127,11 @@ pub fn record_batch(data: &[u8]) {
         assert_eq!(header.base_offset, NEXT_OFFSET);
         assert_eq!(header.partition_leader_epoch, LEADER_EPOCH);
         assert_eq!(validated.last_offset, NEXT_OFFSET + i64::from(validated.record_count) - 1);
-        let _ = validator::first_record_at_or_after(&stored, now_ms);
+        let _ = validator::first_record_at_or_after(&stored, now_ms, MAX_DECOMPRESSED_BYTES);
         let _ = strom_storage::control::read_marker(&stored);
         compact(&stored, &header, now_ms);
     }
-    let _ = validator::first_record_at_or_after(&batch, 0);
+    let _ = validator::first_record_at_or_after(&batch, 0, MAX_DECOMPRESSED_BYTES);
     let _ = strom_storage::control::read_marker(&batch);
 }
 
@@ -131,7 +140,7 @@ pub fn record_batch(data: &[u8]) {
 /// it. A rewritten batch must be a valid batch of the same offsets.
 fn compact(stored: &[u8], header: &BatchHeader, now_ms: i64) {
     let mut map = OffsetMap::new(64);
-    if filter::map_batch(stored, header, &mut map, 0, i64::MAX).is_err() {
+    if filter::map_batch(stored, header, &mut map, (0, i64::MAX), MAX_DECOMPRESSED_BYTES).is_err() {
         return;
     }
     let producers = HashMap::new();
@@ -141,6 +150,7 @@ fn compact(stored: &[u8], header: &BatchHeader, now_ms: i64) {
         delete_retention_ms: 0,
         last_data_offsets: &producers,
         upper_bound_offset: header.next_offset(),
+        max_decompressed_bytes: MAX_DECOMPRESSED_BYTES,
     };
     if let Ok((Filtered::Rewrite(rewritten), counts)) = filter::filter_batch(stored, header, &ctx) {
         let new = BatchHeader::parse(&rewritten).expect("a rewritten batch parses");
@@ -150,6 +160,7 @@ fn compact(stored: &[u8], header: &BatchHeader, now_ms: i64) {
         assert!(counts.retained <= counts.read);
         // What compaction writes, compaction must read again.
         let mut again = OffsetMap::new(64);
-        assert!(filter::map_batch(&rewritten, &new, &mut again, 0, i64::MAX).is_ok(), "a rewritten batch reads back");
+        let read_back = filter::map_batch(&rewritten, &new, &mut again, (0, i64::MAX), MAX_DECOMPRESSED_BYTES);
+        assert!(read_back.is_ok(), "a rewritten batch reads back: {read_back:?}");
     }
 }

@@ -198,9 +198,17 @@ fn batch_seeds_validate_in_every_codec_and_compaction_rewrites_them() {
         codecs.insert(validated.compression.name());
         let header = BatchHeader::parse(batch).unwrap();
         let mut map = OffsetMap::new(16);
-        assert!(filter::map_batch(batch, &header, &mut map, 0, i64::MAX).unwrap());
+        let limit = strom_storage::validator::MAX_DECOMPRESSED_BYTES;
+        assert!(filter::map_batch(batch, &header, &mut map, (0, i64::MAX), limit).unwrap());
         let producers = HashMap::new();
-        let ctx = FilterContext { map: &map, now_ms: 0, delete_retention_ms: 0, last_data_offsets: &producers, upper_bound_offset: 4 };
+        let ctx = FilterContext {
+            map: &map,
+            now_ms: 0,
+            delete_retention_ms: 0,
+            last_data_offsets: &producers,
+            upper_bound_offset: 4,
+            max_decompressed_bytes: limit,
+        };
         let (fate, counts) = filter::filter_batch(batch, &header, &ctx).unwrap();
         assert!(matches!(fate, Filtered::Rewrite(_)), "{} batch is rewritten", validated.compression.name());
         assert_eq!((counts.read, counts.retained), (4, 3));

@@ -145,6 +145,7 @@ pub fn log_config(overrides: &BTreeMap<String, String>) -> LogConfig {
         },
         timestamp_before_max_ms: long("message.timestamp.before.max.ms", i64::MAX),
         timestamp_after_max_ms: long("message.timestamp.after.max.ms", defaults.timestamp_after_max_ms),
+        max_decompressed_bytes: defaults.max_decompressed_bytes,
     }
 }
 

@@ -275,7 +275,8 @@ impl PartitionLog {
             let Some(found) = segment.find_by_timestamp(timestamp)? else { continue };
             let batch = segment.read_batch(&found)?;
             // A batch whose records cannot be read answers to the batch, as before.
-            let (offset, record_timestamp) = crate::validator::first_record_at_or_after(&batch, timestamp)
+            let limit = inner.config.max_decompressed_bytes;
+            let (offset, record_timestamp) = crate::validator::first_record_at_or_after(&batch, timestamp, limit)
                 .ok()
                 .flatten()
                 .unwrap_or((found.header.base_offset, found.header.max_timestamp));

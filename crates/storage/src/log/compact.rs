@@ -105,6 +105,7 @@ impl PartitionLog {
             delete_retention_ms: snapshot.config.delete_retention_ms,
             last_data_offsets: &snapshot.last_data_offsets,
             upper_bound_offset: plan.first_uncleanable_offset,
+            max_decompressed_bytes: snapshot.config.max_decompressed_bytes,
         };
         for group in group_by_size(&infos, snapshot.config.segment_bytes, plan.first_uncleanable_offset) {
             let group = &to_clean[group];
@@ -183,7 +184,8 @@ impl PartitionLog {
                     return Ok(false);
                 }
                 if header.next_offset() > start {
-                    full = !map_batch(batch, header, &mut map, start, end).map_err(|reason| self.corrupt(segment, header, reason))?;
+                    let limit = snapshot.config.max_decompressed_bytes;
+                    full = !map_batch(batch, header, &mut map, (start, end), limit).map_err(|reason| self.corrupt(segment, header, reason))?;
                 }
                 Ok(!full)
             })?;

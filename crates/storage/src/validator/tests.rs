@@ -23,6 +23,7 @@ fn cfg() -> ValidationConfig {
         timestamp_type: TimestampType::CreateTime,
         timestamp_before_max_ms: i64::MAX,
         timestamp_after_max_ms: 3_600_000,
+        max_decompressed_bytes: MAX_DECOMPRESSED_BYTES,
     }
 }
 
@@ -617,6 +618,21 @@ fn decompression_is_bounded() {
     let template = build(&Spec::with_records(1).compressed(Compression::Gzip));
     let mut b = with_payload(&template, &compress(Compression::Gzip, &fits));
     assert!(validate(&mut b, &compacted()).is_ok());
+}
+
+#[test]
+fn the_decompression_bound_is_the_configured_one() {
+    let limit = 1 << 20;
+    let roomy = || ValidationConfig { max_message_bytes: usize::MAX, ..compacted() };
+    let small = || ValidationConfig { max_decompressed_bytes: limit, ..roomy() };
+    let over = huge_record_payload(limit as usize + 1);
+    for codec in [Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd] {
+        let template = build(&Spec::with_records(1).compressed(codec));
+        let mut b = with_payload(&template, &compress(codec, &over));
+        assert_eq!(validate(&mut b, &small()), Err(ValidationError::DecompressedTooLarge { limit }), "{codec:?}");
+        let mut b = with_payload(&template, &compress(codec, &over));
+        assert!(validate(&mut b, &roomy()).is_ok(), "{codec:?} within the default bound");
+    }
 }
 
 #[test]
