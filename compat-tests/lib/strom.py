@@ -8,6 +8,12 @@ Used two ways:
     command with STROM_BOOTSTRAP=127.0.0.1:<port> in its environment, stops
     the broker and exits with the command's exit code (or 97 if strom failed).
 
+The broker also gets SSL, SASL_PLAINTEXT and SASL_SSL listeners with test
+certificates and users (lib/security.py); their addresses and files reach the
+tests as STROM_SSL_BOOTSTRAP, STROM_SASL_SSL_BOOTSTRAP, ... Set
+STROM_COMPAT_SECURITY=0 for a broker with the PLAINTEXT listener only (e.g.
+the reference Apache Kafka, which takes --listen only).
+
 Only the standard library is used, so any Python 3.8+ can run it.
 """
 
@@ -21,6 +27,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import security  # noqa: E402
 
 # How long a fresh broker may take to accept connections. A cold start should
 # take well under a second; the margin covers a loaded 2-core CI machine.
@@ -81,6 +90,7 @@ class StromProcess:
         self.exit_code = None
         self._log_file = None
         self._own_log = log_path is None
+        self.security = None
 
     @property
     def bootstrap(self):
@@ -96,10 +106,17 @@ class StromProcess:
             self.log_path = os.path.join(self.data_dir + "-log.txt")
         self._log_file = open(self.log_path, "ab")
         self.port = free_port()
-        args = [self.binary, "--listen", self.bootstrap, "--data-dir", self.data_dir] + self.extra_args
+        env = dict(os.environ)
+        if os.environ.get("STROM_COMPAT_SECURITY", "1") != "0":
+            self.security = security.SecurityListeners(self.data_dir + "-tls", free_port)
+            env.update(self.security.broker_env(self.port))
+            args = [self.binary, "--data-dir", self.data_dir] + self.extra_args
+            self._log_file.write(("$ STROM_LISTENERS=%s\n" % env["STROM_LISTENERS"]).encode())
+        else:
+            args = [self.binary, "--listen", self.bootstrap, "--data-dir", self.data_dir] + self.extra_args
         self._log_file.write(("$ %s\n" % " ".join(args)).encode())
         self._log_file.flush()
-        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._log_file,
+        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._log_file, env=env,
                                         stderr=subprocess.STDOUT,
                                         preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
         try:
@@ -152,6 +169,10 @@ class StromProcess:
             raise StromError("ApiVersions response carries correlation id %d, sent %d"
                              % (correlation_id, PROBE_CORRELATION_ID))
 
+    def client_environment(self):
+        """The STROM_* variables tests use to reach the secured listeners."""
+        return self.security.environment() if self.security else {}
+
     def alive(self):
         return self.process is not None and self.process.poll() is None
 
@@ -173,6 +194,7 @@ class StromProcess:
             self._log_file = None
         if self.data_dir is not None:
             shutil.rmtree(self.data_dir, ignore_errors=True)
+            shutil.rmtree(self.data_dir + "-tls", ignore_errors=True)
             self.data_dir = None
 
     def log_tail(self, max_bytes=4000):
@@ -218,6 +240,7 @@ def run_command(args):
         print("strom.py: %s" % e, file=sys.stderr)
         return EXIT_STROM_FAILED
     env = dict(os.environ, STROM_BOOTSTRAP=broker.bootstrap)
+    env.update(broker.client_environment())
     print("strom.py: broker %s listening on %s (log %s)" % (broker.binary, broker.bootstrap, broker.log_path),
           flush=True)
     code = 1

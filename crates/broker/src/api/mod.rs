@@ -6,9 +6,12 @@
 use kafka_protocol::messages::{RequestKind, ResponseKind};
 use kafka_protocol::protocol::StrBytes;
 
+use crate::auth::acl::{AclOperation, ResourceType, CLUSTER_NAME};
+use crate::auth::Principal;
 use crate::broker::Broker;
 
 mod alter_configs;
+mod alter_user_scram_credentials;
 mod api_versions;
 mod create_partitions;
 mod create_topics;
@@ -18,6 +21,7 @@ mod delete_topics;
 mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
+mod describe_user_scram_credentials;
 mod fetch;
 mod find_coordinator;
 mod heartbeat;
@@ -31,6 +35,7 @@ mod offset_commit;
 mod offset_delete;
 mod offset_fetch;
 mod produce;
+mod sasl;
 mod sync_group;
 
 /// What a handler knows about the request it answers.
@@ -42,6 +47,27 @@ pub struct RequestContext<'a> {
     pub client_id: &'a str,
     /// The client's address as Kafka shows it in group descriptions ("/127.0.0.1").
     pub client_host: &'a str,
+    /// Who the client authenticated as (User:ANONYMOUS without authentication).
+    pub principal: &'a Principal,
+}
+
+impl RequestContext<'_> {
+    /// The client's IP address, as ACL hosts name it ("127.0.0.1").
+    pub fn client_ip(&self) -> &str {
+        self.client_host.trim_start_matches('/')
+    }
+
+    /// Whether the principal may do `operation` on the named resource.
+    pub fn authorized(&self, operation: AclOperation, resource_type: ResourceType, name: &str) -> bool {
+        let authorizer = &self.broker.authorizer;
+        !authorizer.enabled()
+            || authorizer.authorize(&self.broker.metadata.image(), self.principal, self.client_ip(), operation, resource_type, name)
+    }
+
+    /// Whether the principal may do `operation` on the cluster.
+    pub fn cluster_authorized(&self, operation: AclOperation) -> bool {
+        self.authorized(operation, ResourceType::Cluster, CLUSTER_NAME)
+    }
 }
 
 /// A request the broker has no handler for: a bug (the version table and the
@@ -88,6 +114,16 @@ pub async fn handle(ctx: &RequestContext<'_>, body: RequestKind) -> Result<Optio
         RequestKind::ListGroups(req) => ResponseKind::ListGroups(list_groups::handle(ctx, req)),
         RequestKind::DescribeGroups(req) => ResponseKind::DescribeGroups(describe_groups::handle(ctx, req)),
         RequestKind::DeleteGroups(req) => ResponseKind::DeleteGroups(delete_groups::handle(ctx, req)),
+        // Reached only outside a SASL exchange (the session serves those).
+        RequestKind::SaslHandshake(req) => ResponseKind::SaslHandshake(sasl::handshake(ctx, req)),
+        RequestKind::SaslAuthenticate(req) => ResponseKind::SaslAuthenticate(sasl::authenticate(ctx, req)),
+        RequestKind::DescribeUserScramCredentials(req) => {
+            ResponseKind::DescribeUserScramCredentials(describe_user_scram_credentials::handle(ctx, req))
+        }
+        // Salting nothing here (clients send salted passwords), but the append fsyncs.
+        RequestKind::AlterUserScramCredentials(req) => {
+            ResponseKind::AlterUserScramCredentials(blocking(|| alter_user_scram_credentials::handle(ctx, req)))
+        }
         other => return Err(NoHandler(format!("{other:?}").chars().take(60).collect())),
     };
     Ok(Some(response))
