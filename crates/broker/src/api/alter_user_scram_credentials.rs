@@ -111,7 +111,7 @@ fn valid_name_and_mechanism(name: &str, mechanism: i8) -> Result<ScramMechanism,
 }
 
 fn result(user: String, failure: Option<Failure>) -> AlterUserScramCredentialsResult {
-    let result = AlterUserScramCredentialsResult::default().with_user(str_bytes(user));
+    let result = AlterUserScramCredentialsResult::default().with_user(str_bytes(user)).with_error_message(None);
     match failure {
         None => result,
         Some((error, message)) => result.with_error_code(error.code()).with_error_message(Some(str_bytes(message))),

@@ -182,4 +182,6 @@ pub(crate) mod test_support;
 #[cfg(test)]
 mod group_tests;
 #[cfg(test)]
+mod security_tests;
+#[cfg(test)]
 mod tests;
