@@ -43,6 +43,6 @@ register_suite python-kafka-python-2 install_kafka_python_2 run_kafka_python_2 \
   "kafka-python 2.3.x (pytest, same tests as 3.0.x)"
 
 install_confluent_kafka() { ensure_venv confluent-kafka; }
-run_confluent_kafka() { run_pytest confluent-kafka "$1" test_confluent_kafka.py test_confluent_kafka_data.py; }
+run_confluent_kafka() { run_pytest confluent-kafka "$1" test_confluent_kafka.py test_confluent_kafka_data.py test_confluent_kafka_security.py; }
 register_suite python-confluent-kafka install_confluent_kafka run_confluent_kafka \
   "confluent-kafka with its bundled librdkafka (pytest)"
