@@ -4,6 +4,7 @@
 //! means every committed offset of the group. `require_stable` matters only
 //! with transactional offset commits, which come with transactions.
 
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::offset_fetch_response::{
     OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions, OffsetFetchResponseTopic,
     OffsetFetchResponseTopics,
@@ -11,6 +12,7 @@ use kafka_protocol::messages::offset_fetch_response::{
 use kafka_protocol::messages::{OffsetFetchRequest, OffsetFetchResponse, TopicName};
 
 use super::{str_bytes, RequestContext};
+use crate::auth::acl::{AclOperation, ResourceType};
 use crate::group::snapshot::CommittedOffset;
 
 /// One partition's answer, before it is shaped for the version.
@@ -87,7 +89,10 @@ fn fetch(
     wanted: Option<&[(String, i32)]>,
 ) -> (i16, Vec<(String, Vec<Fetched>)>) {
     let groups = &ctx.broker.groups;
-    if let Err(error) = groups.validate_offset_fetch(group_id, member_id, member_epoch) {
+    // Kafka: DESCRIBE on the group (per-topic DESCRIBE checks are not made yet).
+    let allowed = ctx.authorized(AclOperation::Describe, ResourceType::Group, group_id);
+    let validated = if allowed { groups.validate_offset_fetch(group_id, member_id, member_epoch) } else { Err(ResponseError::GroupAuthorizationFailed) };
+    if let Err(error) = validated {
         let empty = wanted.map(|w| by_topic(w.iter().map(|(t, p)| (t.clone(), *p, None)))).unwrap_or_default();
         return (error.code(), empty);
     }

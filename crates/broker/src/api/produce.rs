@@ -16,13 +16,16 @@ use strom_storage::log::{AppendError, PartitionLog};
 use strom_storage::validator;
 
 use super::{str_bytes, RequestContext};
+use crate::auth::acl::{AclOperation, ResourceType};
 use crate::metadata::{NewTopic, TopicImage};
 
 pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<ProduceResponse> {
     let acks = req.acks;
+    // Kafka: a transactional produce needs WRITE on its transactional id.
+    let txn_denied = req.transactional_id.as_ref().is_some_and(|id| !ctx.authorized(AclOperation::Write, ResourceType::TransactionalId, id));
     let mut topics = Vec::with_capacity(req.topic_data.len());
     for topic in req.topic_data {
-        let found = find_topic(ctx, &topic.name.0, topic.topic_id);
+        let found = if txn_denied { Err(ResponseError::TransactionalIdAuthorizationFailed) } else { find_topic(ctx, &topic.name.0, topic.topic_id) };
         let mut partitions = Vec::with_capacity(topic.partition_data.len());
         for data in topic.partition_data {
             let index = data.index;
@@ -47,17 +50,26 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<Pro
 }
 
 /// The topic a request names (by name below v13, by id from v13),
-/// auto-creating a named one when allowed.
+/// auto-creating a named one when allowed. Writing needs WRITE on the
+/// topic, creating it CREATE on the cluster or the topic.
 fn find_topic(ctx: &RequestContext<'_>, name: &str, id: uuid::Uuid) -> Result<TopicImage, ResponseError> {
     let image = ctx.broker.metadata.image();
+    let may_write = |name: &str| ctx.authorized(AclOperation::Write, ResourceType::Topic, name);
     if ctx.api_version >= 13 {
-        return image.topic_by_id(&id).cloned().ok_or(ResponseError::UnknownTopicId);
+        let topic = image.topic_by_id(&id).ok_or(ResponseError::UnknownTopicId)?;
+        return if may_write(&topic.name) { Ok(topic.clone()) } else { Err(ResponseError::TopicAuthorizationFailed) };
+    }
+    if !may_write(name) {
+        return Err(ResponseError::TopicAuthorizationFailed);
     }
     if let Some(topic) = image.topic(name) {
         return Ok(topic.clone());
     }
     if !ctx.broker.config.auto_create_topics {
         return Err(ResponseError::UnknownTopicOrPartition);
+    }
+    if !ctx.cluster_authorized(AclOperation::Create) && !ctx.authorized(AclOperation::Create, ResourceType::Topic, name) {
+        return Err(ResponseError::TopicAuthorizationFailed);
     }
     match ctx.broker.metadata.create_topic(NewTopic::with_defaults(name), false) {
         Ok(topic) => Ok(topic),

@@ -15,7 +15,13 @@ use crate::auth::scram::ScramMechanism;
 pub(super) fn is_security_api(key: ApiKey) -> bool {
     matches!(
         key,
-        ApiKey::SaslHandshake | ApiKey::SaslAuthenticate | ApiKey::DescribeUserScramCredentials | ApiKey::AlterUserScramCredentials
+        ApiKey::SaslHandshake
+            | ApiKey::SaslAuthenticate
+            | ApiKey::DescribeUserScramCredentials
+            | ApiKey::AlterUserScramCredentials
+            | ApiKey::DescribeAcls
+            | ApiKey::CreateAcls
+            | ApiKey::DeleteAcls
     )
 }
 
@@ -26,6 +32,9 @@ pub(super) fn request_for(key: ApiKey) -> RequestKind {
         ApiKey::SaslAuthenticate => RequestKind::SaslAuthenticate(SaslAuthenticateRequest::default()),
         ApiKey::DescribeUserScramCredentials => RequestKind::DescribeUserScramCredentials(DescribeUserScramCredentialsRequest::default()),
         ApiKey::AlterUserScramCredentials => RequestKind::AlterUserScramCredentials(AlterUserScramCredentialsRequest::default()),
+        ApiKey::DescribeAcls => RequestKind::DescribeAcls(DescribeAclsRequest::default().with_resource_type_filter(1).with_pattern_type_filter(1).with_operation(1).with_permission_type(1)),
+        ApiKey::CreateAcls => RequestKind::CreateAcls(CreateAclsRequest::default()),
+        ApiKey::DeleteAcls => RequestKind::DeleteAcls(DeleteAclsRequest::default()),
         other => panic!("{other:?} is not a security API"),
     }
 }
