@@ -25,8 +25,6 @@ macro_rules! kafka_enum {
         pub enum $name { $($variant),* }
 
         impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),*];
-
             /// Kafka's wire code.
             pub fn code(self) -> i8 {
                 match self { $($name::$variant => $code),* }

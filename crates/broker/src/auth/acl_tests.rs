@@ -121,8 +121,8 @@ fn filters_match_like_kafkas_acl_binding_filter() {
 
 #[test]
 fn codes_round_trip_and_unknown_codes_read_as_unknown() {
-    for op in AclOperation::ALL {
-        assert_eq!(AclOperation::from_code(op.code()), *op);
+    for code in 0..=15 {
+        assert_eq!(AclOperation::from_code(code).code(), code);
     }
     assert_eq!(ResourceType::from_code(7), ResourceType::User);
     assert_eq!(ResourceType::from_code(99), ResourceType::Unknown);

@@ -31,11 +31,6 @@ impl Principal {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-
-    /// "alice".
-    pub fn name(&self) -> &str {
-        self.0.split_once(':').map_or(self.0.as_str(), |(_, name)| name)
-    }
 }
 
 impl std::fmt::Display for Principal {

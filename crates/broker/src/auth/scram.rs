@@ -4,8 +4,7 @@
 //! (salt, StoredKey, ServerKey, iterations), never as passwords.
 //!
 //! Differences from Kafka, all stricter: the channel-binding attribute `c=`
-//! must echo the gs2 header, the final nonce must equal the combined nonce,
-//! and a mandatory extension (`m=`) or delegation-token login
+//! must echo the gs2 header, and a mandatory extension (`m=`) or delegation-token login
 //! (`tokenauth=true`) is refused (Strom has no delegation tokens).
 
 use base64::Engine;
@@ -46,10 +45,6 @@ impl ScramMechanism {
             Self::Sha256 => "SCRAM-SHA-256",
             Self::Sha512 => "SCRAM-SHA-512",
         }
-    }
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|m| m.name() == name)
     }
 
     /// Kafka's `ScramMechanism.type()`: 1 for SHA-256, 2 for SHA-512 (0 is UNKNOWN).
@@ -223,7 +218,9 @@ impl ScramServer {
                 if last.channel_binding != pending.gs2_header.as_bytes() {
                     return Err(self.invalid("channel binding does not echo the gs2 header".to_string()));
                 }
-                if last.nonce != pending.nonce {
+                // Kafka accepts a final nonce that ends with the combined one:
+                // librdkafka 1.x sends its own nonce before it.
+                if !last.nonce.ends_with(&pending.nonce) {
                     return Err(self.invalid("Invalid client nonce in the final client message.".to_string()));
                 }
                 let auth_message = format!("{},{},{}", pending.client_first_bare, pending.server_first, last.without_proof);

@@ -106,7 +106,7 @@ fn malformed_messages_fail_without_panicking() {
         let mut server = ScramServer::new(ScramMechanism::Sha256);
         assert!(server.step(first, |_| Some(stored.clone())).is_err(), "{:?}", String::from_utf8_lossy(first));
     }
-    let finals: [&[u8]; 6] = [b"", b"c=biws", b"c=biws,r=x,p=!!", b"c=eHl6,r=clientnonce,p=AAAA", b"r=x,c=biws,p=AAAA", b"c=biws,r=other,p=AAAA"];
+    let finals: [&[u8]; 6] = [b"", b"c=biws", b"c=biws,r=x,p=!!", b"c=eHl6,r=clientnonce,p=AAAA", b"r=x,c=biws,p=AAAA", b"c=biws,r=clientnonceX,p=AAAA"];
     for last in finals {
         let mut server = ScramServer::new(ScramMechanism::Sha256);
         server.step(b"n,,n=a,r=clientnonce", |_| Some(stored.clone())).unwrap();
@@ -131,5 +131,4 @@ fn mechanism_type_codes_are_kafkas() {
     assert_eq!(ScramMechanism::from_type_code(1), Some(ScramMechanism::Sha256));
     assert_eq!(ScramMechanism::from_type_code(2), Some(ScramMechanism::Sha512));
     assert_eq!(ScramMechanism::from_type_code(0), None);
-    assert_eq!(ScramMechanism::from_name("SCRAM-SHA-512"), Some(ScramMechanism::Sha512));
 }

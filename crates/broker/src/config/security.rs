@@ -124,10 +124,6 @@ impl SecurityConfig {
     pub fn protocol_of(&self, listener: &str) -> SecurityProtocol {
         self.listener_protocols.get(listener).copied().unwrap_or(SecurityProtocol::Plaintext)
     }
-
-    pub fn any_listener(&self, pred: impl Fn(SecurityProtocol) -> bool) -> bool {
-        self.listener_protocols.values().any(|p| pred(*p))
-    }
 }
 
 /// The YAML form of `sasl_users`: a list of `{name, password}`; the
