@@ -76,7 +76,10 @@ fn alter(broker: &Broker, deletions: Vec<ScramCredentialDeletion>, upsertions: V
     r.results.into_iter().map(|r| (r.user.to_string(), r.error_code, r.error_message.map(|m| m.to_string()))).collect()
 }
 
-fn describe(broker: &Broker, users: Option<Vec<&'static str>>) -> Vec<(String, i16, Vec<(i8, i32)>)> {
+/// User, error code, (mechanism, iterations) per credential.
+type Described = Vec<(String, i16, Vec<(i8, i32)>)>;
+
+fn describe(broker: &Broker, users: Option<Vec<&'static str>>) -> Described {
     let users = users.map(|u| u.into_iter().map(|n| UserName::default().with_name(name(n))).collect());
     let req = DescribeUserScramCredentialsRequest::default().with_users(users);
     let ResponseKind::DescribeUserScramCredentials(r) = call(broker, 0, RequestKind::DescribeUserScramCredentials(req)) else { panic!() };
