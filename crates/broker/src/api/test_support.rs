@@ -13,6 +13,11 @@ pub struct TestBroker {
 }
 
 pub fn broker() -> TestBroker {
+    broker_with(Overrides::default())
+}
+
+/// A broker with these settings on top of the test defaults.
+pub fn broker_with(settings: Overrides) -> TestBroker {
     let dir = tempfile::tempdir().unwrap();
     // New groups rebalance at once; few offsets partitions keep tests quick.
     let flags = Overrides {
@@ -20,7 +25,8 @@ pub fn broker() -> TestBroker {
         group_initial_rebalance_delay_ms: Some(0),
         offsets_topic_num_partitions: Some(3),
         ..Overrides::default()
-    };
+    }
+    .then(settings);
     let config = Config::resolve(Layers { file: None, env: Overrides::default(), flags }).unwrap();
     let registration = BrokerRegistration {
         node_id: 1,
