@@ -7,7 +7,6 @@ partition through assign/seek, with offsets by timestamp. (The seed
 tutorials' scripts run in test_seeds.py.)
 """
 
-import os
 import time
 
 import pytest
