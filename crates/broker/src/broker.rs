@@ -6,6 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
 
+use crate::auth::limiter::FailedLogins;
+use crate::auth::tls::TlsSource;
+use crate::auth::Authorizer;
 use crate::config::Config;
 use crate::group::coordinator::GroupConfig;
 use crate::group::service::GroupService;
@@ -21,6 +24,12 @@ pub struct Broker {
     pub partitions: Arc<Partitions>,
     /// Consumer groups and their committed offsets.
     pub groups: Arc<GroupService>,
+    /// ACL checks for every handler.
+    pub authorizer: Authorizer,
+    /// Failed logins per client address.
+    pub failed_logins: FailedLogins,
+    /// Certificates of SSL and SASL_SSL listeners, if any.
+    pub tls: Option<Arc<TlsSource>>,
     /// Ticks on every successful produce; long-polling fetches wait on it.
     appends: watch::Sender<u64>,
     /// Producer ids this broker may still hand out.
@@ -41,7 +50,25 @@ impl Broker {
             Arc::clone(&metadata),
             Arc::clone(&partitions),
         ));
-        Self { config, metadata, partitions, groups, appends: watch::channel(0).0, producer_ids: Mutex::new(0..0) }
+        let authorizer = Authorizer::new(&config.security);
+        let failed_logins = FailedLogins::new(config.security.max_failed_authentications_per_minute);
+        Self {
+            config,
+            metadata,
+            partitions,
+            groups,
+            authorizer,
+            failed_logins,
+            tls: None,
+            appends: watch::channel(0).0,
+            producer_ids: Mutex::new(0..0),
+        }
+    }
+
+    /// Serves TLS listeners with these certificates.
+    pub fn with_tls(mut self, tls: Option<Arc<TlsSource>>) -> Self {
+        self.tls = tls;
+        self
     }
 
     /// Wakes fetches waiting for data. Every waiting fetch re-reads its

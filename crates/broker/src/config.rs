@@ -6,6 +6,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub mod security;
+
+pub use security::{SecurityConfig, SecurityProtocol};
+
 /// Kafka's `socket.request.max.bytes` default.
 pub const DEFAULT_MAX_FRAME_BYTES: usize = strom_protocol::frame::DEFAULT_MAX_FRAME_BYTES;
 /// Connections served at once; each costs a task and a read buffer. Kafka has
@@ -62,6 +66,8 @@ pub struct Config {
     pub log: String,
     /// Where `/metrics` and `/health` are served over HTTP; `None`: nowhere.
     pub metrics_listen: Option<String>,
+    /// Listener protocols, TLS, SASL and ACL settings.
+    pub security: SecurityConfig,
 }
 
 /// A named `host:port`, as in Kafka's `NAME://host:port`.
@@ -106,6 +112,22 @@ pub struct Overrides {
     pub log_cleaner_dedupe_buffer_size: Option<usize>,
     pub log: Option<String>,
     pub metrics_listen: Option<String>,
+    pub listener_security_protocol_map: Option<String>,
+    pub ssl_certificate_chain_file: Option<PathBuf>,
+    pub ssl_private_key_file: Option<PathBuf>,
+    pub ssl_truststore_file: Option<PathBuf>,
+    pub ssl_client_auth: Option<String>,
+    pub ssl_reload_interval_ms: Option<u64>,
+    pub sasl_enabled_mechanisms: Option<String>,
+    pub sasl_users: Option<security::SaslUsers>,
+    pub scram_iterations: Option<i32>,
+    pub authorizer: Option<String>,
+    pub super_users: Option<String>,
+    pub allow_everyone_if_no_acl_found: Option<bool>,
+    pub connection_failed_authentication_delay_ms: Option<u64>,
+    pub max_failed_authentications_per_minute: Option<u32>,
+    pub authentication_timeout_ms: Option<u64>,
+    pub connections_max_reauth_ms: Option<i64>,
 }
 
 /// A configuration problem, naming its source and key.
@@ -175,6 +197,22 @@ impl Overrides {
             log_cleaner_dedupe_buffer_size: parse(&var, "STROM_LOG_CLEANER_DEDUPE_BUFFER_SIZE")?,
             log: var("STROM_LOG"),
             metrics_listen: var("STROM_METRICS_LISTEN"),
+            listener_security_protocol_map: var("STROM_LISTENER_SECURITY_PROTOCOL_MAP"),
+            ssl_certificate_chain_file: var("STROM_SSL_CERTIFICATE_CHAIN_FILE").map(PathBuf::from),
+            ssl_private_key_file: var("STROM_SSL_PRIVATE_KEY_FILE").map(PathBuf::from),
+            ssl_truststore_file: var("STROM_SSL_TRUSTSTORE_FILE").map(PathBuf::from),
+            ssl_client_auth: var("STROM_SSL_CLIENT_AUTH"),
+            ssl_reload_interval_ms: parse(&var, "STROM_SSL_RELOAD_INTERVAL_MS")?,
+            sasl_enabled_mechanisms: var("STROM_SASL_ENABLED_MECHANISMS"),
+            sasl_users: var("STROM_SASL_USERS").map(security::SaslUsers::Text),
+            scram_iterations: parse(&var, "STROM_SCRAM_ITERATIONS")?,
+            authorizer: var("STROM_AUTHORIZER"),
+            super_users: var("STROM_SUPER_USERS"),
+            allow_everyone_if_no_acl_found: parse(&var, "STROM_ALLOW_EVERYONE_IF_NO_ACL_FOUND")?,
+            connection_failed_authentication_delay_ms: parse(&var, "STROM_CONNECTION_FAILED_AUTHENTICATION_DELAY_MS")?,
+            max_failed_authentications_per_minute: parse(&var, "STROM_MAX_FAILED_AUTHENTICATIONS_PER_MINUTE")?,
+            authentication_timeout_ms: parse(&var, "STROM_AUTHENTICATION_TIMEOUT_MS")?,
+            connections_max_reauth_ms: parse(&var, "STROM_CONNECTIONS_MAX_REAUTH_MS")?,
         })
     }
 
@@ -203,6 +241,26 @@ impl Overrides {
             log_cleaner_dedupe_buffer_size: other.log_cleaner_dedupe_buffer_size.or(self.log_cleaner_dedupe_buffer_size),
             log: other.log.or(self.log),
             metrics_listen: other.metrics_listen.or(self.metrics_listen),
+            listener_security_protocol_map: other.listener_security_protocol_map.or(self.listener_security_protocol_map),
+            ssl_certificate_chain_file: other.ssl_certificate_chain_file.or(self.ssl_certificate_chain_file),
+            ssl_private_key_file: other.ssl_private_key_file.or(self.ssl_private_key_file),
+            ssl_truststore_file: other.ssl_truststore_file.or(self.ssl_truststore_file),
+            ssl_client_auth: other.ssl_client_auth.or(self.ssl_client_auth),
+            ssl_reload_interval_ms: other.ssl_reload_interval_ms.or(self.ssl_reload_interval_ms),
+            sasl_enabled_mechanisms: other.sasl_enabled_mechanisms.or(self.sasl_enabled_mechanisms),
+            sasl_users: other.sasl_users.or(self.sasl_users),
+            scram_iterations: other.scram_iterations.or(self.scram_iterations),
+            authorizer: other.authorizer.or(self.authorizer),
+            super_users: other.super_users.or(self.super_users),
+            allow_everyone_if_no_acl_found: other.allow_everyone_if_no_acl_found.or(self.allow_everyone_if_no_acl_found),
+            connection_failed_authentication_delay_ms: other
+                .connection_failed_authentication_delay_ms
+                .or(self.connection_failed_authentication_delay_ms),
+            max_failed_authentications_per_minute: other
+                .max_failed_authentications_per_minute
+                .or(self.max_failed_authentications_per_minute),
+            authentication_timeout_ms: other.authentication_timeout_ms.or(self.authentication_timeout_ms),
+            connections_max_reauth_ms: other.connections_max_reauth_ms.or(self.connections_max_reauth_ms),
         }
     }
 }
@@ -240,6 +298,7 @@ impl Config {
             }
             None => listeners.iter().map(default_advertised).collect(),
         };
+        let security = security::resolve(&o, &listeners, &origin)?;
         let config = Config {
             node_id: o.node_id.unwrap_or(1),
             data_dir: o.data_dir.unwrap_or_else(|| PathBuf::from("./data")),
@@ -264,6 +323,7 @@ impl Config {
             log: o.log.unwrap_or_else(|| "info".to_string()),
             // An empty value turns the endpoint off, as leaving it unset does.
             metrics_listen: o.metrics_listen.filter(|a| !a.trim().is_empty()),
+            security,
         };
         if config.node_id < 0 {
             return Err(problem(&origin(|o| o.node_id.is_some()), "node_id", format!("must be 0 or more, got {}", config.node_id)));

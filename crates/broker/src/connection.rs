@@ -1,19 +1,26 @@
 //! One client connection: read frames, decode, answer each request in order,
 //! write the response. Any frame or decode problem closes the connection with
 //! one log line, as Kafka does; nothing a client sends can do more.
+//!
+//! The stream is plain TCP or TLS (the server did the TLS handshake). On a
+//! SASL listener the [`Session`] decides what may be served before the client
+//! has authenticated; the whole authentication, TLS handshake included, must
+//! finish within `authentication_timeout_ms`.
 
 use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::sync::watch;
+use bytes::{BufMut, Bytes, BytesMut};
 use strom_protocol::request::{decode_request, Decoded};
 use strom_protocol::{frame, response};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::watch;
+use tokio::time::Instant;
 
 use crate::api::{self, RequestContext};
+use crate::auth::session::{Session, Verdict};
 use crate::broker::Broker;
 use crate::limits::{self, Limits};
 use crate::metrics;
@@ -21,7 +28,11 @@ use crate::metrics;
 /// Bytes read per socket read. The buffer only grows as bytes really arrive,
 /// whatever size a frame claims.
 const READ_CHUNK_BYTES: usize = 64 * 1024;
+/// Largest frame before authentication (Kafka's `sasl.server.max.receive.size`).
+const MAX_UNAUTHENTICATED_FRAME_BYTES: usize = 512 * 1024;
 const PRODUCE_API_KEY: i16 = 0;
+/// How long closing may take to write (a TLS close_notify).
+const CLOSE_WRITE_BOUND: Duration = Duration::from_secs(1);
 /// After a request larger than this, an empty read buffer is replaced, so a
 /// connection that sent one large request does not keep its memory.
 const RETAINED_BUFFER_BYTES: usize = 256 * 1024;
@@ -35,23 +46,34 @@ pub struct Connection {
     /// `peer`'s address as Kafka prints it: "/127.0.0.1".
     pub client_host: String,
     pub limits: Arc<Limits>,
+    pub session: Session,
+    /// When authentication must be done by (from accept, TLS included).
+    pub auth_deadline: Instant,
+}
+
+/// After answering: go on, or close.
+enum Next {
+    Continue,
+    Close,
 }
 
 impl Connection {
     /// Serves the connection until the client leaves, a request is refused,
     /// or shutdown is signalled (between requests, never in the middle of one).
-    pub async fn run(self, mut stream: TcpStream, mut shutdown: watch::Receiver<bool>) {
-        let _ = stream.set_nodelay(true);
+    pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(mut self, mut stream: S, mut shutdown: watch::Receiver<bool>) {
         let _counted = metrics::get().connection(&self.listener);
         let mut buf = BytesMut::with_capacity(8 * 1024);
         // Request bytes this connection holds of the global budget (see crate::limits).
         let mut reserved = None;
         loop {
             loop {
-                match frame::split_frame(&mut buf, self.broker.config.max_frame_bytes) {
+                // Per frame: a SaslAuthenticate just answered raises the limit.
+                match frame::split_frame(&mut buf, self.max_frame_bytes()) {
                     Ok(Some(frame)) => {
                         let frame_bytes = frame.len();
-                        if !self.answer(frame.freeze(), &mut stream).await {
+                        if let Next::Close = self.answer(frame.freeze(), &mut stream).await {
+                            // A TLS close_notify is a write: bounded like any other.
+                            let _ = tokio::time::timeout(CLOSE_WRITE_BOUND, stream.shutdown()).await;
                             return;
                         }
                         reserved = None;
@@ -63,7 +85,7 @@ impl Connection {
                     }
                     Ok(None) => break,
                     Err(error) => {
-                        tracing::info!(peer = %self.peer, %error, "closing connection");
+                        tracing::info!(peer = %self.peer, listener = %self.listener, %error, "closing connection");
                         metrics::get().closed("bad_frame");
                         return;
                     }
@@ -79,50 +101,67 @@ impl Connection {
                         _ = shutdown.changed() => return,
                     }
                     // Room for the whole frame at once (the size is checked when split).
-                    buf.reserve(size.min(self.broker.config.max_frame_bytes).saturating_sub(buf.len()));
+                    buf.reserve(size.min(self.max_frame_bytes()).saturating_sub(buf.len()));
                 }
             }
             buf.reserve(READ_CHUNK_BYTES);
+            let authenticating = self.session.logging_in();
             tokio::select! {
                 read = tokio::time::timeout(self.limits.idle, stream.read_buf(&mut buf)) => match read {
                     Err(_) => {
-                        tracing::info!(peer = %self.peer, idle_ms = self.limits.idle.as_millis() as u64, pending_bytes = buf.len(), "closing idle connection (connections_max_idle_ms)");
+                        tracing::info!(peer = %self.peer, listener = %self.listener, idle_ms = self.limits.idle.as_millis() as u64, pending_bytes = buf.len(), "closing idle connection (connections_max_idle_ms)");
                         metrics::get().closed("idle");
                         return;
                     }
-                    Ok(read) => match read {
-                    Ok(0) => {
+                    Ok(Ok(0)) => {
                         if !buf.is_empty() {
                             tracing::debug!(peer = %self.peer, pending = buf.len(), "client closed mid-request");
                         }
                         return;
                     }
-                    Ok(_) => {}
-                    Err(error) => {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(error)) => {
                         tracing::debug!(peer = %self.peer, %error, "connection read failed");
                         return;
                     }
-                    },
                 },
+                _ = tokio::time::sleep_until(self.auth_deadline), if authenticating => {
+                    tracing::info!(peer = %self.peer, listener = %self.listener, "closing connection: authentication did not finish in time");
+                    metrics::get().closed("authentication_timeout");
+                    return;
+                }
                 _ = shutdown.changed() => return,
             }
         }
     }
 
-    /// Answers one request frame; false closes the connection.
-    async fn answer(&self, frame: Bytes, stream: &mut TcpStream) -> bool {
+    /// The largest frame accepted now: before SASL authentication, Kafka's
+    /// `sasl.server.max.receive.size`.
+    fn max_frame_bytes(&self) -> usize {
+        if self.session.authenticated() {
+            self.broker.config.max_frame_bytes
+        } else {
+            MAX_UNAUTHENTICATED_FRAME_BYTES.min(self.broker.config.max_frame_bytes)
+        }
+    }
+
+    /// Answers one request frame.
+    async fn answer<S: AsyncWrite + Unpin>(&mut self, frame: Bytes, stream: &mut S) -> Next {
         metrics::get().bytes_in.inc_by(frame.len() as u64 + 4);
+        if self.session.expects_raw_token() {
+            return self.answer_raw_token(&frame, stream).await;
+        }
         let api_key = strom_protocol::header::peek_prefix(&frame).map(|p| p.api_key);
         if frame.len() > self.limits.max_non_produce_request_bytes && api_key != Some(PRODUCE_API_KEY) {
-            tracing::info!(peer = %self.peer, bytes = frame.len(), ?api_key, "closing connection: request too large for its API");
+            tracing::info!(peer = %self.peer, listener = %self.listener, bytes = frame.len(), ?api_key, "closing connection: request too large for its API");
             metrics::get().closed("request_too_large");
-            return false;
+            return Next::Close;
         }
         let encoded = match decode_request(frame) {
             Err(error) => {
-                tracing::info!(peer = %self.peer, %error, "closing connection");
+                tracing::info!(peer = %self.peer, listener = %self.listener, %error, "closing connection");
                 metrics::get().closed("bad_request");
-                return false;
+                return Next::Close;
             }
             Ok(Decoded::UnsupportedApiVersions { correlation_id, version }) => {
                 tracing::debug!(peer = %self.peer, version, "ApiVersions of an unknown version");
@@ -132,58 +171,122 @@ impl Connection {
                 if request.trailing_bytes > 0 {
                     tracing::debug!(peer = %self.peer, api = ?request.api_key, version = request.api_version, bytes = request.trailing_bytes, "ignored bytes after a request body, as Kafka does");
                 }
-                let client_id = request.client_id().to_string();
-                let ctx = RequestContext {
-                    broker: &self.broker,
-                    listener: &self.listener,
-                    api_version: request.api_version,
-                    client_id: &client_id,
-                    client_host: &self.client_host,
-                };
                 let correlation_id = request.correlation_id();
                 let (api_key, version) = (request.api_key, request.api_version);
+                let client_id = request.client_id().to_string();
                 let span = tracing::debug_span!("request", api = ?api_key, version, correlation_id, client_id = %client_id);
                 let started = std::time::Instant::now();
-                let handled = tracing::Instrument::instrument(api::handle(&ctx, request.body), span.clone()).await;
                 let api_name = format!("{api_key:?}");
-                match handled {
-                    Ok(Some(body)) => {
-                        metrics::get().request(&api_name, started.elapsed(), &metrics::error_codes(&body));
-                        span.in_scope(|| tracing::debug!(ms = started.elapsed().as_secs_f64() * 1000.0, "answered"));
-                        response::encode_response_parts(api_key, version, correlation_id, &body)
+                let body = match self.session.check(&self.broker, self.peer.ip(), api_key, version, &request.body) {
+                    Verdict::Serve => {
+                        let ctx = RequestContext {
+                            broker: &self.broker,
+                            listener: &self.listener,
+                            api_version: version,
+                            client_id: &client_id,
+                            client_host: &self.client_host,
+                            principal: self.session.principal(),
+                        };
+                        let handled = tracing::Instrument::instrument(api::handle(&ctx, request.body), span.clone()).await;
+                        match handled {
+                            Ok(Some(body)) => body,
+                            Ok(None) => {
+                                metrics::get().request(&api_name, started.elapsed(), &[]);
+                                return Next::Continue;
+                            }
+                            Err(error) => {
+                                tracing::error!(peer = %self.peer, %error, "closing connection");
+                                metrics::get().closed("internal_error");
+                                return Next::Close;
+                            }
+                        }
                     }
-                    Ok(None) => {
-                        metrics::get().request(&api_name, started.elapsed(), &[]);
-                        return true;
+                    Verdict::Respond(body) => body,
+                    Verdict::Fail { response, failure } => {
+                        self.log_failure(&failure.reason);
+                        if let Some(body) = &response {
+                            metrics::get().request(&api_name, started.elapsed(), &metrics::error_codes(body));
+                        }
+                        self.failure_delay().await;
+                        if let Some(body) = response {
+                            self.write_response(stream, response::encode_response_parts(api_key, version, correlation_id, &body)).await;
+                        }
+                        return Next::Close;
                     }
-                    Err(error) => {
-                        tracing::error!(peer = %self.peer, %error, "closing connection");
-                        return false;
+                    Verdict::Close(reason) => {
+                        tracing::info!(peer = %self.peer, listener = %self.listener, "closing connection: {reason}");
+                        metrics::get().closed("refused_by_session");
+                        return Next::Close;
                     }
-                }
+                };
+                metrics::get().request(&api_name, started.elapsed(), &metrics::error_codes(&body));
+                span.in_scope(|| tracing::debug!(ms = started.elapsed().as_secs_f64() * 1000.0, "answered"));
+                response::encode_response_parts(api_key, version, correlation_id, &body)
             }
         };
+        self.write_response(stream, encoded).await
+    }
+
+    /// A bare SASL token after SaslHandshake v0; its answer goes back bare.
+    async fn answer_raw_token<S: AsyncWrite + Unpin>(&mut self, token: &[u8], stream: &mut S) -> Next {
+        match self.session.raw_token(&self.broker, self.peer.ip(), token) {
+            Ok(answer) => {
+                let mut out = BytesMut::with_capacity(4 + answer.len());
+                out.put_u32(u32::try_from(answer.len()).unwrap_or(u32::MAX));
+                out.put_slice(&answer);
+                self.write_response(stream, Ok::<_, std::convert::Infallible>(vec![out.freeze()])).await
+            }
+            Err(failure) => {
+                // Kafka has no way to tell a v0 client why; it closes.
+                self.log_failure(&failure.reason);
+                self.failure_delay().await;
+                Next::Close
+            }
+        }
+    }
+
+    fn log_failure(&self, reason: &str) {
+        tracing::info!(peer = %self.peer, listener = %self.listener, reason, "failed authentication");
+        metrics::get().closed("authentication_failed");
+    }
+
+    /// Kafka's `connection.failed.authentication.delay.ms`: slows down guessing.
+    async fn failure_delay(&self) {
+        let delay_ms = self.broker.config.security.failed_authentication_delay_ms;
+        if delay_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        }
+    }
+
+    /// Writes (and flushes: TLS streams buffer) a response; a client that
+    /// reads none of it for `connections_max_idle_ms` is closed.
+    async fn write_response<S: AsyncWrite + Unpin>(&self, stream: &mut S, encoded: Result<Vec<Bytes>, impl std::fmt::Display>) -> Next {
         let parts = match encoded {
             Ok(parts) => parts,
             Err(error) => {
                 tracing::error!(peer = %self.peer, %error, "closing connection");
-                return false;
+                metrics::get().closed("internal_error");
+                return Next::Close;
             }
         };
-        let Ok(written) = tokio::time::timeout(self.limits.idle, write_parts(stream, &parts)).await else {
-            tracing::info!(peer = %self.peer, idle_ms = self.limits.idle.as_millis() as u64, "closing connection: the client has not read its responses (connections_max_idle_ms)");
+        let write = async {
+            write_parts(stream, &parts).await?;
+            stream.flush().await
+        };
+        let Ok(written) = tokio::time::timeout(self.limits.idle, write).await else {
+            tracing::info!(peer = %self.peer, listener = %self.listener, idle_ms = self.limits.idle.as_millis() as u64, "closing connection: the client has not read its responses (connections_max_idle_ms)");
             metrics::get().closed("not_reading");
-            return false;
+            return Next::Close;
         };
         match written {
             Ok(()) => {
                 metrics::get().bytes_out.inc_by(parts.iter().map(|p| p.len() as u64).sum());
                 tracing::trace!(peer = %self.peer, "response written");
-                true
+                Next::Continue
             }
             Err(error) => {
                 tracing::debug!(peer = %self.peer, %error, "connection write failed");
-                false
+                Next::Close
             }
         }
     }

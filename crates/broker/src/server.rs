@@ -1,14 +1,22 @@
 //! Accepts connections on every listener, one task per connection, and shuts
 //! down gracefully: stop accepting, let each connection finish the request it
-//! is answering, wait for them (bounded), return.
+//! is answering, wait for them (bounded), return. SSL and SASL_SSL listeners
+//! do the TLS handshake in the connection's task, bounded by the
+//! authentication timeout.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch, Semaphore};
+use std::net::SocketAddr;
 
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::time::Instant;
+
+use crate::auth::session::Session;
+use crate::auth::{tls, Principal};
 use crate::broker::Broker;
+use crate::config::SecurityProtocol;
 use crate::connection::Connection;
 use crate::limits::Limits;
 use crate::metrics;
@@ -72,15 +80,14 @@ async fn accept_loop(
                     metrics::get().closed("max_connections_per_ip");
                     continue;
                 };
-                let client_host = format!("/{}", peer.ip());
-                let connection =
-                    Connection { broker: Arc::clone(&broker), listener: Arc::clone(&name), peer, client_host, limits: Arc::clone(&limits) };
-                let (shutdown, done) = (shutdown.clone(), done.clone());
+                let _ = stream.set_nodelay(true);
+                let (broker, name, limits, shutdown, done) =
+                    (Arc::clone(&broker), Arc::clone(&name), Arc::clone(&limits), shutdown.clone(), done.clone());
                 let span = tracing::debug_span!("connection", listener = %name, %peer);
                 tokio::spawn(tracing::Instrument::instrument(
                     async move {
                         tracing::debug!("accepted");
-                        connection.run(stream, shutdown).await;
+                        serve_connection(broker, name, limits, stream, peer, shutdown).await;
                         drop(ip_slot);
                         drop(permit);
                         drop(done);
@@ -94,4 +101,59 @@ async fn accept_loop(
             }
         }
     }
+}
+
+/// Runs one accepted connection, after the TLS handshake where its listener wants one.
+async fn serve_connection(
+    broker: Arc<Broker>,
+    listener: Arc<str>,
+    limits: Arc<Limits>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    shutdown: watch::Receiver<bool>,
+) {
+    let protocol = broker.config.security.protocol_of(&listener);
+    let auth_deadline = Instant::now() + Duration::from_millis(broker.config.security.authentication_timeout_ms);
+    let connection = |principal| Connection {
+        broker: Arc::clone(&broker),
+        listener: Arc::clone(&listener),
+        peer,
+        client_host: format!("/{}", peer.ip()),
+        limits: Arc::clone(&limits),
+        session: Session::new(protocol, principal),
+        auth_deadline,
+    };
+    if !protocol.uses_tls() {
+        return connection(Principal::anonymous()).run(stream, shutdown).await;
+    }
+    let Some(source) = &broker.tls else {
+        tracing::error!(%listener, "no TLS certificates for this listener; closing the connection");
+        return;
+    };
+    let tls_stream = match tokio::time::timeout_at(auth_deadline, source.acceptor().accept(stream)).await {
+        Ok(Ok(tls_stream)) => tls_stream,
+        Ok(Err(error)) => {
+            tracing::info!(%peer, %listener, %error, "failed authentication: TLS handshake failed");
+            metrics::get().closed("tls_handshake_failed");
+            return;
+        }
+        Err(_) => {
+            tracing::info!(%peer, %listener, "closing connection: TLS handshake did not finish in time");
+            metrics::get().closed("authentication_timeout");
+            return;
+        }
+    };
+    // SSL: the certificate subject; SASL_SSL: whoever logs in with SASL.
+    let principal = match (protocol, tls_stream.get_ref().1.peer_certificates().and_then(|c| c.first())) {
+        (SecurityProtocol::Ssl, Some(cert)) => match tls::certificate_subject(cert) {
+            Some(subject) => Principal::user(&subject),
+            None => {
+                tracing::info!(%peer, %listener, "failed authentication: unreadable client certificate subject");
+                metrics::get().closed("authentication_failed");
+                return;
+            }
+        },
+        _ => Principal::anonymous(),
+    };
+    connection(principal).run(tls_stream, shutdown).await;
 }

@@ -40,6 +40,13 @@ fn default_response(api_key: ApiKey) -> ResponseKind {
         ApiKey::ListGroups => ResponseKind::ListGroups(ListGroupsResponse::default()),
         ApiKey::DescribeGroups => ResponseKind::DescribeGroups(DescribeGroupsResponse::default()),
         ApiKey::DeleteGroups => ResponseKind::DeleteGroups(DeleteGroupsResponse::default()),
+        ApiKey::SaslHandshake => ResponseKind::SaslHandshake(SaslHandshakeResponse::default()),
+        ApiKey::SaslAuthenticate => ResponseKind::SaslAuthenticate(SaslAuthenticateResponse::default()),
+        ApiKey::DescribeUserScramCredentials => ResponseKind::DescribeUserScramCredentials(DescribeUserScramCredentialsResponse::default()),
+        ApiKey::AlterUserScramCredentials => ResponseKind::AlterUserScramCredentials(AlterUserScramCredentialsResponse::default()),
+        ApiKey::DescribeAcls => ResponseKind::DescribeAcls(DescribeAclsResponse::default()),
+        ApiKey::CreateAcls => ResponseKind::CreateAcls(CreateAclsResponse::default()),
+        ApiKey::DeleteAcls => ResponseKind::DeleteAcls(DeleteAclsResponse::default()),
         other => panic!("no default response for {other:?}"),
     }
 }

@@ -9,6 +9,7 @@ use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinator
 use kafka_protocol::protocol::StrBytes;
 
 use super::{str_bytes, RequestContext};
+use crate::auth::acl::{AclOperation, ResourceType};
 use crate::broker::endpoint_for;
 use crate::group::records::OFFSETS_TOPIC;
 
@@ -37,6 +38,16 @@ fn find(ctx: &RequestContext<'_>, key_type: i8, key: StrBytes) -> Coordinator {
         };
         coordinator.clone().with_error_code(error.code()).with_error_message(Some(str_bytes(message)))
     };
+    // Kafka: DESCRIBE on the group or transactional id.
+    let resource = if key_type == GROUP_KEY { ResourceType::Group } else { ResourceType::TransactionalId };
+    if matches!(key_type, 0 | 1) && !ctx.authorized(AclOperation::Describe, resource, &key) {
+        let (error, message) = if key_type == GROUP_KEY {
+            (ResponseError::GroupAuthorizationFailed, "Group authorization failed.")
+        } else {
+            (ResponseError::TransactionalIdAuthorizationFailed, "Transactional Id authorization failed.")
+        };
+        return coordinator.with_error_code(error.code()).with_error_message(Some(str_bytes(message)));
+    }
     if key_type != GROUP_KEY {
         // Transactions arrive with the transaction coordinator (issue 5).
         return failed(if key_type == 1 { ResponseError::CoordinatorNotAvailable } else { ResponseError::InvalidRequest });

@@ -4,6 +4,7 @@
 //! means every committed offset of the group. `require_stable` matters only
 //! with transactional offset commits, which come with transactions.
 
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::offset_fetch_response::{
     OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions, OffsetFetchResponseTopic,
     OffsetFetchResponseTopics,
@@ -11,6 +12,7 @@ use kafka_protocol::messages::offset_fetch_response::{
 use kafka_protocol::messages::{OffsetFetchRequest, OffsetFetchResponse, TopicName};
 
 use super::{str_bytes, RequestContext};
+use crate::auth::acl::{AclOperation, ResourceType};
 use crate::group::snapshot::CommittedOffset;
 
 /// One partition's answer, before it is shaped for the version.
@@ -82,6 +84,11 @@ pub fn handle(ctx: &RequestContext<'_>, req: OffsetFetchRequest) -> OffsetFetchR
 /// Classic groups check neither the member id nor the epoch v9 carries (for
 /// KIP-848 groups); an unknown group has no offsets, and no error.
 fn fetch(ctx: &RequestContext<'_>, group_id: &str, wanted: Option<&[(String, i32)]>) -> (i16, Vec<(String, Vec<Fetched>)>) {
+    // Kafka: DESCRIBE on the group (per-topic DESCRIBE checks are not made yet).
+    if !ctx.authorized(AclOperation::Describe, ResourceType::Group, group_id) {
+        let empty = wanted.map(|w| by_topic(w.iter().map(|(t, p)| (t.clone(), *p, None)))).unwrap_or_default();
+        return (ResponseError::GroupAuthorizationFailed.code(), empty);
+    }
     let offsets = ctx.broker.groups.fetch_offsets(group_id, wanted);
     (0, by_topic(offsets.into_iter()))
 }

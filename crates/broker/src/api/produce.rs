@@ -24,13 +24,19 @@ use strom_storage::log::{AppendError, PartitionLog};
 use strom_storage::validator;
 
 use super::{str_bytes, RequestContext};
+use crate::auth::acl::{AclOperation, ResourceType};
 use crate::metadata::{NewTopic, TopicImage};
 
 pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<ProduceResponse> {
     let acks = req.acks;
-    if req.transactional_id.is_none() && has_transactional_records(&req) {
-        let error = ResponseError::TransactionalIdAuthorizationFailed;
-        return (acks != 0).then(|| refuse_all(&req, error, "Transactional Id authorization failed."));
+    // Kafka's handleProduceRequest: transactional records need a transactional
+    // id the principal may WRITE, or the whole request fails.
+    if has_transactional_records(&req) {
+        let authorized = req.transactional_id.as_ref().is_some_and(|id| ctx.authorized(AclOperation::Write, ResourceType::TransactionalId, id));
+        if !authorized {
+            let error = ResponseError::TransactionalIdAuthorizationFailed;
+            return (acks != 0).then(|| refuse_all(&req, error, "Transactional Id authorization failed."));
+        }
     }
     let mut topics = Vec::with_capacity(req.topic_data.len());
     // Every partition is appended first; the fsyncs they need then run at
@@ -106,17 +112,26 @@ fn refuse_all(req: &ProduceRequest, error: ResponseError, message: &str) -> Prod
 }
 
 /// The topic a request names (by name below v13, by id from v13),
-/// auto-creating a named one when allowed.
+/// auto-creating a named one when allowed. Writing needs WRITE on the
+/// topic, creating it CREATE on the cluster or the topic.
 fn find_topic(ctx: &RequestContext<'_>, name: &str, id: uuid::Uuid) -> Result<TopicImage, ResponseError> {
     let image = ctx.broker.metadata.image();
+    let may_write = |name: &str| ctx.authorized(AclOperation::Write, ResourceType::Topic, name);
     if ctx.api_version >= 13 {
-        return image.topic_by_id(&id).cloned().ok_or(ResponseError::UnknownTopicId);
+        let topic = image.topic_by_id(&id).ok_or(ResponseError::UnknownTopicId)?;
+        return if may_write(&topic.name) { Ok(topic.clone()) } else { Err(ResponseError::TopicAuthorizationFailed) };
+    }
+    if !may_write(name) {
+        return Err(ResponseError::TopicAuthorizationFailed);
     }
     if let Some(topic) = image.topic(name) {
         return Ok(topic.clone());
     }
     if !ctx.broker.config.auto_create_topics {
         return Err(ResponseError::UnknownTopicOrPartition);
+    }
+    if !ctx.cluster_authorized(AclOperation::Create) && !ctx.authorized(AclOperation::Create, ResourceType::Topic, name) {
+        return Err(ResponseError::TopicAuthorizationFailed);
     }
     match ctx.broker.metadata.create_topic(NewTopic::with_defaults(name), false) {
         Ok(topic) => Ok(topic),

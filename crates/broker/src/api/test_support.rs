@@ -13,11 +13,20 @@ pub struct TestBroker {
 }
 
 pub fn broker() -> TestBroker {
-    broker_on(&strom_storage::fs::os())
+    broker_with(Overrides::default())
+}
+
+/// A broker with these settings on top of the test defaults.
+pub fn broker_with(settings: Overrides) -> TestBroker {
+    broker_in(&strom_storage::fs::os(), settings)
 }
 
 /// A broker whose partition logs use the file system `fs`.
 pub fn broker_on(fs: &strom_storage::fs::Fs) -> TestBroker {
+    broker_in(fs, Overrides::default())
+}
+
+fn broker_in(fs: &strom_storage::fs::Fs, settings: Overrides) -> TestBroker {
     let dir = tempfile::tempdir().unwrap();
     // New groups rebalance at once; few offsets partitions keep tests quick.
     let flags = Overrides {
@@ -25,7 +34,8 @@ pub fn broker_on(fs: &strom_storage::fs::Fs) -> TestBroker {
         group_initial_rebalance_delay_ms: Some(0),
         offsets_topic_num_partitions: Some(3),
         ..Overrides::default()
-    };
+    }
+    .then(settings);
     let config = Config::resolve(Layers { file: None, env: Overrides::default(), flags }).unwrap();
     let registration = BrokerRegistration {
         node_id: 1,

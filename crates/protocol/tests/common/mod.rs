@@ -122,11 +122,19 @@ pub fn sample_request(api_key: ApiKey, v: i16) -> RequestKind {
         | ApiKey::ListGroups
         | ApiKey::DescribeGroups
         | ApiKey::DeleteGroups => groups::sample_request(api_key, v, extra),
+        ApiKey::SaslHandshake
+        | ApiKey::SaslAuthenticate
+        | ApiKey::DescribeUserScramCredentials
+        | ApiKey::AlterUserScramCredentials
+        | ApiKey::DescribeAcls
+        | ApiKey::CreateAcls
+        | ApiKey::DeleteAcls => security::sample_request(api_key, extra),
         other => panic!("no sample request for {other:?}"),
     }
 }
 
 mod groups;
+mod security;
 
 fn produce(v: i16) -> ProduceRequest {
     use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
