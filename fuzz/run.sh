@@ -13,7 +13,9 @@
 #
 # Starts from a seed corpus (tests/tests/fuzz_targets.rs writes it: a valid
 # request for every supported API and version, valid batches in every codec)
-# and keeps what libFuzzer finds in fuzz/corpus/<target>/. A crash, a panic,
+# and the committed regressions (replayed first, with the overflow checks the
+# stable release test lacks), and keeps what libFuzzer finds in
+# fuzz/corpus/<target>/. A crash, a panic,
 # an input taking over 10 s or a target above 2 GiB of memory fails the run;
 # libFuzzer leaves the input in fuzz/artifacts/<target>/.
 set -euo pipefail
@@ -55,10 +57,12 @@ for target in $TARGETS; do
   log="fuzz/artifacts/$target.log"
   started=$(date +%s)
   if ! (cd fuzz && "$CARGO" +nightly fuzz run --target-dir "$CACHE/fuzz-target" "$target" \
-    "corpus/$target" "corpus/seeds/$target" -- \
+    "corpus/$target" "corpus/seeds/$target" "regressions/$target" -- \
     -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1) >"$log" 2>&1; then
     echo "fuzz-targets: $target FAILED (full log: $log; the input is in fuzz/artifacts/$target/):"
-    tail -n 40 "$log"
+    grep -m1 -A1 "panicked at" "$log" || true
+    grep -m1 "^SUMMARY" "$log" || true
+    tail -n 25 "$log"
     exit 1
   fi
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")

@@ -62,7 +62,7 @@ pub fn filter_batch(batch: &[u8], header: &BatchHeader, ctx: &FilterContext<'_>)
     let mut has_tombstone = false;
     for _ in 0..header.records_count {
         let record = reader.next()?;
-        let offset = header.base_offset + i64::from(record.offset_delta);
+        let offset = header.base_offset.saturating_add(i64::from(record.offset_delta));
         let retain = if offset > ctx.map.latest_offset() {
             true
         } else if let Some(key) = record.key {
@@ -112,7 +112,7 @@ pub fn map_batch(
         let mut reader = RecordReader::over(batch, header, limit)?;
         for _ in 0..header.records_count {
             let record = reader.next()?;
-            let offset = header.base_offset + i64::from(record.offset_delta);
+            let offset = header.base_offset.saturating_add(i64::from(record.offset_delta));
             if offset >= end_offset {
                 return Ok(true);
             }

@@ -68,7 +68,8 @@ pub fn first_record_at_or_after(batch: &[u8], timestamp: i64, limit: u64) -> Res
         let record = walker.record_head()?;
         let record_timestamp = header.base_timestamp.saturating_add(record.timestamp_delta);
         if record_timestamp >= timestamp {
-            return Ok(Some((header.base_offset + i64::from(record.offset_delta), record_timestamp)));
+            // Saturating: a stored batch's base offset is the broker's, but its deltas are the producer's.
+            return Ok(Some((header.base_offset.saturating_add(i64::from(record.offset_delta)), record_timestamp)));
         }
     }
     Ok(None)

@@ -820,3 +820,13 @@ fn zstd_frames_asking_for_huge_windows_are_refused_before_decoding() {
             .is_some_and(|w| w < 1 << 20)
     );
 }
+
+/// Found by the record_batch fuzz target (fuzz/regressions/record_batch/):
+/// a base offset near i64::MAX plus a record's offset delta overflowed.
+#[test]
+fn record_offsets_saturate_instead_of_overflowing() {
+    let mut b = build(&Spec::with_records(3));
+    crate::batch::set_base_offset(&mut b, i64::MAX - 1);
+    let last = Spec::with_records(3).base_timestamp + 2;
+    assert_eq!(first_record_at_or_after(&b, last, MAX_DECOMPRESSED_BYTES), Ok(Some((i64::MAX, last))));
+}
