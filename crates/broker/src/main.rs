@@ -112,6 +112,7 @@ fn load_config(cli: &Cli) -> Result<Config, config::ConfigError> {
 }
 
 async fn run(mut config: Config) -> anyhow::Result<()> {
+    let signal = shutdown_signal();
     let mut bound = Vec::new();
     for (listener, advertised) in config.listeners.iter().zip(config.advertised.iter_mut()) {
         let address = listener.bind_address();
@@ -193,7 +194,7 @@ async fn run(mut config: Config) -> anyhow::Result<()> {
         tokio::spawn(metrics::http::serve(listener, state, stopping));
     }
     let shutdown = async move {
-        shutdown_signal().await;
+        signal.await;
         let _ = stopping_tx.send(true); // /health answers 503 from now on
     };
     let tls_reload = tls.map(|tls| tokio::spawn(reload_certificates(tls)));
@@ -284,24 +285,35 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// Completes on SIGTERM or SIGINT.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Resolves on SIGTERM or SIGINT. Both are watched from the call on, not
+/// from the first poll: call it before startup, so that a signal arriving
+/// while the broker starts up (or just as it begins serving) is not fatal
+/// but starts a clean shutdown as soon as the broker serves.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
+        use tokio::signal::unix::{signal, SignalKind};
+        let watch = |kind: SignalKind, name: &str| {
+            signal(kind).map_err(|error| tracing::warn!(%error, "cannot watch {name}")).ok()
+        };
+        let (term, int) = (watch(SignalKind::terminate(), "SIGTERM"), watch(SignalKind::interrupt(), "SIGINT"));
+        async move {
+            let received = |signal: Option<tokio::signal::unix::Signal>| async move {
+                match signal {
+                    Some(mut signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
                 }
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot watch SIGTERM; only SIGINT stops the broker");
-                let _ = ctrl_c.await;
+            };
+            tokio::select! {
+                _ = received(term) => {}
+                _ = received(int) => {}
             }
         }
     }
     #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
