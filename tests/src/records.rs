@@ -24,7 +24,8 @@ fn name(topic: &str) -> TopicName {
     TopicName(StrBytes::from_string(topic.into()))
 }
 
-fn now_ms() -> i64 {
+/// Milliseconds since the Unix epoch, as producers stamp records.
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))

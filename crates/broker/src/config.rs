@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod limits;
 pub mod security;
 
 pub use security::{SecurityConfig, SecurityProtocol};
@@ -23,6 +24,8 @@ pub const DEFAULT_QUEUED_MAX_REQUEST_BYTES: usize = 512 * 1024 * 1024;
 /// struct), so only Produce, whose records stay raw bytes, gets the full
 /// `max_frame_bytes`; 8 MiB is far above any real admin or fetch request.
 pub const DEFAULT_MAX_NON_PRODUCE_REQUEST_BYTES: usize = 8 * 1024 * 1024;
+/// What one batch's records may decompress to (see `strom_storage::validator::MAX_DECOMPRESSED_BYTES`).
+pub const DEFAULT_MAX_DECOMPRESSED_BATCH_BYTES: u64 = strom_storage::validator::MAX_DECOMPRESSED_BYTES;
 /// Kafka's `connections.max.idle.ms` default: 10 minutes.
 pub const DEFAULT_CONNECTIONS_MAX_IDLE_MS: u64 = 600_000;
 
@@ -45,6 +48,10 @@ pub struct Config {
     pub queued_max_request_bytes: usize,
     /// Largest request of any API but Produce (which has `max_frame_bytes`).
     pub max_non_produce_request_bytes: usize,
+    /// Per-API request size limits over the two above: (api key, bytes).
+    pub max_request_bytes_per_api: Vec<(i16, usize)>,
+    /// Most bytes one record batch may decompress to when the broker reads its records.
+    pub max_decompressed_batch_bytes: u64,
     /// Kafka's `connections.max.idle.ms`: a connection with no read or write for this long is closed.
     pub connections_max_idle_ms: u64,
     /// Kafka's `group.initial.rebalance.delay.ms`: how long a new group waits
@@ -102,6 +109,8 @@ pub struct Overrides {
     pub max_connections_per_ip: Option<usize>,
     pub queued_max_request_bytes: Option<usize>,
     pub max_non_produce_request_bytes: Option<usize>,
+    pub max_request_bytes_per_api: Option<String>,
+    pub max_decompressed_batch_bytes: Option<u64>,
     pub connections_max_idle_ms: Option<u64>,
     pub group_initial_rebalance_delay_ms: Option<i64>,
     pub group_min_session_timeout_ms: Option<i32>,
@@ -187,6 +196,8 @@ impl Overrides {
             max_connections_per_ip: parse(&var, "STROM_MAX_CONNECTIONS_PER_IP")?,
             queued_max_request_bytes: parse(&var, "STROM_QUEUED_MAX_REQUEST_BYTES")?,
             max_non_produce_request_bytes: parse(&var, "STROM_MAX_NON_PRODUCE_REQUEST_BYTES")?,
+            max_request_bytes_per_api: var("STROM_MAX_REQUEST_BYTES_PER_API"),
+            max_decompressed_batch_bytes: parse(&var, "STROM_MAX_DECOMPRESSED_BATCH_BYTES")?,
             connections_max_idle_ms: parse(&var, "STROM_CONNECTIONS_MAX_IDLE_MS")?,
             group_initial_rebalance_delay_ms: parse(&var, "STROM_GROUP_INITIAL_REBALANCE_DELAY_MS")?,
             group_min_session_timeout_ms: parse(&var, "STROM_GROUP_MIN_SESSION_TIMEOUT_MS")?,
@@ -231,6 +242,8 @@ impl Overrides {
             max_connections_per_ip: other.max_connections_per_ip.or(self.max_connections_per_ip),
             queued_max_request_bytes: other.queued_max_request_bytes.or(self.queued_max_request_bytes),
             max_non_produce_request_bytes: other.max_non_produce_request_bytes.or(self.max_non_produce_request_bytes),
+            max_request_bytes_per_api: other.max_request_bytes_per_api.or(self.max_request_bytes_per_api),
+            max_decompressed_batch_bytes: other.max_decompressed_batch_bytes.or(self.max_decompressed_batch_bytes),
             connections_max_idle_ms: other.connections_max_idle_ms.or(self.connections_max_idle_ms),
             group_initial_rebalance_delay_ms: other.group_initial_rebalance_delay_ms.or(self.group_initial_rebalance_delay_ms),
             group_min_session_timeout_ms: other.group_min_session_timeout_ms.or(self.group_min_session_timeout_ms),
@@ -299,7 +312,7 @@ impl Config {
             None => listeners.iter().map(default_advertised).collect(),
         };
         let security = security::resolve(&o, &listeners, &origin)?;
-        let config = Config {
+        let mut config = Config {
             node_id: o.node_id.unwrap_or(1),
             data_dir: o.data_dir.unwrap_or_else(|| PathBuf::from("./data")),
             listeners,
@@ -312,6 +325,8 @@ impl Config {
             max_connections_per_ip: o.max_connections_per_ip.or(o.max_connections).unwrap_or(DEFAULT_MAX_CONNECTIONS),
             queued_max_request_bytes: o.queued_max_request_bytes.unwrap_or(DEFAULT_QUEUED_MAX_REQUEST_BYTES),
             max_non_produce_request_bytes: o.max_non_produce_request_bytes.unwrap_or(DEFAULT_MAX_NON_PRODUCE_REQUEST_BYTES),
+            max_request_bytes_per_api: Vec::new(), // checked below, against max_frame_bytes
+            max_decompressed_batch_bytes: o.max_decompressed_batch_bytes.unwrap_or(DEFAULT_MAX_DECOMPRESSED_BATCH_BYTES),
             connections_max_idle_ms: o.connections_max_idle_ms.unwrap_or(DEFAULT_CONNECTIONS_MAX_IDLE_MS),
             group_initial_rebalance_delay_ms: o.group_initial_rebalance_delay_ms.unwrap_or(3000),
             group_min_session_timeout_ms: o.group_min_session_timeout_ms.unwrap_or(6000),
@@ -361,6 +376,15 @@ impl Config {
         if config.max_non_produce_request_bytes < 1024 {
             let src = origin(|o| o.max_non_produce_request_bytes.is_some());
             return Err(problem(&src, "max_non_produce_request_bytes", "must be at least 1024"));
+        }
+        if let Some(text) = &o.max_request_bytes_per_api {
+            let src = origin(|o| o.max_request_bytes_per_api.is_some());
+            config.max_request_bytes_per_api = limits::parse_request_limits(text, config.max_frame_bytes)
+                .map_err(|p| problem(&src, "max_request_bytes_per_api", p))?;
+        }
+        if config.max_decompressed_batch_bytes < 1 << 20 {
+            let src = origin(|o| o.max_decompressed_batch_bytes.is_some());
+            return Err(problem(&src, "max_decompressed_batch_bytes", "must be at least 1048576 (1 MiB)"));
         }
         if config.connections_max_idle_ms < 1 {
             let src = origin(|o| o.connections_max_idle_ms.is_some());

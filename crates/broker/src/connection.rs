@@ -30,7 +30,6 @@ use crate::metrics;
 const READ_CHUNK_BYTES: usize = 64 * 1024;
 /// Largest frame before authentication (Kafka's `sasl.server.max.receive.size`).
 const MAX_UNAUTHENTICATED_FRAME_BYTES: usize = 512 * 1024;
-const PRODUCE_API_KEY: i16 = 0;
 /// How long closing may take to write (a TLS close_notify).
 const CLOSE_WRITE_BOUND: Duration = Duration::from_secs(1);
 /// After a request larger than this, an empty read buffer is replaced, so a
@@ -152,8 +151,9 @@ impl Connection {
             return self.answer_raw_token(&frame, stream).await;
         }
         let api_key = strom_protocol::header::peek_prefix(&frame).map(|p| p.api_key);
-        if frame.len() > self.limits.max_non_produce_request_bytes && api_key != Some(PRODUCE_API_KEY) {
-            tracing::info!(peer = %self.peer, listener = %self.listener, bytes = frame.len(), ?api_key, "closing connection: request too large for its API");
+        let max_request = self.limits.max_request_bytes(api_key);
+        if frame.len() > max_request {
+            tracing::info!(peer = %self.peer, listener = %self.listener, bytes = frame.len(), max = max_request, ?api_key, "closing connection: request too large for its API");
             metrics::get().closed("request_too_large");
             return Next::Close;
         }

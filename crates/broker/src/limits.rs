@@ -16,7 +16,8 @@
 //!   responses give their slot and buffers back.
 //!
 //! Request sizes per API (`max_frame_bytes` for Produce,
-//! `max_non_produce_request_bytes` for the rest) are checked in `connection.rs`.
+//! `max_non_produce_request_bytes` for the rest, `max_request_bytes_per_api`
+//! over both) are checked in `connection.rs` with [`Limits::max_request_bytes`].
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -33,8 +34,12 @@ pub struct Limits {
     request_bytes: Arc<Semaphore>,
     request_bytes_total: usize,
     pub idle: Duration,
-    pub max_non_produce_request_bytes: usize,
+    max_frame_bytes: usize,
+    max_non_produce_request_bytes: usize,
+    per_api: Vec<(i16, usize)>,
 }
+
+const PRODUCE_API_KEY: i16 = 0;
 
 /// A connection counted against its IP until dropped.
 pub struct IpSlot {
@@ -62,7 +67,9 @@ impl Limits {
             request_bytes: Arc::new(Semaphore::new(config.queued_max_request_bytes)),
             request_bytes_total: config.queued_max_request_bytes,
             idle: Duration::from_millis(config.connections_max_idle_ms),
+            max_frame_bytes: config.max_frame_bytes,
             max_non_produce_request_bytes: config.max_non_produce_request_bytes,
+            per_api: config.max_request_bytes_per_api.clone(),
         })
     }
 
@@ -82,6 +89,15 @@ impl Limits {
     pub async fn reserve(&self, bytes: usize) -> Option<OwnedSemaphorePermit> {
         let wanted = u32::try_from(bytes.clamp(1, self.request_bytes_total)).unwrap_or(u32::MAX);
         Arc::clone(&self.request_bytes).acquire_many_owned(wanted).await.ok()
+    }
+
+    /// The largest request of `api_key` (`None`: a frame too short to say).
+    pub fn max_request_bytes(&self, api_key: Option<i16>) -> usize {
+        match api_key.and_then(|key| self.per_api.iter().find(|(k, _)| *k == key)) {
+            Some(&(_, bytes)) => bytes,
+            None if api_key == Some(PRODUCE_API_KEY) => self.max_frame_bytes,
+            None => self.max_non_produce_request_bytes,
+        }
     }
 
     /// Request bytes that may still be reserved without waiting.
@@ -106,6 +122,21 @@ mod tests {
     fn limits(per_ip: usize, queued: usize) -> Arc<Limits> {
         let flags = Overrides { max_connections_per_ip: Some(per_ip), queued_max_request_bytes: Some(queued), ..Overrides::default() };
         Limits::new(&Config::resolve(Layers { file: None, env: Overrides::default(), flags }).unwrap())
+    }
+
+    #[test]
+    fn request_sizes_are_limited_per_api() {
+        let flags = Overrides {
+            max_non_produce_request_bytes: Some(8 << 20),
+            max_request_bytes_per_api: Some("SyncGroup=16777216,Metadata=4096".into()),
+            ..Overrides::default()
+        };
+        let limits = Limits::new(&Config::resolve(Layers { file: None, env: Overrides::default(), flags }).unwrap());
+        assert_eq!(limits.max_request_bytes(Some(0)), 100 << 20, "Produce: max_frame_bytes");
+        assert_eq!(limits.max_request_bytes(Some(1)), 8 << 20, "Fetch: max_non_produce_request_bytes");
+        assert_eq!(limits.max_request_bytes(Some(14)), 16 << 20, "SyncGroup: its own");
+        assert_eq!(limits.max_request_bytes(Some(3)), 4096, "Metadata: its own");
+        assert_eq!(limits.max_request_bytes(None), 8 << 20);
     }
 
     #[test]

@@ -138,7 +138,9 @@ async fn run(mut config: Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
     let partitions = Arc::new(
-        Partitions::open(&config.data_dir, config.node_id).context("cannot open the partition logs")?,
+        Partitions::open(&config.data_dir, config.node_id)
+            .context("cannot open the partition logs")?
+            .with_max_decompressed_bytes(config.max_decompressed_batch_bytes),
     );
     let registration = BrokerRegistration {
         node_id: config.node_id,

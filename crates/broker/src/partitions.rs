@@ -24,6 +24,8 @@ pub struct Partitions {
     node_id: i32,
     manager: LogManager,
     strays_removed: AtomicBool,
+    /// Broker-wide `max_decompressed_batch_bytes`, given to every log.
+    max_decompressed_bytes: u64,
 }
 
 impl Partitions {
@@ -38,7 +40,14 @@ impl Partitions {
             node_id,
             manager: LogManager::open_in(fs, data_dir)?,
             strays_removed: AtomicBool::new(false),
+            max_decompressed_bytes: strom_storage::validator::MAX_DECOMPRESSED_BYTES,
         })
+    }
+
+    /// Bounds what one batch's records may decompress to in every log.
+    pub fn with_max_decompressed_bytes(mut self, bytes: u64) -> Self {
+        self.max_decompressed_bytes = bytes;
+        self
     }
 
     /// The log of a partition this broker hosts.
@@ -55,7 +64,7 @@ impl Partitions {
     pub fn publish(&self, image: &MetadataImage) {
         let mut hosted = HashSet::new();
         for topic in image.topics.values() {
-            let config = log_config(&topic.configs);
+            let config = LogConfig { max_decompressed_bytes: self.max_decompressed_bytes, ..log_config(&topic.configs) };
             for partition in topic.partitions.iter().filter(|p| p.replicas.contains(&self.node_id)) {
                 hosted.insert((topic.name.clone(), partition.partition));
                 match self.manager.get(&topic.name, partition.partition) {

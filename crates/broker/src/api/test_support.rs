@@ -44,7 +44,7 @@ fn broker_in(fs: &strom_storage::fs::Fs, settings: Overrides) -> TestBroker {
     };
     let defaults = TopicDefaults { num_partitions: 1, replication_factor: 1 };
     let metadata = Arc::new(MetadataStore::open(dir.path(), defaults, registration).unwrap());
-    let partitions = Arc::new(Partitions::open_in(fs, dir.path(), 1).unwrap());
+    let partitions = Arc::new(Partitions::open_in(fs, dir.path(), 1).unwrap().with_max_decompressed_bytes(config.max_decompressed_batch_bytes));
     let publisher = Arc::clone(&partitions);
     metadata.add_publisher(Box::new(move |image| publisher.publish(image)));
     TestBroker { broker: Broker::new(config, metadata, partitions), _dir: dir }
