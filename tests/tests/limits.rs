@@ -18,8 +18,12 @@ use strom_tests::{records, KafkaConnection, StromProcess};
 
 /// Whether the broker closed `conn`: a read sees the end (or a reset) within 5 s.
 fn closed(conn: &KafkaConnection) -> bool {
+    closed_within(conn, Duration::from_secs(5))
+}
+
+fn closed_within(conn: &KafkaConnection, timeout: Duration) -> bool {
     let mut stream = conn.stream().try_clone().unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    stream.set_read_timeout(Some(timeout)).unwrap();
     match stream.read(&mut [0u8; 1]) {
         Ok(n) => n == 0,
         Err(e) => !strom_tests::client::is_timeout(&e),
@@ -117,4 +121,42 @@ fn a_batch_decompressing_beyond_the_limit_is_refused_on_a_compacted_topic() {
     assert_eq!(refused.error_code, 10, "MESSAGE_TOO_LARGE: {:?}", refused.error_message);
     let fits = records::produce(&mut conn, "keys", 0, 1, gzip_batch(512 << 10)).unwrap();
     assert_eq!((fits.error_code, fits.base_offset), (0, 0), "{:?}", fits.error_message);
+}
+
+/// The limits hold on a SASL listener too: the per-IP count includes its
+/// connections, and an authenticated connection that goes quiet is closed
+/// by the idle timeout (the authentication timeout no longer applies to it).
+#[test]
+fn limits_hold_on_sasl_listeners() {
+    use kafka_protocol::messages::{SaslAuthenticateRequest, SaslHandshakeRequest};
+    use strom_tests::process::free_port;
+    let (plain_port, sasl_port) = (free_port().unwrap(), free_port().unwrap());
+    let listeners = format!("PLAINTEXT://127.0.0.1:{plain_port},SASL_PLAINTEXT://127.0.0.1:{sasl_port}");
+    let broker = StromProcess::start_with_listeners(
+        &[
+            ("STROM_LISTENERS", &listeners),
+            ("STROM_SASL_USERS", "alice:alice-secret"),
+            ("STROM_MAX_CONNECTIONS_PER_IP", "2"),
+            ("STROM_CONNECTIONS_MAX_IDLE_MS", "1500"),
+            ("STROM_AUTHENTICATION_TIMEOUT_MS", "60000"),
+        ],
+        ([127, 0, 0, 1], plain_port).into(),
+    )
+    .expect("start strom with a SASL listener");
+    std::thread::sleep(Duration::from_millis(200)); // the readiness check's slot is freed
+    let sasl = ([127, 0, 0, 1], sasl_port).into();
+    let mut authed = KafkaConnection::connect(sasl).unwrap();
+    let handshake = SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str("PLAIN"));
+    assert_eq!(authed.send(&handshake, 1).unwrap().error_code, 0);
+    let login = SaslAuthenticateRequest::default().with_auth_bytes(Bytes::from_static(b"\0alice\0alice-secret"));
+    assert_eq!(authed.send(&login, 2).unwrap().error_code, 0);
+    authed.metadata_all(12).expect("served once authenticated");
+    let _second = KafkaConnection::connect(sasl).unwrap();
+    let third = KafkaConnection::connect(sasl).unwrap();
+    // At once, not by the 1.5 s idle timeout.
+    assert!(closed_within(&third, Duration::from_millis(1000)), "a third connection from 127.0.0.1 is closed");
+    std::thread::sleep(Duration::from_millis(1000));
+    assert!(closed(&authed), "the quiet authenticated connection is closed");
+    let log = broker.log();
+    assert!(log.contains("too many from this IP") && log.contains("closing idle connection"), "{}", broker.log_tail(8));
 }
