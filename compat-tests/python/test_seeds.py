@@ -168,23 +168,25 @@ def test_seed_002_at_least_once_producer_and_consumer(seed_broker):
     try:
         # The consumer starts at the latest offset (the tutorial sets no
         # auto_offset_reset): run the producer, as the tutorial's readers
-        # would, until the consumer is in place and shows a run's events.
-        deadline = time.monotonic() + 30
+        # would, until the consumer shows one whole run's ten events in order
+        # (it may join in the middle of a run and see only its tail).
+        expected = ["Processing: {'event_id': %d, 'data': 'Event %d'}" % (i, i) for i in range(10)]
+        deadline = time.monotonic() + 45
         runs = 0
         while True:
+            nines = len([line for line in consumer.lines if re.search(r"'Event 9'\}$", line)])
             out = run_to_end(script("002_producer.py"))
             runs += 1
             assert len(re.findall(r"^Sent: \{'event_id': \d+, 'data': 'Event \d+'\} to partition 0$", out, re.M)) == 10
             try:
-                consumer.wait_for(r"^Processing: ", count=1, timeout_s=3)
-                break
+                consumer.wait_for(r"'Event 9'\}$", count=nines + 1, timeout_s=3)
             except AssertionError:
                 assert time.monotonic() < deadline, "the consumer never received events"
-        # The ten events of the last run arrive, in order (the consumer may
-        # have joined in the middle of an earlier run).
-        consumer.wait_for(r"'Event 9'\}$", count=1)
-        processed = [line.strip() for line in consumer.lines if line.startswith("Processing: ")]
-        assert processed[-10:] == ["Processing: {'event_id': %d, 'data': 'Event %d'}" % (i, i) for i in range(10)]
+                continue
+            processed = [line.strip() for line in consumer.lines if line.startswith("Processing: ")]
+            if processed[-10:] == expected:
+                break
+            assert time.monotonic() < deadline, "no run arrived whole: %r" % processed
         client = admin()
         try:
             deadline = time.monotonic() + 10
