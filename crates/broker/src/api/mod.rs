@@ -8,6 +8,8 @@ use kafka_protocol::protocol::StrBytes;
 
 use crate::broker::Broker;
 
+mod add_offsets_to_txn;
+mod add_partitions_to_txn;
 mod alter_configs;
 mod api_versions;
 mod create_partitions;
@@ -18,6 +20,9 @@ mod delete_topics;
 mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
+mod describe_producers;
+mod describe_transactions;
+mod end_txn;
 mod fetch;
 mod find_coordinator;
 mod heartbeat;
@@ -26,12 +31,14 @@ mod join_group;
 mod leave_group;
 mod list_groups;
 mod list_offsets;
+mod list_transactions;
 mod metadata;
 mod offset_commit;
 mod offset_delete;
 mod offset_fetch;
 mod produce;
 mod sync_group;
+mod txn_offset_commit;
 
 /// What a handler knows about the request it answers.
 pub struct RequestContext<'a> {
@@ -69,7 +76,7 @@ pub async fn handle(ctx: &RequestContext<'_>, body: RequestKind) -> Result<Optio
         },
         RequestKind::Fetch(req) => ResponseKind::Fetch(fetch::handle(ctx, req).await),
         RequestKind::ListOffsets(req) => ResponseKind::ListOffsets(list_offsets::handle(ctx, req)),
-        RequestKind::InitProducerId(req) => ResponseKind::InitProducerId(init_producer_id::handle(ctx, req)),
+        RequestKind::InitProducerId(req) => ResponseKind::InitProducerId(init_producer_id::handle(ctx, req).await),
         RequestKind::IncrementalAlterConfigs(req) => {
             ResponseKind::IncrementalAlterConfigs(blocking(|| alter_configs::handle_incremental(ctx, req)))
         }
@@ -88,6 +95,13 @@ pub async fn handle(ctx: &RequestContext<'_>, body: RequestKind) -> Result<Optio
         RequestKind::ListGroups(req) => ResponseKind::ListGroups(list_groups::handle(ctx, req)),
         RequestKind::DescribeGroups(req) => ResponseKind::DescribeGroups(describe_groups::handle(ctx, req)),
         RequestKind::DeleteGroups(req) => ResponseKind::DeleteGroups(delete_groups::handle(ctx, req)),
+        RequestKind::AddPartitionsToTxn(req) => ResponseKind::AddPartitionsToTxn(add_partitions_to_txn::handle(ctx, req).await),
+        RequestKind::AddOffsetsToTxn(req) => ResponseKind::AddOffsetsToTxn(add_offsets_to_txn::handle(ctx, req).await),
+        RequestKind::EndTxn(req) => ResponseKind::EndTxn(end_txn::handle(ctx, req).await),
+        RequestKind::TxnOffsetCommit(req) => ResponseKind::TxnOffsetCommit(txn_offset_commit::handle(ctx, req).await),
+        RequestKind::DescribeTransactions(req) => ResponseKind::DescribeTransactions(describe_transactions::handle(ctx, req)),
+        RequestKind::ListTransactions(req) => ResponseKind::ListTransactions(list_transactions::handle(ctx, req)),
+        RequestKind::DescribeProducers(req) => ResponseKind::DescribeProducers(describe_producers::handle(ctx, req)),
         other => return Err(NoHandler(format!("{other:?}").chars().take(60).collect())),
     };
     Ok(Some(response))

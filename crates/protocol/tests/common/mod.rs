@@ -122,11 +122,19 @@ pub fn sample_request(api_key: ApiKey, v: i16) -> RequestKind {
         | ApiKey::ListGroups
         | ApiKey::DescribeGroups
         | ApiKey::DeleteGroups => groups::sample_request(api_key, v, extra),
+        ApiKey::AddPartitionsToTxn
+        | ApiKey::AddOffsetsToTxn
+        | ApiKey::EndTxn
+        | ApiKey::TxnOffsetCommit
+        | ApiKey::DescribeProducers
+        | ApiKey::DescribeTransactions
+        | ApiKey::ListTransactions => txn::sample_request(api_key, v, extra),
         other => panic!("no sample request for {other:?}"),
     }
 }
 
 mod groups;
+mod txn;
 
 fn produce(v: i16) -> ProduceRequest {
     use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
