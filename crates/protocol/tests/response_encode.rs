@@ -40,6 +40,13 @@ fn default_response(api_key: ApiKey) -> ResponseKind {
         ApiKey::ListGroups => ResponseKind::ListGroups(ListGroupsResponse::default()),
         ApiKey::DescribeGroups => ResponseKind::DescribeGroups(DescribeGroupsResponse::default()),
         ApiKey::DeleteGroups => ResponseKind::DeleteGroups(DeleteGroupsResponse::default()),
+        ApiKey::AddPartitionsToTxn => ResponseKind::AddPartitionsToTxn(AddPartitionsToTxnResponse::default()),
+        ApiKey::AddOffsetsToTxn => ResponseKind::AddOffsetsToTxn(AddOffsetsToTxnResponse::default()),
+        ApiKey::EndTxn => ResponseKind::EndTxn(EndTxnResponse::default()),
+        ApiKey::TxnOffsetCommit => ResponseKind::TxnOffsetCommit(TxnOffsetCommitResponse::default()),
+        ApiKey::DescribeProducers => ResponseKind::DescribeProducers(DescribeProducersResponse::default()),
+        ApiKey::DescribeTransactions => ResponseKind::DescribeTransactions(DescribeTransactionsResponse::default()),
+        ApiKey::ListTransactions => ResponseKind::ListTransactions(ListTransactionsResponse::default()),
         other => panic!("no default response for {other:?}"),
     }
 }
