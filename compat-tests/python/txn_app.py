@@ -5,9 +5,10 @@ a child process so it can be killed with SIGKILL midway:
 
 Reads INPUT (read_committed) as a static member of GROUP, writes each value
 upper-cased to OUTPUT and commits the consumed offsets in the same
-transaction, a few records per transaction, pausing inside each one so a kill
-lands in the middle of a transaction. Prints "txn N" after each commit. Runs
-until killed.
+transaction, a few records per transaction. Prints "txn N" after each
+commit; transaction STALL_AT, once its records are written, prints "open N"
+and stalls, so the test can kill the application in the middle of a
+transaction. Runs until killed.
 """
 
 import sys
