@@ -3,7 +3,9 @@
 #   make run     broker on localhost:9092, data in ./data (ARGS="..." adds flags)
 #   make test    the whole suite: release build, cargo tests, real-client compat tests
 #   make fuzz    only the live fuzz test (STROM_FUZZ_SEED=... to replay a run)
-#   make bench   idle memory and startup time (docs/benchmarks.md)
+#   make bench   strom vs Apache Kafka, full run (docs/benchmarks.md; about an hour)
+#   make bench-quick   the same workloads, seconds each: checks the harness
+#   make bench-startup idle memory and startup time of strom alone
 #   make docker  build the container image (needs a Docker engine)
 
 SHELL := bash
@@ -18,7 +20,7 @@ CARGO ?= cargo
 STROM_BIN := $(CURDIR)/target/release/strom
 export STROM_BIN
 
-.PHONY: run test build test-rust test-compat fuzz bench docker toolchain
+.PHONY: run test build test-rust test-compat test-bench-harness fuzz bench bench-quick bench-startup docker toolchain
 
 run: toolchain
 	$(CARGO) run --release -p strom -- $(ARGS)
@@ -29,7 +31,7 @@ run: toolchain
 # took about 2.5 min here; the test crates add seconds). The fuzz test also
 # pushes ~400,000 frames through the broker, which an optimised build serves
 # at ~8,500 frames/s on 2 busy cores.
-test: build test-rust test-compat
+test: build test-rust test-bench-harness test-compat
 
 # The whole workspace in one go, not `-p strom`: building strom alone resolves
 # kafka-protocol without the "client" feature the tests enable, and the test
@@ -46,10 +48,22 @@ test-compat: build
 	fi
 	bash compat-tests/run.sh
 
+# The benchmark harness's parsers and target table on canned tool output
+# (under a second, no JVM, no broker): the benchmarks themselves take an hour
+# and need the 2 cores alone, so they are not part of the suite.
+test-bench-harness:
+	bash bench/run.sh --self-test
+
 fuzz: build
 	$(CARGO) test --release -p strom-tests --test fuzz -- --nocapture
 
 bench: build
+	bash bench/run.sh full
+
+bench-quick: build
+	bash bench/run.sh quick
+
+bench-startup: build
 	bash bench/startup_rss.sh $(STROM_BIN)
 
 docker:

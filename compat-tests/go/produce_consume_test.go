@@ -1,7 +1,9 @@
 package compat
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -80,5 +82,44 @@ func TestListOffsets(t *testing.T) {
 	}
 	if o, _ := byTime.Lookup(topic, 0); o.Offset != 3 {
 		t.Fatalf("offset after time %d, want 3", o.Offset)
+	}
+}
+
+// acks=0: the producer gets no answer, yet the records are in the log.
+func TestProduceWithoutAcksArrives(t *testing.T) {
+	topic := uniqueTopic(t)
+	producer, adm, ctx := clients(t, kgo.DefaultProduceTopic(topic), kgo.AllowAutoTopicCreation(),
+		kgo.RequiredAcks(kgo.NoAck()), kgo.DisableIdempotentWrite(), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	for i := range 10 {
+		producer.Produce(ctx, &kgo.Record{Value: []byte(fmt.Sprintf("fire-%d", i)), Partition: 0}, nil)
+	}
+	if err := producer.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !eventually(func() bool {
+		ends, err := adm.ListEndOffsets(ctx, topic)
+		o, _ := ends.Lookup(topic, 0)
+		return err == nil && o.Offset == 10
+	}) {
+		t.Fatal("the 10 acks=0 records never reached the log")
+	}
+}
+
+// A consumer starting at the end sees only what is produced after it started.
+func TestConsumeFromTheLatestOffset(t *testing.T) {
+	topic := uniqueTopic(t)
+	produceTo(t, topic, valueList(5, "old"), nil, func(int) int32 { return 0 })
+	consumer, _, ctx := clients(t, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtEnd()}}))
+	// The first poll resolves the end offset (5) before anything new is written.
+	probe, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	consumer.PollFetches(probe)
+	cancel()
+	produceTo(t, topic, valueList(2, "new"), nil, func(int) int32 { return 0 })
+	var got []string
+	for len(got) < 2 && ctx.Err() == nil {
+		consumer.PollFetches(ctx).EachRecord(func(r *kgo.Record) { got = append(got, fmt.Sprintf("%d:%s", r.Offset, r.Value)) })
+	}
+	if want := []string{"5:new-0", "6:new-1"}; !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
 	}
 }

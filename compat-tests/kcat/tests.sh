@@ -101,6 +101,31 @@ test_query_latest_offset() {
   expect_line "$topic [0] offset 3"
 }
 
+test_produce_with_acks_0() {
+  local topic
+  topic=$(unique_topic acks0)
+  auto_create "$topic"
+  printf 'x\ny\nz\n' | timeout "$KCAT_TIMEOUT_S" "$KCAT" -b "$B" -P -t "$topic" -p 0 -X acks=0 || fail "kcat -P acks=0 failed"
+  kcat_run -C -t "$topic" -p 0 -o beginning -e -q -f '%s\n'
+  [ "$OUT" = "$(printf 'x\ny\nz')" ] || fail "acks=0 records read back as [$OUT]"
+}
+
+# -o end: only records produced after the consumer started.
+test_consume_from_the_end() {
+  local topic pid out
+  topic=$(unique_topic end)
+  auto_create "$topic"
+  printf 'old1\nold2\n' | timeout "$KCAT_TIMEOUT_S" "$KCAT" -b "$B" -P -t "$topic" -p 0 || fail "kcat -P failed"
+  out=$(mktemp)
+  timeout "$KCAT_TIMEOUT_S" "$KCAT" -b "$B" -C -t "$topic" -p 0 -o end -c 1 -q -f '%o %s\n' >"$out" 2>&1 &
+  pid=$!
+  sleep 2 # the consumer has resolved the end offset
+  printf 'new\n' | timeout "$KCAT_TIMEOUT_S" "$KCAT" -b "$B" -P -t "$topic" -p 0 || fail "kcat -P failed"
+  wait "$pid"
+  [ "$(cat "$out")" = "2 new" ] || fail "kcat -o end read [$(cat "$out")]"
+  rm -f "$out"
+}
+
 # restart_broker: kill -9 and restart the broker through the harness (STROM_CONTROL).
 restart_broker() {
   local host=${STROM_CONTROL%:*} port=${STROM_CONTROL##*:} answer
@@ -151,6 +176,38 @@ test_records_and_group_offsets_survive_a_broker_crash() {
   [ "$OUT" = "$(printf 'a\nb\nc\nd')" ] || fail "after the crash the topic holds [$OUT]"
   kcat_run -G "$group" -X auto.offset.reset=earliest -c 1 -q -f '%s\n' "$topic"
   [ "$OUT" = d ] || fail "after the crash the group resumed with [$OUT]"
+}
+
+# SASL_SSL with SCRAM-SHA-512 (listeners and users from compat-tests/lib/security.py):
+# lines in and back out, and a wrong password refused.
+sasl_ssl() {
+  local user=$1 password=$2
+  shift 2
+  OUT=$(timeout "$KCAT_TIMEOUT_S" "$KCAT" -b "$STROM_SASL_SSL_BOOTSTRAP" -X security.protocol=SASL_SSL \
+    -X sasl.mechanism=SCRAM-SHA-512 -X "sasl.username=$user" -X "sasl.password=$password" \
+    -X "ssl.ca.location=$STROM_CA_FILE" "$@" 2>&1)
+  RC=$?
+}
+
+test_sasl_ssl_scram_sha_512_produce_and_consume() {
+  [ -n "${STROM_SASL_SSL_BOOTSTRAP:-}" ] || return 0
+  local topic
+  topic=$(unique_topic sasl)
+  auto_create "$topic"
+  OUT=$(printf 'a\nb\n' | timeout "$KCAT_TIMEOUT_S" "$KCAT" -b "$STROM_SASL_SSL_BOOTSTRAP" -X security.protocol=SASL_SSL \
+    -X sasl.mechanism=SCRAM-SHA-512 -X sasl.username=strom -X "sasl.password=$STROM_SASL_STROM_PASSWORD" \
+    -X "ssl.ca.location=$STROM_CA_FILE" -P -t "$topic" -p 0 2>&1) || fail "kcat -P over SASL_SSL failed: $OUT"
+  sasl_ssl strom "$STROM_SASL_STROM_PASSWORD" -C -t "$topic" -p 0 -o beginning -e -q -f '%o %s\n'
+  [ "$RC" -eq 0 ] || fail "kcat -C over SASL_SSL exited with $RC: $OUT"
+  [ "$OUT" = "$(printf '0 a\n1 b')" ] || fail "consumed [$OUT]"
+}
+
+test_sasl_ssl_wrong_password_is_refused() {
+  [ -n "${STROM_SASL_SSL_BOOTSTRAP:-}" ] || return 0
+  sasl_ssl alice not-her-password -m 3 -L
+  [ "$RC" -ne 0 ] || fail "kcat -L with a wrong password succeeded"
+  grep -qF "Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512" <<<"$OUT" ||
+    fail "kcat's error lacks Kafka's message: $OUT"
 }
 
 # Run every test_* function, record one result line each.

@@ -9,6 +9,12 @@ Used two ways:
     the broker and exits with the command's exit code (or 97 if strom failed).
     The command can restart its broker through STROM_CONTROL (ControlServer).
 
+The broker also gets SSL, SASL_PLAINTEXT and SASL_SSL listeners with test
+certificates and users (lib/security.py); their addresses and files reach the
+tests as STROM_SSL_BOOTSTRAP, STROM_SASL_SSL_BOOTSTRAP, ... Set
+STROM_COMPAT_SECURITY=0 for a broker with the PLAINTEXT listener only (e.g.
+the reference Apache Kafka, which takes --listen only).
+
 Only the standard library is used, so any Python 3.8+ can run it.
 """
 
@@ -22,6 +28,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import security  # noqa: E402
 
 # How long a fresh broker may take to accept connections. A cold start should
 # take well under a second; the margin covers a loaded 2-core CI machine.
@@ -87,10 +96,13 @@ class StromProcess:
     crash and restart scenarios; ``stop()`` removes the data directory.
     """
 
-    def __init__(self, binary=None, log_path=None, extra_args=(), env=None, port=None):
+    def __init__(self, binary=None, log_path=None, extra_args=(), env=None, port=None, with_security=None):
         self.binary = binary or default_binary()
         self.port = port
         self.env = dict(COMPAT_ENV, **(env or {}))
+        if with_security is None:
+            with_security = os.environ.get("STROM_COMPAT_SECURITY", "1") != "0"
+        self.with_security = with_security
         self.data_dir = None
         self.log_path = log_path
         self.extra_args = list(extra_args)
@@ -98,6 +110,7 @@ class StromProcess:
         self.exit_code = None
         self._log_file = None
         self._own_log = log_path is None
+        self.security = None
 
     @property
     def bootstrap(self):
@@ -115,11 +128,19 @@ class StromProcess:
         self._log_file = open(self.log_path, "ab")
         if self.port is None:
             self.port = free_port()
-        args = [self.binary, "--listen", self.bootstrap, "--data-dir", self.data_dir] + self.extra_args
+        env = dict(os.environ, **self.env)
+        if self.with_security:
+            if self.security is None:  # a restart keeps the listeners' ports and certificates
+                self.security = security.SecurityListeners(self.data_dir + "-tls", free_port)
+            env.update(self.security.broker_env(self.port))
+            args = [self.binary, "--data-dir", self.data_dir] + self.extra_args
+            self._log_file.write(("$ STROM_LISTENERS=%s\n" % env["STROM_LISTENERS"]).encode())
+        else:
+            args = [self.binary, "--listen", self.bootstrap, "--data-dir", self.data_dir] + self.extra_args
         self._log_file.write(("$ %s\n" % " ".join(args)).encode())
         self._log_file.flush()
-        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._log_file,
-                                        stderr=subprocess.STDOUT, env=dict(os.environ, **self.env),
+        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._log_file, env=env,
+                                        stderr=subprocess.STDOUT,
                                         preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
         try:
             self._wait_until_listening()
@@ -171,6 +192,10 @@ class StromProcess:
             raise StromError("ApiVersions response carries correlation id %d, sent %d"
                              % (correlation_id, PROBE_CORRELATION_ID))
 
+    def client_environment(self):
+        """The STROM_* variables tests use to reach the secured listeners."""
+        return self.security.environment() if self.security else {}
+
     def alive(self):
         return self.process is not None and self.process.poll() is None
 
@@ -210,7 +235,9 @@ class StromProcess:
             self._log_file = None
         if self.data_dir is not None and not keep_data:
             shutil.rmtree(self.data_dir, ignore_errors=True)
+            shutil.rmtree(self.data_dir + "-tls", ignore_errors=True)
             self.data_dir = None
+            self.security = None
 
     def log_tail(self, max_bytes=4000):
         if self._log_file is not None:
@@ -298,6 +325,7 @@ def run_command(args):
         return EXIT_STROM_FAILED
     control = ControlServer(broker)
     env = dict(os.environ, STROM_BOOTSTRAP=broker.bootstrap, STROM_CONTROL=control.address)
+    env.update(broker.client_environment())
     print("strom.py: broker %s listening on %s (log %s)" % (broker.binary, broker.bootstrap, broker.log_path),
           flush=True)
     code = 1

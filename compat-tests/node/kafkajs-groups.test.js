@@ -269,3 +269,36 @@ test('records and committed offsets survive a broker crash', async (t) => {
   await fresh.close();
   assert.deepEqual(fresh.values(), [...values(6, 'c'), ...values(2, 'after')]);
 });
+
+test('acks 0: records arrive though the producer waits for no answer', async () => {
+  const topic = unique('kjs-acks0');
+  await createTopic(topic, 1);
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({ topic, acks: 0, messages: values(10, 'z').map((value) => ({ value, partition: 0 })) });
+  await producer.disconnect();
+  await waitFor(async () => (await admin.fetchTopicOffsets(topic))[0].high === '10', 'the 10 records in the log');
+  const m = await member(topic, `${topic}-g`);
+  await waitFor(() => m.records.length >= 10, '10 records');
+  await m.close();
+  assert.deepEqual(m.values(), values(10, 'z'));
+});
+
+test('a new group that does not start from the beginning reads only new records', async () => {
+  const topic = unique('kjs-latest');
+  await createTopic(topic, 1);
+  await produce(topic, values(5, 'old'));
+  const consumer = kafka.consumer({ groupId: `${topic}-g`, maxWaitTimeInMs: 200 });
+  const got = [];
+  let assigned = false;
+  consumer.on(consumer.events.GROUP_JOIN, () => { assigned = true; });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: false });
+  await consumer.run({ eachMessage: async ({ message }) => { got.push(`${message.offset}:${message.value}`); } });
+  await waitFor(() => assigned, 'the consumer joining');
+  await sleep(1000); // it resolves the latest offset before anything new is written
+  await produce(topic, values(2, 'new'));
+  await waitFor(() => got.length >= 2, 'the 2 new records');
+  await consumer.disconnect();
+  assert.deepEqual(got, ['5:new-0', '6:new-1']);
+});

@@ -30,6 +30,7 @@ def broker():
         process.start()
     except StromError as e:
         pytest.exit("cannot start strom: %s" % e, returncode=3)
+    os.environ.update(process.client_environment())
     yield process
     process.stop()
 

@@ -10,7 +10,10 @@ lives here. Each helper returns plain Python data in one shape:
 Config sources are Kafka's ConfigSource codes (DescribeConfigs v1+).
 """
 
+import ssl
+
 import kafka
+import kafka.errors
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewPartitions, NewTopic
 
 VERSION = tuple(int(p) for p in kafka.__version__.split(".")[:2])
@@ -150,3 +153,26 @@ def send_offsets_to_transaction(producer, offsets, consumer, group_id):
     if IS_V3:
         return producer.send_offsets_to_transaction(offsets, consumer.group_metadata())
     return producer.send_offsets_to_transaction(offsets, group_id)
+
+# What a client that never gets past authentication raises: kafka-python 3
+# times out bootstrapping; 2.x's version probe gives up on a refused SASL
+# login with IncompatibleBrokerVersion, and raises the ssl module's error
+# for a refused TLS handshake.
+AUTH_REFUSED = kafka.errors.KafkaTimeoutError if IS_V3 else kafka.errors.IncompatibleBrokerVersion
+TLS_REFUSED = kafka.errors.KafkaTimeoutError if IS_V3 else ssl.SSLError
+# Short: a refused login never succeeds later.
+REFUSED_TIMEOUT_MS = 3000
+
+
+def list_topics_quickly(bootstrap, **config):
+    """Topic names through an admin client that gives up after REFUSED_TIMEOUT_MS."""
+    if IS_V3:
+        config.setdefault("bootstrap_timeout_ms", REFUSED_TIMEOUT_MS)
+    else:
+        config.setdefault("api_version_auto_timeout_ms", REFUSED_TIMEOUT_MS)
+    client = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="strom-compat",
+                              request_timeout_ms=REFUSED_TIMEOUT_MS, **config)
+    try:
+        return client.list_topics()
+    finally:
+        client.close()

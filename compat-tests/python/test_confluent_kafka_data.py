@@ -8,7 +8,7 @@ records by timestamp.
 import time
 
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 TIMEOUT_S = 15
@@ -88,3 +88,19 @@ def test_delete_records(bootstrap, topic_name):
     assert consumer.get_watermark_offsets(TopicPartition(topic_name, 0), timeout=TIMEOUT_S) == (3, 5)
     consumer.close()
     assert [r.value() for r in consume(bootstrap, topic_name, 2)] == [b"d3", b"d4"]
+
+
+def test_consume_from_the_latest_offset(bootstrap, topic_name):
+    produce(bootstrap, topic_name, [b"old-0", b"old-1"])
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "strom-compat-unused", "enable.auto.commit": False})
+    consumer.assign([TopicPartition(topic_name, 0, OFFSET_END)])
+    consumer.poll(1.0)  # resolves the end offset before anything new is written
+    produce(bootstrap, topic_name, [b"new-0"])
+    got = []
+    deadline = time.monotonic() + TIMEOUT_S
+    while not got and time.monotonic() < deadline:
+        msg = consumer.poll(0.5)
+        if msg is not None and not msg.error():
+            got.append((msg.offset(), msg.value()))
+    consumer.close()
+    assert got == [(2, b"new-0")]

@@ -16,6 +16,8 @@ import pytest
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from members import received, values, wait, wait_for_assignment, wait_for_records
+
 TIMEOUT_S = 30
 SESSION_TIMEOUT_MS = 6000
 
@@ -32,15 +34,8 @@ def produce(bootstrap, topic, values, key=None, partition=None):
     assert producer.flush(TIMEOUT_S) == 0
 
 
-def values(n, prefix="v"):
-    return [("%s-%d" % (prefix, i)).encode() for i in range(n)]
 
 
-def wait(condition, timeout_s, what):
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting for " + what
-        time.sleep(0.05)
 
 
 class Member:
@@ -100,20 +95,10 @@ class Member:
             return list(self.records), set(self.partitions)
 
 
-def received(members):
-    return [m.snapshot()[0] for m in members]
 
 
-def wait_for_records(members, count):
-    wait(lambda: sum(map(len, received(members))) >= count, TIMEOUT_S,
-         "%d records (have %r)" % (count, [len(r) for r in received(members)]))
-    time.sleep(0.3)
-    return received(members)
 
 
-def wait_for_assignment(members, sizes, timeout_s=TIMEOUT_S):
-    wait(lambda: sorted(len(m.snapshot()[1]) for m in members) == sorted(sizes), timeout_s,
-         "assignment %r (have %r)" % (sizes, [m.snapshot()[1] for m in members]))
 
 
 @pytest.fixture(scope="module")

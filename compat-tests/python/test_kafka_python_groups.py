@@ -8,7 +8,6 @@ kill -9 runs in a child process.
 """
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 import kp
+from members import received, values, wait, wait_for_assignment, wait_for_records
 
 # The broker's minimum (group.min.session.timeout.ms): a killed member is noticed quickly.
 SESSION_TIMEOUT_MS = 6000
@@ -63,6 +63,11 @@ class Member:
     def __init__(self, bootstrap, topic, group, **config):
         import threading
         self.consumer = consumer(bootstrap, topic, group, **config)
+        # kafka-python joins without waiting for the topic's metadata; a leader
+        # that assigns before it arrives assigns nothing (and kafka-python 3.0
+        # can stall rejoining after that). Load it first, as an application
+        # that looks at its topic before consuming would.
+        wait(lambda: self.consumer.partitions_for_topic(topic), 10, "metadata of " + topic)
         self.lock = threading.Lock()
         self.records = []  # (partition, offset, value)
         self.partitions = set()
@@ -107,32 +112,14 @@ class Member:
             return list(self.records), set(self.partitions)
 
 
-def wait(condition, timeout_s, what):
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting for " + what
-        time.sleep(0.05)
 
 
-def received(members):
-    return [m.snapshot()[0] for m in members]
 
 
-def wait_for_records(members, count, timeout_s=30):
-    wait(lambda: sum(map(len, received(members))) >= count, timeout_s,
-         "%d records (have %r)" % (count, [len(r) for r in received(members)]))
-    time.sleep(0.3)  # anything beyond the count would show up now
-    return received(members)
 
 
-def wait_for_assignment(members, expected_sizes, timeout_s=30):
-    """Until the members own as many partitions as given (in any order)."""
-    wait(lambda: sorted(len(m.snapshot()[1]) for m in members) == sorted(expected_sizes), timeout_s,
-         "assignment %r (have %r)" % (expected_sizes, [m.snapshot()[1] for m in members]))
 
 
-def values(n, prefix="v"):
-    return [("%s-%d" % (prefix, i)).encode() for i in range(n)]
 
 
 @pytest.fixture(scope="module")
@@ -204,11 +191,8 @@ bootstrap, topic, group = sys.argv[1:4]
 c = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group, auto_offset_reset="earliest",
                   enable_auto_commit=False, session_timeout_ms=%d, heartbeat_interval_ms=1000)
 while True:
-    for tp, records in c.poll(timeout_ms=200).items():
-        for r in records:
-            print(json.dumps([tp.partition, r.offset, r.value.decode()]), flush=True)
+    c.poll(timeout_ms=200)
     print(json.dumps(["assigned", sorted(tp.partition for tp in c.assignment())]), flush=True)
-    c.commit()
 """ % SESSION_TIMEOUT_MS
 
 

@@ -51,7 +51,7 @@ def seed_broker(broker):
     if not port_is_free(SEED_PORT):
         pytest.skip("port %d is taken; the seed scripts hardcode localhost:%d" % (SEED_PORT, SEED_PORT))
     log = os.environ.get("STROM_LOG_FILE")
-    process = StromProcess(port=SEED_PORT, log_path=log + ".seeds" if log else None,
+    process = StromProcess(port=SEED_PORT, log_path=log + ".seeds" if log else None, with_security=False,
                            extra_args=["--advertise", "localhost:%d" % SEED_PORT])
     process.start()
     yield process

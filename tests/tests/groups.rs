@@ -45,6 +45,22 @@ fn create_topic(conn: &mut KafkaConnection, name: &str, partitions: i32) {
 }
 
 fn commit(conn: &mut KafkaConnection, group: &str, member: &str, generation: i32, offsets: &[(&str, i32, i64)]) -> OffsetCommitResponse {
+    commit_as(conn, group, member, generation, offsets, "meta")
+}
+
+/// A simple group's commit (generation -1, no member) with this metadata.
+fn commit_with_metadata(conn: &mut KafkaConnection, group: &str, offsets: &[(&str, i32, i64)], metadata: &str) -> OffsetCommitResponse {
+    commit_as(conn, group, "", -1, offsets, metadata)
+}
+
+fn commit_as(
+    conn: &mut KafkaConnection,
+    group: &str,
+    member: &str,
+    generation: i32,
+    offsets: &[(&str, i32, i64)],
+    metadata: &str,
+) -> OffsetCommitResponse {
     let topics = offsets
         .iter()
         .map(|(topic, partition, offset)| {
@@ -52,7 +68,7 @@ fn commit(conn: &mut KafkaConnection, group: &str, member: &str, generation: i32
                 .with_partition_index(*partition)
                 .with_committed_offset(*offset)
                 .with_committed_leader_epoch(0)
-                .with_committed_metadata(Some(s("meta")))])
+                .with_committed_metadata(Some(s(metadata)))])
         })
         .collect();
     let request = OffsetCommitRequest::default()
@@ -211,4 +227,41 @@ fn one_member_joins_syncs_heartbeats_and_leaves_and_the_group_survives_restart()
     assert_eq!(fetch_all(&mut conn, "g").1.len(), 0);
     let listed = conn.send(&ListGroupsRequest::default(), 4).unwrap();
     assert!(listed.groups.iter().all(|g| g.group_id.0.as_str() != "g"));
+}
+
+/// Bytes of every file of a partition directory.
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    entries.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum()
+}
+
+#[test]
+fn compaction_keeps_the_offsets_topic_small_and_the_latest_commit() {
+    // One offsets partition with Kafka's smallest segments (1 MiB), cleaned every 100 ms.
+    let broker = StromProcess::start_with_env(&[
+        ("STROM_OFFSETS_TOPIC_NUM_PARTITIONS", "1"),
+        ("STROM_OFFSETS_TOPIC_SEGMENT_BYTES", "1048576"),
+        ("STROM_LOG_CLEANER_BACKOFF_MS", "100"),
+    ])
+    .expect("start strom");
+    let mut conn = broker.connect().expect("connect");
+    create_topic(&mut conn, "t", 1);
+    // 2,000 commits of one partition with 4 KB of metadata each: 8 MB of
+    // records in eight segments, one live value.
+    let metadata = "m".repeat(4000);
+    for offset in 1..=2000 {
+        let response = commit_with_metadata(&mut conn, "simple", &[("t", 0, offset)], &metadata);
+        assert_eq!(response.topics[0].partitions[0].error_code, NONE);
+    }
+    let dir = broker.data_dir().join("__consumer_offsets-0");
+    let written = 2000 * 4000;
+    eprintln!("__consumer_offsets-0 after the commits: {} bytes", dir_bytes(&dir));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while dir_bytes(&dir) > written / 3 {
+        assert!(std::time::Instant::now() < deadline, "__consumer_offsets-0 still holds {} bytes", dir_bytes(&dir));
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let broker = broker.kill_and_restart().expect("kill -9 and restart");
+    let mut conn = broker.connect().expect("connect");
+    assert_eq!(fetch_all(&mut conn, "simple"), (NONE, vec![("t".to_string(), 0, 2000, metadata)]));
 }

@@ -7,6 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
 
+use crate::auth::limiter::FailedLogins;
+use crate::auth::tls::TlsSource;
+use crate::auth::Authorizer;
 use crate::config::Config;
 use crate::group::coordinator::GroupConfig;
 use crate::group::service::GroupService;
@@ -26,6 +29,12 @@ pub struct Broker {
     pub groups: Arc<GroupService>,
     /// Transactions and `__transaction_state`.
     pub txns: Arc<TxnService>,
+    /// ACL checks for every handler.
+    pub authorizer: Authorizer,
+    /// Failed logins per client address.
+    pub failed_logins: FailedLogins,
+    /// Certificates of SSL and SASL_SSL listeners, if any.
+    pub tls: Option<Arc<TlsSource>>,
     /// Ticks on every successful produce; long-polling fetches wait on it.
     appends: Arc<watch::Sender<u64>>,
     producer_ids: Arc<ProducerIds>,
@@ -61,7 +70,7 @@ impl Broker {
         };
         let groups = Arc::new(GroupService::new(
             group_config,
-            config.offsets_topic_num_partitions,
+            (config.offsets_topic_num_partitions, config.offsets_topic_segment_bytes),
             Arc::clone(&metadata),
             Arc::clone(&partitions),
         ));
@@ -82,7 +91,15 @@ impl Broker {
             Arc::clone(&appends),
             std::time::Duration::from_millis(config.test_txn_marker_delay_ms),
         ));
-        Self { config, metadata, partitions, groups, txns, appends, producer_ids }
+        let authorizer = Authorizer::new(&config.security);
+        let failed_logins = FailedLogins::new(config.security.max_failed_authentications_per_minute);
+        Self { config, metadata, partitions, groups, txns, authorizer, failed_logins, tls: None, appends, producer_ids }
+    }
+
+    /// Serves TLS listeners with these certificates.
+    pub fn with_tls(mut self, tls: Option<Arc<TlsSource>>) -> Self {
+        self.tls = tls;
+        self
     }
 
     /// Wakes fetches waiting for data. Every waiting fetch re-reads its

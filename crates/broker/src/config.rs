@@ -6,6 +6,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub mod security;
+
+pub use security::{SecurityConfig, SecurityProtocol};
+
 /// Kafka's `socket.request.max.bytes` default.
 pub const DEFAULT_MAX_FRAME_BYTES: usize = strom_protocol::frame::DEFAULT_MAX_FRAME_BYTES;
 /// Connections served at once; each costs a task and a read buffer. Kafka has
@@ -33,6 +37,9 @@ pub struct Config {
     pub group_max_session_timeout_ms: i32,
     /// Kafka's `offsets.topic.num.partitions`, used when `__consumer_offsets` is created.
     pub offsets_topic_num_partitions: i32,
+    /// Kafka's `offsets.topic.segment.bytes`: segment size of `__consumer_offsets`
+    /// (small segments let compaction reclaim superseded commits sooner).
+    pub offsets_topic_segment_bytes: i64,
     /// Kafka's `log.cleaner.backoff.ms`: how often compacted logs are checked for compaction.
     pub log_cleaner_backoff_ms: u64,
     /// Kafka's `log.cleaner.dedupe.buffer.size`: memory for one compaction pass's key map.
@@ -52,6 +59,8 @@ pub struct Config {
     pub test_txn_marker_delay_ms: u64,
     /// `tracing` filter directive.
     pub log: String,
+    /// Listener protocols, TLS, SASL and ACL settings.
+    pub security: SecurityConfig,
 }
 
 /// A named `host:port`, as in Kafka's `NAME://host:port`.
@@ -87,6 +96,7 @@ pub struct Overrides {
     pub group_min_session_timeout_ms: Option<i32>,
     pub group_max_session_timeout_ms: Option<i32>,
     pub offsets_topic_num_partitions: Option<i32>,
+    pub offsets_topic_segment_bytes: Option<i64>,
     pub log_cleaner_backoff_ms: Option<u64>,
     pub log_cleaner_dedupe_buffer_size: Option<usize>,
     pub transaction_state_log_num_partitions: Option<i32>,
@@ -95,6 +105,22 @@ pub struct Overrides {
     pub transaction_partition_verification_enable: Option<bool>,
     pub test_txn_marker_delay_ms: Option<u64>,
     pub log: Option<String>,
+    pub listener_security_protocol_map: Option<String>,
+    pub ssl_certificate_chain_file: Option<PathBuf>,
+    pub ssl_private_key_file: Option<PathBuf>,
+    pub ssl_truststore_file: Option<PathBuf>,
+    pub ssl_client_auth: Option<String>,
+    pub ssl_reload_interval_ms: Option<u64>,
+    pub sasl_enabled_mechanisms: Option<String>,
+    pub sasl_users: Option<security::SaslUsers>,
+    pub scram_iterations: Option<i32>,
+    pub authorizer: Option<String>,
+    pub super_users: Option<String>,
+    pub allow_everyone_if_no_acl_found: Option<bool>,
+    pub connection_failed_authentication_delay_ms: Option<u64>,
+    pub max_failed_authentications_per_minute: Option<u32>,
+    pub authentication_timeout_ms: Option<u64>,
+    pub connections_max_reauth_ms: Option<i64>,
 }
 
 /// A configuration problem, naming its source and key.
@@ -155,6 +181,7 @@ impl Overrides {
             group_min_session_timeout_ms: parse(&var, "STROM_GROUP_MIN_SESSION_TIMEOUT_MS")?,
             group_max_session_timeout_ms: parse(&var, "STROM_GROUP_MAX_SESSION_TIMEOUT_MS")?,
             offsets_topic_num_partitions: parse(&var, "STROM_OFFSETS_TOPIC_NUM_PARTITIONS")?,
+            offsets_topic_segment_bytes: parse(&var, "STROM_OFFSETS_TOPIC_SEGMENT_BYTES")?,
             log_cleaner_backoff_ms: parse(&var, "STROM_LOG_CLEANER_BACKOFF_MS")?,
             log_cleaner_dedupe_buffer_size: parse(&var, "STROM_LOG_CLEANER_DEDUPE_BUFFER_SIZE")?,
             transaction_state_log_num_partitions: parse(&var, "STROM_TRANSACTION_STATE_LOG_NUM_PARTITIONS")?,
@@ -163,6 +190,22 @@ impl Overrides {
             transaction_partition_verification_enable: parse(&var, "STROM_TRANSACTION_PARTITION_VERIFICATION_ENABLE")?,
             test_txn_marker_delay_ms: parse(&var, "STROM_TEST_TXN_MARKER_DELAY_MS")?,
             log: var("STROM_LOG"),
+            listener_security_protocol_map: var("STROM_LISTENER_SECURITY_PROTOCOL_MAP"),
+            ssl_certificate_chain_file: var("STROM_SSL_CERTIFICATE_CHAIN_FILE").map(PathBuf::from),
+            ssl_private_key_file: var("STROM_SSL_PRIVATE_KEY_FILE").map(PathBuf::from),
+            ssl_truststore_file: var("STROM_SSL_TRUSTSTORE_FILE").map(PathBuf::from),
+            ssl_client_auth: var("STROM_SSL_CLIENT_AUTH"),
+            ssl_reload_interval_ms: parse(&var, "STROM_SSL_RELOAD_INTERVAL_MS")?,
+            sasl_enabled_mechanisms: var("STROM_SASL_ENABLED_MECHANISMS"),
+            sasl_users: var("STROM_SASL_USERS").map(security::SaslUsers::Text),
+            scram_iterations: parse(&var, "STROM_SCRAM_ITERATIONS")?,
+            authorizer: var("STROM_AUTHORIZER"),
+            super_users: var("STROM_SUPER_USERS"),
+            allow_everyone_if_no_acl_found: parse(&var, "STROM_ALLOW_EVERYONE_IF_NO_ACL_FOUND")?,
+            connection_failed_authentication_delay_ms: parse(&var, "STROM_CONNECTION_FAILED_AUTHENTICATION_DELAY_MS")?,
+            max_failed_authentications_per_minute: parse(&var, "STROM_MAX_FAILED_AUTHENTICATIONS_PER_MINUTE")?,
+            authentication_timeout_ms: parse(&var, "STROM_AUTHENTICATION_TIMEOUT_MS")?,
+            connections_max_reauth_ms: parse(&var, "STROM_CONNECTIONS_MAX_REAUTH_MS")?,
         })
     }
 
@@ -182,6 +225,7 @@ impl Overrides {
             group_min_session_timeout_ms: other.group_min_session_timeout_ms.or(self.group_min_session_timeout_ms),
             group_max_session_timeout_ms: other.group_max_session_timeout_ms.or(self.group_max_session_timeout_ms),
             offsets_topic_num_partitions: other.offsets_topic_num_partitions.or(self.offsets_topic_num_partitions),
+            offsets_topic_segment_bytes: other.offsets_topic_segment_bytes.or(self.offsets_topic_segment_bytes),
             log_cleaner_backoff_ms: other.log_cleaner_backoff_ms.or(self.log_cleaner_backoff_ms),
             log_cleaner_dedupe_buffer_size: other.log_cleaner_dedupe_buffer_size.or(self.log_cleaner_dedupe_buffer_size),
             transaction_state_log_num_partitions: other.transaction_state_log_num_partitions.or(self.transaction_state_log_num_partitions),
@@ -192,6 +236,26 @@ impl Overrides {
                 .or(self.transaction_partition_verification_enable),
             test_txn_marker_delay_ms: other.test_txn_marker_delay_ms.or(self.test_txn_marker_delay_ms),
             log: other.log.or(self.log),
+            listener_security_protocol_map: other.listener_security_protocol_map.or(self.listener_security_protocol_map),
+            ssl_certificate_chain_file: other.ssl_certificate_chain_file.or(self.ssl_certificate_chain_file),
+            ssl_private_key_file: other.ssl_private_key_file.or(self.ssl_private_key_file),
+            ssl_truststore_file: other.ssl_truststore_file.or(self.ssl_truststore_file),
+            ssl_client_auth: other.ssl_client_auth.or(self.ssl_client_auth),
+            ssl_reload_interval_ms: other.ssl_reload_interval_ms.or(self.ssl_reload_interval_ms),
+            sasl_enabled_mechanisms: other.sasl_enabled_mechanisms.or(self.sasl_enabled_mechanisms),
+            sasl_users: other.sasl_users.or(self.sasl_users),
+            scram_iterations: other.scram_iterations.or(self.scram_iterations),
+            authorizer: other.authorizer.or(self.authorizer),
+            super_users: other.super_users.or(self.super_users),
+            allow_everyone_if_no_acl_found: other.allow_everyone_if_no_acl_found.or(self.allow_everyone_if_no_acl_found),
+            connection_failed_authentication_delay_ms: other
+                .connection_failed_authentication_delay_ms
+                .or(self.connection_failed_authentication_delay_ms),
+            max_failed_authentications_per_minute: other
+                .max_failed_authentications_per_minute
+                .or(self.max_failed_authentications_per_minute),
+            authentication_timeout_ms: other.authentication_timeout_ms.or(self.authentication_timeout_ms),
+            connections_max_reauth_ms: other.connections_max_reauth_ms.or(self.connections_max_reauth_ms),
         }
     }
 }
@@ -229,6 +293,7 @@ impl Config {
             }
             None => listeners.iter().map(default_advertised).collect(),
         };
+        let security = security::resolve(&o, &listeners, &origin)?;
         let config = Config {
             node_id: o.node_id.unwrap_or(1),
             data_dir: o.data_dir.unwrap_or_else(|| PathBuf::from("./data")),
@@ -243,6 +308,7 @@ impl Config {
             group_min_session_timeout_ms: o.group_min_session_timeout_ms.unwrap_or(6000),
             group_max_session_timeout_ms: o.group_max_session_timeout_ms.unwrap_or(1_800_000),
             offsets_topic_num_partitions: o.offsets_topic_num_partitions.unwrap_or(50),
+            offsets_topic_segment_bytes: o.offsets_topic_segment_bytes.unwrap_or(104_857_600),
             log_cleaner_backoff_ms: o.log_cleaner_backoff_ms.unwrap_or(15_000),
             log_cleaner_dedupe_buffer_size: o.log_cleaner_dedupe_buffer_size.unwrap_or(128 * 1024 * 1024),
             transaction_state_log_num_partitions: o.transaction_state_log_num_partitions.unwrap_or(50),
@@ -251,6 +317,7 @@ impl Config {
             transaction_partition_verification_enable: o.transaction_partition_verification_enable.unwrap_or(true),
             test_txn_marker_delay_ms: o.test_txn_marker_delay_ms.unwrap_or(0),
             log: o.log.unwrap_or_else(|| "info".to_string()),
+            security,
         };
         if config.node_id < 0 {
             return Err(problem(&origin(|o| o.node_id.is_some()), "node_id", format!("must be 0 or more, got {}", config.node_id)));
@@ -296,6 +363,11 @@ impl Config {
         if config.offsets_topic_num_partitions < 1 {
             let src = origin(|o| o.offsets_topic_num_partitions.is_some());
             return Err(problem(&src, "offsets_topic_num_partitions", "must be at least 1"));
+        }
+        if !(1 << 20..=i64::from(i32::MAX)).contains(&config.offsets_topic_segment_bytes) {
+            // The range Kafka 4 allows any topic's segment.bytes.
+            let src = origin(|o| o.offsets_topic_segment_bytes.is_some());
+            return Err(problem(&src, "offsets_topic_segment_bytes", "must be at least 1048576 (1 MiB) and at most 2147483647"));
         }
         if config.log_cleaner_backoff_ms < 1 {
             let src = origin(|o| o.log_cleaner_backoff_ms.is_some());

@@ -1,18 +1,26 @@
 //! One client connection: read frames, decode, answer each request in order,
 //! write the response. Any frame or decode problem closes the connection with
 //! one log line, as Kafka does; nothing a client sends can do more.
+//!
+//! The stream is plain TCP or TLS (the server did the TLS handshake). On a
+//! SASL listener the [`Session`] decides what may be served before the client
+//! has authenticated; the whole authentication, TLS handshake included, must
+//! finish within `authentication_timeout_ms`.
 
+use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::sync::watch;
+use bytes::{BufMut, Bytes, BytesMut};
 use strom_protocol::request::{decode_request, Decoded};
 use strom_protocol::{frame, response};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::watch;
+use tokio::time::Instant;
 
 use crate::api::{self, RequestContext};
+use crate::auth::session::{Session, Verdict};
 use crate::broker::Broker;
 
 /// Bytes read per socket read. The buffer only grows as bytes really arrive,
@@ -23,7 +31,11 @@ const READ_CHUNK_BYTES: usize = 64 * 1024;
 /// struct), so only Produce, whose records stay raw bytes, gets the full
 /// `max_frame_bytes`; 8 MiB is far above any real admin or fetch request.
 const MAX_NON_PRODUCE_REQUEST_BYTES: usize = 8 * 1024 * 1024;
+/// Largest frame before authentication (Kafka's `sasl.server.max.receive.size`).
+const MAX_UNAUTHENTICATED_FRAME_BYTES: usize = 512 * 1024;
 const PRODUCE_API_KEY: i16 = 0;
+/// Most parts handed to one vectored write (Linux's IOV_MAX is 1024).
+const MAX_IOVECS: usize = 64;
 
 pub struct Connection {
     pub broker: Arc<Broker>,
@@ -31,19 +43,29 @@ pub struct Connection {
     pub peer: SocketAddr,
     /// `peer`'s address as Kafka prints it: "/127.0.0.1".
     pub client_host: String,
+    pub session: Session,
+    /// When authentication must be done by (from accept, TLS included).
+    pub auth_deadline: Instant,
+}
+
+/// After answering: go on, or close.
+enum Next {
+    Continue,
+    Close,
 }
 
 impl Connection {
     /// Serves the connection until the client leaves, a request is refused,
     /// or shutdown is signalled (between requests, never in the middle of one).
-    pub async fn run(self, mut stream: TcpStream, mut shutdown: watch::Receiver<bool>) {
-        let _ = stream.set_nodelay(true);
+    pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(mut self, mut stream: S, mut shutdown: watch::Receiver<bool>) {
         let mut buf = BytesMut::with_capacity(8 * 1024);
         loop {
             loop {
-                match frame::split_frame(&mut buf, self.broker.config.max_frame_bytes) {
+                let max_frame = if self.session.authenticated() { self.broker.config.max_frame_bytes } else { MAX_UNAUTHENTICATED_FRAME_BYTES };
+                match frame::split_frame(&mut buf, max_frame) {
                     Ok(Some(frame)) => {
-                        if !self.answer(frame.freeze(), &mut stream).await {
+                        if let Next::Close = self.answer(frame.freeze(), &mut stream).await {
+                            let _ = stream.shutdown().await;
                             return;
                         }
                     }
@@ -58,6 +80,7 @@ impl Connection {
                 return;
             }
             buf.reserve(READ_CHUNK_BYTES);
+            let authenticating = self.session.logging_in();
             tokio::select! {
                 read = stream.read_buf(&mut buf) => match read {
                     Ok(0) => {
@@ -72,68 +95,225 @@ impl Connection {
                         return;
                     }
                 },
+                _ = tokio::time::sleep_until(self.auth_deadline), if authenticating => {
+                    tracing::info!(peer = %self.peer, listener = %self.listener, "closing connection: authentication did not finish in time");
+                    return;
+                }
                 _ = shutdown.changed() => return,
             }
         }
     }
 
-    /// Answers one request frame; false closes the connection.
-    async fn answer(&self, frame: Bytes, stream: &mut TcpStream) -> bool {
+    /// Answers one request frame.
+    async fn answer<S: AsyncWrite + Unpin>(&mut self, frame: Bytes, stream: &mut S) -> Next {
+        if self.session.expects_raw_token() {
+            return self.answer_raw_token(&frame, stream).await;
+        }
         let api_key = strom_protocol::header::peek_prefix(&frame).map(|p| p.api_key);
         if frame.len() > MAX_NON_PRODUCE_REQUEST_BYTES && api_key != Some(PRODUCE_API_KEY) {
             tracing::info!(peer = %self.peer, bytes = frame.len(), ?api_key, "closing connection: request too large for its API");
-            return false;
+            return Next::Close;
         }
         let encoded = match decode_request(frame) {
             Err(error) => {
                 tracing::info!(peer = %self.peer, %error, "closing connection");
-                return false;
+                return Next::Close;
             }
             Ok(Decoded::UnsupportedApiVersions { correlation_id, version }) => {
                 tracing::debug!(peer = %self.peer, version, "ApiVersions of an unknown version");
-                response::encode_unsupported_api_versions(correlation_id)
+                response::encode_unsupported_api_versions(correlation_id).map(|whole| vec![whole])
             }
             Ok(Decoded::Request(request)) => {
                 if request.trailing_bytes > 0 {
                     tracing::debug!(peer = %self.peer, api = ?request.api_key, version = request.api_version, bytes = request.trailing_bytes, "ignored bytes after a request body, as Kafka does");
                 }
-                let client_id = request.client_id().to_string();
-                let ctx = RequestContext {
-                    broker: &self.broker,
-                    listener: &self.listener,
-                    api_version: request.api_version,
-                    client_id: &client_id,
-                    client_host: &self.client_host,
-                };
                 let correlation_id = request.correlation_id();
                 let (api_key, version) = (request.api_key, request.api_version);
                 tracing::trace!(peer = %self.peer, ?api_key, version, correlation_id, "request");
-                match api::handle(&ctx, request.body).await {
-                    Ok(Some(body)) => response::encode_response(api_key, version, correlation_id, &body),
-                    Ok(None) => return true,
-                    Err(error) => {
-                        tracing::error!(peer = %self.peer, %error, "closing connection");
-                        return false;
+                let body = match self.session.check(&self.broker, self.peer.ip(), api_key, version, &request.body) {
+                    Verdict::Serve => {
+                        let client_id = request.client_id().to_string();
+                        let ctx = RequestContext {
+                            broker: &self.broker,
+                            listener: &self.listener,
+                            api_version: version,
+                            client_id: &client_id,
+                            client_host: &self.client_host,
+                            principal: self.session.principal(),
+                        };
+                        match api::handle(&ctx, request.body).await {
+                            Ok(Some(body)) => body,
+                            Ok(None) => return Next::Continue,
+                            Err(error) => {
+                                tracing::error!(peer = %self.peer, %error, "closing connection");
+                                return Next::Close;
+                            }
+                        }
                     }
-                }
+                    Verdict::Respond(body) => body,
+                    Verdict::Fail { response, failure } => {
+                        self.log_failure(&failure.reason);
+                        self.failure_delay().await;
+                        if let Some(body) = response {
+                            self.write_response(stream, response::encode_response_parts(api_key, version, correlation_id, &body)).await;
+                        }
+                        return Next::Close;
+                    }
+                    Verdict::Close(reason) => {
+                        tracing::info!(peer = %self.peer, listener = %self.listener, "closing connection: {reason}");
+                        return Next::Close;
+                    }
+                };
+                response::encode_response_parts(api_key, version, correlation_id, &body)
             }
         };
-        let bytes = match encoded {
-            Ok(bytes) => bytes,
+        self.write_response(stream, encoded).await
+    }
+
+    /// A bare SASL token after SaslHandshake v0; its answer goes back bare.
+    async fn answer_raw_token<S: AsyncWrite + Unpin>(&mut self, token: &[u8], stream: &mut S) -> Next {
+        match self.session.raw_token(&self.broker, self.peer.ip(), token) {
+            Ok(answer) => {
+                let mut out = BytesMut::with_capacity(4 + answer.len());
+                out.put_u32(u32::try_from(answer.len()).unwrap_or(u32::MAX));
+                out.put_slice(&answer);
+                self.write_response(stream, Ok::<_, std::convert::Infallible>(vec![out.freeze()])).await
+            }
+            Err(failure) => {
+                // Kafka has no way to tell a v0 client why; it closes.
+                self.log_failure(&failure.reason);
+                self.failure_delay().await;
+                Next::Close
+            }
+        }
+    }
+
+    fn log_failure(&self, reason: &str) {
+        tracing::info!(peer = %self.peer, listener = %self.listener, reason, "failed authentication");
+    }
+
+    /// Kafka's `connection.failed.authentication.delay.ms`: slows down guessing.
+    async fn failure_delay(&self) {
+        let delay_ms = self.broker.config.security.failed_authentication_delay_ms;
+        if delay_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        }
+    }
+
+    async fn write_response<S: AsyncWrite + Unpin>(&self, stream: &mut S, encoded: Result<Vec<Bytes>, impl std::fmt::Display>) -> Next {
+        let parts = match encoded {
+            Ok(parts) => parts,
             Err(error) => {
                 tracing::error!(peer = %self.peer, %error, "closing connection");
-                return false;
+                return Next::Close;
             }
         };
-        match stream.write_all(&bytes).await {
+        // TLS streams buffer writes: flush so the response leaves now.
+        match async {
+            write_parts(stream, &parts).await?;
+            stream.flush().await
+        }
+        .await
+        {
             Ok(()) => {
-                tracing::trace!(peer = %self.peer, bytes = bytes.len(), "response written");
-                true
+                tracing::trace!(peer = %self.peer, "response written");
+                Next::Continue
             }
             Err(error) => {
                 tracing::debug!(peer = %self.peer, %error, "connection write failed");
-                false
+                Next::Close
             }
         }
+    }
+}
+
+/// Writes a response's parts in order with vectored writes: a Fetch
+/// response's records go from the buffer they were read into straight to the
+/// socket ([`response::encode_response_parts`]).
+async fn write_parts<W: AsyncWrite + Unpin>(stream: &mut W, parts: &[Bytes]) -> std::io::Result<()> {
+    if let [whole] = parts {
+        return stream.write_all(whole).await;
+    }
+    let (mut index, mut offset) = (0, 0);
+    while index < parts.len() {
+        let slices: Vec<IoSlice<'_>> = std::iter::once(&parts[index][offset..])
+            .chain(parts[index + 1..].iter().map(|p| &p[..]))
+            .take(MAX_IOVECS)
+            .map(IoSlice::new)
+            .collect();
+        let mut written = stream.write_vectored(&slices).await?;
+        if written == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        while index < parts.len() && written >= parts[index].len() - offset {
+            written -= parts[index].len() - offset;
+            (index, offset) = (index + 1, 0);
+        }
+        offset += written;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+mod tests {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use super::*;
+
+    /// A writer that takes at most `limit` bytes per call, vectored or not.
+    struct Trickle {
+        written: Vec<u8>,
+        limit: usize,
+        calls: usize,
+    }
+
+    impl AsyncWrite for Trickle {
+        fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+            let this = self.get_mut();
+            let n = buf.len().min(this.limit);
+            this.written.extend_from_slice(&buf[..n]);
+            this.calls += 1;
+            Poll::Ready(Ok(n))
+        }
+
+        fn poll_write_vectored(self: Pin<&mut Self>, _: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<std::io::Result<usize>> {
+            let this = self.get_mut();
+            let mut left = this.limit;
+            for buf in bufs {
+                let n = buf.len().min(left);
+                this.written.extend_from_slice(&buf[..n]);
+                left -= n;
+            }
+            this.calls += 1;
+            Poll::Ready(Ok(this.limit - left))
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            true
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn parts_arrive_whole_and_in_order_whatever_each_write_takes() {
+        let parts: Vec<Bytes> = (0..200u32).map(|i| Bytes::from(vec![i as u8; (i as usize * 7) % 50 + 1])).collect();
+        let expected: Vec<u8> = parts.iter().flat_map(|p| p.iter().copied()).collect();
+        for limit in [1, 3, 49, 50, 51, 1000, usize::MAX] {
+            let mut out = Trickle { written: Vec::new(), limit, calls: 0 };
+            write_parts(&mut out, &parts).await.unwrap();
+            assert_eq!(out.written, expected, "limit {limit}");
+        }
+        let mut out = Trickle { written: Vec::new(), limit: usize::MAX, calls: 0 };
+        write_parts(&mut out, &parts).await.unwrap();
+        assert_eq!(out.calls, parts.len().div_ceil(MAX_IOVECS), "one call per {MAX_IOVECS} parts");
     }
 }

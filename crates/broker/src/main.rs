@@ -5,6 +5,7 @@
 //! drains connections, flushes every log and marks the shutdown clean.
 
 mod api;
+mod auth;
 mod broker;
 mod config;
 mod connection;
@@ -23,6 +24,7 @@ use anyhow::Context;
 use clap::Parser;
 use tokio::net::TcpListener;
 
+use crate::auth::tls::TlsSource;
 use crate::broker::Broker;
 use crate::config::{Config, Layers, Overrides};
 use crate::metadata::{BrokerRegistration, Endpoint, MetadataStore, TopicDefaults};
@@ -119,7 +121,8 @@ async fn run(mut config: Config) -> anyhow::Result<()> {
         if advertised.port == 0 {
             advertised.port = local.port(); // "port 0" means any free port: advertise the one we got
         }
-        tracing::info!("listening on {local} (advertised as {}:{})", advertised.host, advertised.port);
+        let protocol = config.security.protocol_of(&listener.name);
+        tracing::info!(protocol = %protocol.name(), "listening on {local} (advertised as {}:{})", advertised.host, advertised.port);
         bound.push(BoundListener { name: listener.name.clone(), listener: tcp });
     }
     std::fs::create_dir_all(&config.data_dir)
@@ -142,7 +145,23 @@ async fn run(mut config: Config) -> anyhow::Result<()> {
     );
     let publisher = Arc::clone(&partitions);
     metadata.add_publisher(Box::new(move |image| publisher.publish(image)));
-    let broker = Arc::new(Broker::new(config, metadata, Arc::clone(&partitions)));
+    let security = &config.security;
+    if !security.sasl_users.is_empty() {
+        let (users, iterations) = (security.sasl_users.clone(), security.scram_iterations);
+        let store = Arc::clone(&metadata);
+        let written = tokio::task::spawn_blocking(move || store.bootstrap_scram_users(&users, iterations))
+            .await
+            .context("salting the configured SASL users")?
+            .context("cannot write the configured SASL users to the metadata log")?;
+        if written > 0 {
+            tracing::info!(credentials = written, "stored salted SCRAM credentials for the configured users");
+        }
+    }
+    let tls = match &security.tls {
+        Some(tls_config) => Some(Arc::new(TlsSource::load(tls_config).context("cannot set up TLS")?)),
+        None => None,
+    };
+    let broker = Arc::new(Broker::new(config, metadata, Arc::clone(&partitions)).with_tls(tls.clone()));
     let started = std::time::Instant::now();
     let loaded = broker.groups.load().map_err(anyhow::Error::msg).context("cannot load __consumer_offsets")?;
     if loaded.records > 0 {
@@ -172,9 +191,13 @@ async fn run(mut config: Config) -> anyhow::Result<()> {
     let cleaner = CleanerConfig { dedupe_buffer_bytes: broker.config.log_cleaner_dedupe_buffer_size };
     let backoff = Duration::from_millis(broker.config.log_cleaner_backoff_ms);
     let log_cleaner = tokio::spawn(log_cleaner(Arc::clone(&partitions), backoff, cleaner));
+    let tls_reload = tls.map(|tls| tokio::spawn(reload_certificates(tls)));
     server::serve(bound, broker, shutdown_signal()).await;
     housekeeping.abort();
     log_cleaner.abort(); // a pass under way stops when the logs close
+    if let Some(task) = tls_reload {
+        task.abort();
+    }
     group_timers.abort();
     txn_timers.abort();
     tokio::task::spawn_blocking(move || partitions.close())
@@ -214,6 +237,39 @@ async fn log_cleaner(partitions: Arc<Partitions>, backoff: Duration, cleaner: Cl
         tick.tick().await;
         let (partitions, cleaner) = (Arc::clone(&partitions), cleaner.clone());
         let _ = tokio::task::spawn_blocking(move || partitions.manager().clean_logs(now_ms(), &cleaner)).await;
+    }
+}
+
+/// Reloads TLS certificates when their files change (checked every
+/// `ssl_reload_interval_ms`) and on SIGHUP.
+async fn reload_certificates(tls: Arc<TlsSource>) {
+    let interval_ms = tls.reload_interval_ms();
+    let mut tick = tokio::time::interval(Duration::from_millis(if interval_ms == 0 { u64::MAX / 4 } else { interval_ms }));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await; // the first tick is immediate
+    #[cfg(unix)]
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    loop {
+        #[cfg(unix)]
+        let hup = async {
+            match hangup.as_mut() {
+                Some(signal) => signal.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let hup = std::future::pending::<Option<()>>();
+        tokio::select! {
+            _ = tick.tick(), if interval_ms > 0 => {
+                let tls = Arc::clone(&tls);
+                let _ = tokio::task::spawn_blocking(move || tls.reload_if_changed()).await;
+            }
+            _ = hup => {
+                tracing::info!("SIGHUP: reloading TLS certificates");
+                let tls = Arc::clone(&tls);
+                let _ = tokio::task::spawn_blocking(move || tls.reload()).await;
+            }
+        }
     }
 }
 

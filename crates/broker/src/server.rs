@@ -1,14 +1,22 @@
 //! Accepts connections on every listener, one task per connection, and shuts
 //! down gracefully: stop accepting, let each connection finish the request it
-//! is answering, wait for them (bounded), return.
+//! is answering, wait for them (bounded), return. SSL and SASL_SSL listeners
+//! do the TLS handshake in the connection's task, bounded by the
+//! authentication timeout.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch, Semaphore};
+use std::net::SocketAddr;
 
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::time::Instant;
+
+use crate::auth::session::Session;
+use crate::auth::{tls, Principal};
 use crate::broker::Broker;
+use crate::config::SecurityProtocol;
 use crate::connection::Connection;
 
 /// How long shutdown waits for connections to finish their current request.
@@ -62,11 +70,10 @@ async fn accept_loop(
         };
         match accepted {
             Ok((stream, peer)) => {
-                let client_host = format!("/{}", peer.ip());
-                let connection = Connection { broker: Arc::clone(&broker), listener: Arc::clone(&name), peer, client_host };
-                let (shutdown, done) = (shutdown.clone(), done.clone());
+                let _ = stream.set_nodelay(true);
+                let (broker, name, shutdown, done) = (Arc::clone(&broker), Arc::clone(&name), shutdown.clone(), done.clone());
                 tokio::spawn(async move {
-                    connection.run(stream, shutdown).await;
+                    serve_connection(broker, name, stream, peer, shutdown).await;
                     drop(permit);
                     drop(done);
                 });
@@ -77,4 +84,48 @@ async fn accept_loop(
             }
         }
     }
+}
+
+/// Runs one accepted connection, after the TLS handshake where its listener wants one.
+async fn serve_connection(broker: Arc<Broker>, listener: Arc<str>, stream: TcpStream, peer: SocketAddr, shutdown: watch::Receiver<bool>) {
+    let protocol = broker.config.security.protocol_of(&listener);
+    let auth_deadline = Instant::now() + Duration::from_millis(broker.config.security.authentication_timeout_ms);
+    let connection = |principal| Connection {
+        broker: Arc::clone(&broker),
+        listener: Arc::clone(&listener),
+        peer,
+        client_host: format!("/{}", peer.ip()),
+        session: Session::new(protocol, principal),
+        auth_deadline,
+    };
+    if !protocol.uses_tls() {
+        return connection(Principal::anonymous()).run(stream, shutdown).await;
+    }
+    let Some(source) = &broker.tls else {
+        tracing::error!(%listener, "no TLS certificates for this listener; closing the connection");
+        return;
+    };
+    let tls_stream = match tokio::time::timeout_at(auth_deadline, source.acceptor().accept(stream)).await {
+        Ok(Ok(tls_stream)) => tls_stream,
+        Ok(Err(error)) => {
+            tracing::info!(%peer, %listener, %error, "failed authentication: TLS handshake failed");
+            return;
+        }
+        Err(_) => {
+            tracing::info!(%peer, %listener, "closing connection: TLS handshake did not finish in time");
+            return;
+        }
+    };
+    // SSL: the certificate subject; SASL_SSL: whoever logs in with SASL.
+    let principal = match (protocol, tls_stream.get_ref().1.peer_certificates().and_then(|c| c.first())) {
+        (SecurityProtocol::Ssl, Some(cert)) => match tls::certificate_subject(cert) {
+            Some(subject) => Principal::user(&subject),
+            None => {
+                tracing::info!(%peer, %listener, "failed authentication: unreadable client certificate subject");
+                return;
+            }
+        },
+        _ => Principal::anonymous(),
+    };
+    connection(principal).run(tls_stream, shutdown).await;
 }

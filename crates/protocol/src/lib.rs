@@ -10,6 +10,8 @@
 //!   the bytes that remain, before `kafka-protocol` allocates anything.
 //! - [`request`]: header + guard + decode + trailing-byte check.
 //! - [`response`]: response encoding with the right header version.
+//! - [`fetch_response`]: Fetch responses as parts for vectored writes, the
+//!   records uncopied (byte-identical to [`response`]'s encoding).
 //!
 //! As in Apache Kafka, a request that cannot be read (bad frame size, short
 //! or invalid header, unknown api key, unserved version, refused or malformed
@@ -22,6 +24,7 @@
 //! API and version through framing and decoding to hold it to that.
 
 pub mod error;
+pub mod fetch_response;
 pub mod frame;
 pub mod guard;
 pub mod header;

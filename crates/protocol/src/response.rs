@@ -38,6 +38,21 @@ pub fn encode_response(
     Ok(buf.freeze())
 }
 
+/// Encodes a whole response frame as parts to write in order (vectored):
+/// Fetch responses keep each partition's records as their own part, uncopied
+/// ([`crate::fetch_response`]); every other response is one part.
+pub fn encode_response_parts(
+    api_key: ApiKey,
+    api_version: i16,
+    correlation_id: i32,
+    body: &ResponseKind,
+) -> Result<Vec<Bytes>, EncodeError> {
+    match body {
+        ResponseKind::Fetch(fetch) => crate::fetch_response::encode_fetch_response(api_version, correlation_id, fetch),
+        _ => encode_response(api_key, api_version, correlation_id, body).map(|whole| vec![whole]),
+    }
+}
+
 /// The answer to an ApiVersions request of a version Strom does not know:
 /// a v0 body with UNSUPPORTED_VERSION (35) listing the ApiVersions range, so
 /// the client can retry with a version both sides know. This is what Kafka

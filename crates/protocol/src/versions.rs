@@ -24,6 +24,10 @@
 //! | OffsetDelete (47), ListGroups (16), DescribeGroups (15), DeleteGroups (42) | 0, 0-5, 0-6, 0-2 | group admin |
 //! | AddPartitionsToTxn (24), AddOffsetsToTxn (25), EndTxn (26), TxnOffsetCommit (28) | 0-5, 0-4, 0-5, 0-5 | transactions; v4+ of AddPartitionsToTxn is the broker-to-broker batch form; the KIP-890 part 2 versions (EndTxn and TxnOffsetCommit v5) are only sent by clients that see `transaction.version` >= 2, which is not advertised |
 //! | DescribeProducers (61), DescribeTransactions (65), ListTransactions (66) | 0, 0, 0-2 | transaction admin (KIP-664) |
+
+//! | SaslHandshake (17), SaslAuthenticate (36) | 0-1, 0-2 | v0 handshake: raw tokens follow (librdkafka 1.x checks for 0-1) |
+//! | DescribeUserScramCredentials (50), AlterUserScramCredentials (51) | 0, 0 | flexible from 0 |
+//! | DescribeAcls (29), CreateAcls (30), DeleteAcls (31) | 1-3 | v0 removed in 4.0 (KIP-896); flexible from 2 |
 //!
 //! Old clients still fit inside these ranges:
 //! - librdkafka 1.x (kcat) turns features on only when a range *contains*
@@ -117,6 +121,16 @@ pub const SUPPORTED_APIS: &[SupportedApi] = &[
     api(ApiKey::DescribeProducers, 0, 0),
     api(ApiKey::DescribeTransactions, 0, 0),
     api(ApiKey::ListTransactions, 0, 2),
+
+    // Security. SaslHandshake keeps v0 (raw tokens after it) for old librdkafka.
+    api(ApiKey::SaslHandshake, 0, 1),
+    api(ApiKey::SaslAuthenticate, 0, 2),
+    api(ApiKey::DescribeUserScramCredentials, 0, 0),
+    api(ApiKey::AlterUserScramCredentials, 0, 0),
+    // v0 removed in Kafka 4.0 (KIP-896).
+    api(ApiKey::DescribeAcls, 1, 3),
+    api(ApiKey::CreateAcls, 1, 3),
+    api(ApiKey::DeleteAcls, 1, 3),
 ];
 
 /// Kafka's UNSUPPORTED_VERSION error code.
@@ -214,7 +228,8 @@ mod tests {
         let kafka_4_1 =
             [(0, 0, 13), (1, 4, 18), (2, 1, 10), (3, 0, 13), (18, 0, 4), (19, 2, 7), (20, 1, 6), (32, 1, 4), (33, 0, 2), (37, 0, 3), (21, 0, 2), (22, 0, 5), (44, 0, 1), (60, 0, 2),
              (10, 0, 6), (11, 0, 9), (14, 0, 5), (12, 0, 4), (13, 0, 5), (8, 2, 9), (9, 1, 9), (47, 0, 0), (16, 0, 5), (15, 0, 6), (42, 0, 2),
-             (24, 0, 5), (25, 0, 4), (26, 0, 5), (28, 0, 5), (61, 0, 0), (65, 0, 0), (66, 0, 2)];
+             (24, 0, 5), (25, 0, 4), (26, 0, 5), (28, 0, 5), (61, 0, 0), (65, 0, 0), (66, 0, 2),
+             (17, 0, 1), (36, 0, 2), (50, 0, 0), (51, 0, 0), (29, 1, 3), (30, 1, 3), (31, 1, 3)];
         assert_eq!(table, kafka_4_1);
     }
 

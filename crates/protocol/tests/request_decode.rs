@@ -29,11 +29,13 @@ fn every_advertised_api_and_version_round_trips() {
     // JoinGroup 0-9, SyncGroup 0-5, Heartbeat 0-4, LeaveGroup 0-5, OffsetCommit 2-9, OffsetFetch 1-9,
     // OffsetDelete 0, ListGroups 0-5, DescribeGroups 0-6, DeleteGroups 0-2; transactions:
     // AddPartitionsToTxn 0-5, AddOffsetsToTxn 0-4, EndTxn 0-5, TxnOffsetCommit 0-5,
-    // DescribeProducers 0, DescribeTransactions 0, ListTransactions 0-2.
+    // DescribeProducers 0, DescribeTransactions 0, ListTransactions 0-2; security: SaslHandshake 0-1,
+    // SaslAuthenticate 0-2, Describe/AlterUserScramCredentials 0, DescribeAcls/CreateAcls/DeleteAcls 1-3.
     assert_eq!(
         pairs.len(),
         11 + 15 + 10 + 14 + 5 + 6 + 6 + 4 + 3 + 4 + 3 + 6 + 2 + 3 + 7 + 10 + 6 + 5 + 6 + 8 + 9 + 1 + 6 + 7 + 3
             + 6 + 5 + 6 + 6 + 1 + 1 + 3
+            + 2 + 3 + 1 + 1 + 3 + 3 + 3
     );
     for (api_key, version) in pairs {
         let (header, body, frame) = sample_frame(api_key, version, 1000 + i32::from(version));

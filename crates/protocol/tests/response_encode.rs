@@ -47,6 +47,14 @@ fn default_response(api_key: ApiKey) -> ResponseKind {
         ApiKey::DescribeProducers => ResponseKind::DescribeProducers(DescribeProducersResponse::default()),
         ApiKey::DescribeTransactions => ResponseKind::DescribeTransactions(DescribeTransactionsResponse::default()),
         ApiKey::ListTransactions => ResponseKind::ListTransactions(ListTransactionsResponse::default()),
+
+        ApiKey::SaslHandshake => ResponseKind::SaslHandshake(SaslHandshakeResponse::default()),
+        ApiKey::SaslAuthenticate => ResponseKind::SaslAuthenticate(SaslAuthenticateResponse::default()),
+        ApiKey::DescribeUserScramCredentials => ResponseKind::DescribeUserScramCredentials(DescribeUserScramCredentialsResponse::default()),
+        ApiKey::AlterUserScramCredentials => ResponseKind::AlterUserScramCredentials(AlterUserScramCredentialsResponse::default()),
+        ApiKey::DescribeAcls => ResponseKind::DescribeAcls(DescribeAclsResponse::default()),
+        ApiKey::CreateAcls => ResponseKind::CreateAcls(CreateAclsResponse::default()),
+        ApiKey::DeleteAcls => ResponseKind::DeleteAcls(DeleteAclsResponse::default()),
         other => panic!("no default response for {other:?}"),
     }
 }

@@ -322,22 +322,32 @@ pub fn set_log_append_time(batch: &mut [u8], ts: i64) {
 /// changed (Kafka's `DefaultRecordBatch.setMaxTimestamp`). Other attribute bits are kept.
 /// Does nothing on a slice shorter than a header.
 pub fn set_max_timestamp(batch: &mut [u8], timestamp_type: TimestampType, ts: i64) {
-    let Ok(header) = <&[u8; HEADER_BYTES]>::try_from(batch.get(..HEADER_BYTES).unwrap_or_default())
-    else {
+    if batch.len() < HEADER_BYTES {
         return;
-    };
-    let attributes = read_i16(header, ATTRIBUTES_AT);
+    }
+    let (head, body) = batch.split_at_mut(HEADER_BYTES);
+    if let Ok(head) = <&mut [u8; HEADER_BYTES]>::try_from(head) {
+        set_max_timestamp_in_header(head, body, timestamp_type, ts);
+    }
+}
+
+/// [`set_max_timestamp`] for a batch held as its header and the rest: only the
+/// header changes, the CRC (over both) is recomputed when needed. Lets the
+/// append path patch a copy of the header and write the producer's bytes as
+/// they arrived.
+pub fn set_max_timestamp_in_header(head: &mut [u8; HEADER_BYTES], body: &[u8], timestamp_type: TimestampType, ts: i64) {
+    let attributes = read_i16(head, ATTRIBUTES_AT);
     let new_attributes = match timestamp_type {
         TimestampType::LogAppendTime => attributes | TIMESTAMP_TYPE_BIT,
         TimestampType::CreateTime => attributes & !TIMESTAMP_TYPE_BIT,
     };
-    if new_attributes == attributes && read_i64(header, MAX_TIMESTAMP_AT) == ts {
+    if new_attributes == attributes && read_i64(head, MAX_TIMESTAMP_AT) == ts {
         return;
     }
-    write_at(batch, ATTRIBUTES_AT, &new_attributes.to_be_bytes());
-    write_at(batch, MAX_TIMESTAMP_AT, &ts.to_be_bytes());
-    let crc = compute_crc(batch);
-    write_at(batch, CRC_AT, &crc.to_be_bytes());
+    write_at(head, ATTRIBUTES_AT, &new_attributes.to_be_bytes());
+    write_at(head, MAX_TIMESTAMP_AT, &ts.to_be_bytes());
+    let crc = crc32c::crc32c_append(crc32c::crc32c(&head[CRC_COVERS_FROM..]), body);
+    write_at(head, CRC_AT, &crc.to_be_bytes());
 }
 
 fn write_at(batch: &mut [u8], at: usize, value: &[u8]) {

@@ -395,10 +395,16 @@ impl Inner {
     }
 
     fn append(&mut self, dir: &Path, batch: &[u8], header: &BatchHeader, now_ms: i64) -> Result<bool> {
-        if self.should_roll(batch.len() as u64, header, now_ms) {
+        let (head, body) = batch.split_at(crate::batch::HEADER_BYTES.min(batch.len()));
+        self.append_parts(dir, head, body, header, now_ms)
+    }
+
+    /// Appends the batch `head` + `body` (one batch in two slices, written together).
+    fn append_parts(&mut self, dir: &Path, head: &[u8], body: &[u8], header: &BatchHeader, now_ms: i64) -> Result<bool> {
+        if self.should_roll((head.len() + body.len()) as u64, header, now_ms) {
             self.roll(dir)?;
         }
-        self.active_mut().append(batch, header)?;
+        self.active_mut().append_parts(head, body, header)?;
         self.unflushed_messages += u64::try_from(header.records_count).unwrap_or(0);
         self.first_unflushed_ms.get_or_insert(now_ms);
         Ok(self.unflushed_messages >= self.config.flush_messages)

@@ -284,7 +284,7 @@ mod tests {
         let fill = |log: &PartitionLog| {
             for i in 0..60 {
                 let spec = Spec { records: vec![(Some(format!("k{}", i % 3).into_bytes()), Some(b"v".to_vec()))], ..Spec::default() };
-                log.append_records(&mut build(&spec), 0, now).unwrap();
+                log.append_records(&build(&spec), 0, now).unwrap();
             }
         };
         let due = manager.open_log("due", 0, ID, compacted(0.5)).unwrap();

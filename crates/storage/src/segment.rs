@@ -7,7 +7,6 @@
 //! without decoding it.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -209,9 +208,15 @@ impl Segment {
 
     /// Appends one validated batch (offsets assigned) that must start at `next_offset()` or later.
     pub fn append(&mut self, batch: &[u8], header: &BatchHeader) -> Result<()> {
+        self.append_parts(batch, &[], header)
+    }
+
+    /// Appends one batch held as two slices (a patched header and the rest as
+    /// received) with vectored writes, so the rest is never copied in memory.
+    pub fn append_parts(&mut self, head: &[u8], body: &[u8], header: &BatchHeader) -> Result<()> {
         let position = self.size;
-        (&*self.file).write_all(batch).map_err(StorageError::io("append to", &self.log_path))?;
-        self.size += batch.len() as u64;
+        write_all_vectored(&self.file, head, body).map_err(StorageError::io("append to", &self.log_path))?;
+        self.size += (head.len() + body.len()) as u64;
         self.index_batch(header, position)
     }
 
@@ -475,6 +480,21 @@ impl Segment {
         }
         Ok(headers)
     }
+}
+
+/// Writes `head` then `body` to the end of `file`, retrying short writes.
+fn write_all_vectored(file: &File, mut head: &[u8], mut body: &[u8]) -> std::io::Result<()> {
+    use std::io::{IoSlice, Write};
+    while !head.is_empty() || !body.is_empty() {
+        let written = (&*file).write_vectored(&[IoSlice::new(head), IoSlice::new(body)])?;
+        if written == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        let from_head = written.min(head.len());
+        head = &head[from_head..];
+        body = &body[(written - from_head).min(body.len())..];
+    }
+    Ok(())
 }
 
 /// Removes the files of segment `base_offset` in `state`, those that exist.

@@ -26,7 +26,7 @@ mod records;
 use thiserror::Error;
 
 use crate::batch::{
-    self, BatchError, BatchHeader, Compression, TimestampType, LOG_OVERHEAD, MAGIC_V2, NO_TIMESTAMP,
+    self, BatchError, BatchHeader, Compression, TimestampType, HEADER_BYTES, LOG_OVERHEAD, MAGIC_V2, NO_TIMESTAMP,
 };
 use crate::producer_state::AppendOrigin;
 
@@ -90,6 +90,19 @@ pub struct ValidatedBatch {
     pub size: usize,
     /// The header as stored after offset assignment (for producer state and indexes).
     pub header: BatchHeader,
+    /// The batch's first [`HEADER_BYTES`] as stored: every byte the broker
+    /// changes (base offset, leader epoch, and on LogAppendTime topics the
+    /// attributes, max timestamp and CRC) lies there. The rest of the batch is
+    /// stored exactly as the producer sent it, so it is never copied.
+    pub head: [u8; HEADER_BYTES],
+}
+
+#[cfg(test)]
+impl ValidatedBatch {
+    /// Turns the producer's bytes into the batch as stored (tests read it back).
+    pub(crate) fn apply_to(&self, records: &mut [u8]) {
+        records[..HEADER_BYTES].copy_from_slice(&self.head);
+    }
 }
 
 /// Why produced records were refused. [`ValidationError::kafka_error_code`] gives the
@@ -201,11 +214,11 @@ pub fn check_produce_version(records: &[u8], produce_version: i16) -> Result<(),
 }
 
 /// Validates the records bytes of ONE partition from a Produce request and assigns offsets
-/// starting at `next_offset` in place. The bytes change only on success (all checks run
-/// first). Then check the producer state with `ValidatedBatch::header` and append
-/// `records` (exactly one batch, `size` bytes).
+/// starting at `next_offset`, without changing or copying them: the stored batch is
+/// `ValidatedBatch::head` followed by `records[HEADER_BYTES..size]`. Then check the
+/// producer state with `ValidatedBatch::header` and append.
 pub fn validate_and_assign(
-    records: &mut [u8],
+    records: &[u8],
     next_offset: i64,
     leader_epoch: i32,
     now_ms: i64,
@@ -219,7 +232,7 @@ pub fn validate_and_assign(
 /// Control batches are refused from every origin here: markers are written by
 /// `PartitionLog::write_txn_marker`.
 pub fn validate_and_assign_from(
-    records: &mut [u8],
+    records: &[u8],
     next_offset: i64,
     leader_epoch: i32,
     now_ms: i64,
@@ -234,14 +247,7 @@ pub fn validate_and_assign_from(
         let window = create_time_window(&header, now_ms, cfg);
         records::check_records(&records[..size], &header, window)?;
     }
-    Ok(assign(
-        records,
-        header,
-        next_offset,
-        leader_epoch,
-        now_ms,
-        cfg,
-    ))
+    Ok(assign(&records[..size], header, next_offset, leader_epoch, now_ms, cfg))
 }
 
 /// Finds the one whole batch, as Kafka's `ByteBufferLogInputStream` and
@@ -409,22 +415,25 @@ fn check_timestamps_in_header(
 }
 
 /// Kafka's in-place assignment: offsets, leader epoch and timestamp patched in the bytes.
+/// Patches a copy of the header of `batch` (one whole, checked batch).
 fn assign(
-    records: &mut [u8],
+    batch: &[u8],
     header: BatchHeader,
     next_offset: i64,
     leader_epoch: i32,
     now_ms: i64,
     cfg: &ValidationConfig,
 ) -> ValidatedBatch {
-    batch::set_base_offset(records, next_offset);
-    batch::set_partition_leader_epoch(records, leader_epoch);
+    let mut head = [0u8; HEADER_BYTES];
+    head.copy_from_slice(&batch[..HEADER_BYTES]);
+    batch::set_base_offset(&mut head, next_offset);
+    batch::set_partition_leader_epoch(&mut head, leader_epoch);
     let (max_timestamp, log_append_time) = match cfg.timestamp_type {
         TimestampType::LogAppendTime => (now_ms, Some(now_ms)),
         TimestampType::CreateTime => (header.max_timestamp, None),
     };
-    batch::set_max_timestamp(records, cfg.timestamp_type, max_timestamp);
-    let header = BatchHeader::parse(records).unwrap_or(BatchHeader {
+    batch::set_max_timestamp_in_header(&mut head, &batch[HEADER_BYTES..], cfg.timestamp_type, max_timestamp);
+    let header = BatchHeader::parse(&head).unwrap_or(BatchHeader {
         base_offset: next_offset,
         partition_leader_epoch: leader_epoch,
         max_timestamp,
@@ -443,6 +452,7 @@ fn assign(
         compression: header.compression(),
         size: header.size(),
         header,
+        head,
     }
 }
 

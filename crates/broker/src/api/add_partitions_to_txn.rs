@@ -10,6 +10,10 @@
 //! AddOffsetsToTxn); then the rest of that transaction is
 //! OPERATION_NOT_ATTEMPTED. Otherwise every partition carries the
 //! coordinator's answer. Below v2, PRODUCER_FENCED is INVALID_PRODUCER_EPOCH.
+//!
+//! Authorization as Kafka: clients (v0-3) need WRITE on the transactional id
+//! (else every partition is TRANSACTIONAL_ID_AUTHORIZATION_FAILED) and on each
+//! topic (TOPIC_AUTHORIZATION_FAILED); brokers (v4+) need CLUSTER_ACTION.
 
 use std::collections::BTreeSet;
 
@@ -22,6 +26,7 @@ use kafka_protocol::messages::{AddPartitionsToTxnRequest, AddPartitionsToTxnResp
 
 use super::produce::is_internal;
 use super::RequestContext;
+use crate::auth::acl::{AclOperation, ResourceType};
 use crate::txn::metadata::TopicPartition;
 
 pub async fn handle(ctx: &RequestContext<'_>, req: AddPartitionsToTxnRequest) -> AddPartitionsToTxnResponse {
@@ -34,6 +39,9 @@ pub async fn handle(ctx: &RequestContext<'_>, req: AddPartitionsToTxnRequest) ->
         let result = handle_one(ctx, txn).await;
         return AddPartitionsToTxnResponse::default().with_results_by_topic_v3_and_below(result.topic_results);
     }
+    if !ctx.cluster_authorized(AclOperation::ClusterAction) {
+        return AddPartitionsToTxnResponse::default().with_error_code(ResponseError::ClusterAuthorizationFailed.code());
+    }
     let mut results = Vec::with_capacity(req.transactions.len());
     for txn in req.transactions {
         results.push(handle_one(ctx, txn).await);
@@ -41,20 +49,28 @@ pub async fn handle(ctx: &RequestContext<'_>, req: AddPartitionsToTxnRequest) ->
     AddPartitionsToTxnResponse::default().with_results_by_transaction(results)
 }
 
+/// Per partition of a topic: its index and its own error, if any.
+type PartitionChecks = Vec<(i32, Option<ResponseError>)>;
+
 async fn handle_one(ctx: &RequestContext<'_>, txn: AddPartitionsToTxnTransaction) -> AddPartitionsToTxnResult {
     let image = ctx.broker.metadata.image();
+    let client = ctx.api_version < 4;
+    if client && !ctx.authorized(AclOperation::Write, ResourceType::TransactionalId, &txn.transactional_id) {
+        return every_partition(txn, ResponseError::TransactionalIdAuthorizationFailed);
+    }
     let mut refused = false;
     // Per partition: None while it may be added, else its own error.
-    let checked: Vec<(&AddPartitionsToTxnTopic, Vec<(i32, Option<ResponseError>)>)> = txn
+    let checked: Vec<(&AddPartitionsToTxnTopic, PartitionChecks)> = txn
         .topics
         .iter()
         .map(|topic| {
             let known = image.topic(&topic.name.0);
+            let writable = !client || (!is_internal(&topic.name.0) && ctx.authorized(AclOperation::Write, ResourceType::Topic, &topic.name.0));
             let partitions = topic
                 .partitions
                 .iter()
                 .map(|&p| {
-                    let error = if ctx.api_version < 4 && is_internal(&topic.name.0) {
+                    let error = if !writable {
                         Some(ResponseError::TopicAuthorizationFailed)
                     } else if !known.is_some_and(|t| usize::try_from(p).is_ok_and(|i| i < t.partitions.len())) {
                         Some(ResponseError::UnknownTopicOrPartition)
@@ -100,6 +116,23 @@ async fn handle_one(ctx: &RequestContext<'_>, txn: AddPartitionsToTxnTransaction
                 })
                 .collect();
             AddPartitionsToTxnTopicResult::default().with_name(topic.name.clone()).with_results_by_partition(results)
+        })
+        .collect();
+    AddPartitionsToTxnResult::default().with_transactional_id(txn.transactional_id).with_topic_results(topic_results)
+}
+
+/// Kafka's `errorResponseForTransaction`: one error for every partition.
+fn every_partition(txn: AddPartitionsToTxnTransaction, error: ResponseError) -> AddPartitionsToTxnResult {
+    let topic_results = txn
+        .topics
+        .into_iter()
+        .map(|topic| {
+            let results = topic
+                .partitions
+                .iter()
+                .map(|&p| AddPartitionsToTxnPartitionResult::default().with_partition_index(p).with_partition_error_code(error.code()))
+                .collect();
+            AddPartitionsToTxnTopicResult::default().with_name(topic.name).with_results_by_partition(results)
         })
         .collect();
     AddPartitionsToTxnResult::default().with_transactional_id(txn.transactional_id).with_topic_results(topic_results)

@@ -14,6 +14,7 @@ use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceRespon
 use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
 
 use super::{str_bytes, RequestContext};
+use crate::auth::acl::{AclOperation, ResourceType};
 use crate::metadata::{topic_config, TopicError};
 
 const RESOURCE_TOPIC: i8 = 2;
@@ -30,7 +31,7 @@ pub fn handle_incremental(ctx: &RequestContext<'_>, req: IncrementalAlterConfigs
         .map(|r| {
             let changes: Vec<(String, i8, Option<String>)> =
                 r.configs.iter().map(|c| (c.name.to_string(), c.config_operation, c.value.as_ref().map(|v| v.to_string()))).collect();
-            let outcome = check_resource(r.resource_type, &r.resource_name).and_then(|()| {
+            let outcome = check_resource(ctx, r.resource_type, &r.resource_name).and_then(|()| {
                 let image = ctx.broker.metadata.image();
                 let topic = image.topic(&r.resource_name).ok_or_else(unknown_topic)?;
                 let overrides = apply_changes(topic.configs.clone(), &changes)?;
@@ -51,7 +52,7 @@ pub fn handle_full(ctx: &RequestContext<'_>, req: AlterConfigsRequest) -> AlterC
         .resources
         .into_iter()
         .map(|r| {
-            let outcome = check_resource(r.resource_type, &r.resource_name).and_then(|()| {
+            let outcome = check_resource(ctx, r.resource_type, &r.resource_name).and_then(|()| {
                 let overrides: BTreeMap<String, String> =
                     r.configs.iter().filter_map(|c| Some((c.name.to_string(), c.value.as_ref()?.to_string()))).collect();
                 ctx.broker.metadata.set_topic_configs(&r.resource_name, overrides, req.validate_only)
@@ -66,8 +67,16 @@ pub fn handle_full(ctx: &RequestContext<'_>, req: AlterConfigsRequest) -> AlterC
     AlterConfigsResponse::default().with_responses(responses)
 }
 
-fn check_resource(resource_type: i8, name: &str) -> Result<(), TopicError> {
+/// The resource must be a topic, and Kafka's ALTER_CONFIGS check must pass
+/// (on the topic; on the cluster for broker configs).
+fn check_resource(ctx: &RequestContext<'_>, resource_type: i8, name: &str) -> Result<(), TopicError> {
     match resource_type {
+        RESOURCE_TOPIC if !ctx.authorized(AclOperation::AlterConfigs, ResourceType::Topic, name) => {
+            Err(TopicError::new(ResponseError::TopicAuthorizationFailed, "Topic authorization failed."))
+        }
+        RESOURCE_BROKER if !ctx.cluster_authorized(AclOperation::AlterConfigs) => {
+            Err(TopicError::new(ResponseError::ClusterAuthorizationFailed, "Cluster authorization failed."))
+        }
         RESOURCE_TOPIC => Ok(()),
         RESOURCE_BROKER => Err(TopicError::new(
             ResponseError::InvalidRequest,

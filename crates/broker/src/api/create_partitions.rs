@@ -7,6 +7,7 @@ use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicR
 use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
 
 use super::{str_bytes, RequestContext, MAX_PARTITIONS_PER_REQUEST, TOO_MANY_PARTITIONS};
+use crate::auth::acl::{AclOperation, ResourceType};
 use crate::metadata::TopicError;
 
 pub fn handle(ctx: &RequestContext<'_>, req: CreatePartitionsRequest) -> CreatePartitionsResponse {
@@ -37,7 +38,9 @@ pub fn handle(ctx: &RequestContext<'_>, req: CreatePartitionsRequest) -> CreateP
         .into_iter()
         .map(|topic| {
             let result = CreatePartitionsTopicResult::default().with_name(topic.name.clone());
-            let outcome = if topic.assignments.as_ref().is_some_and(|a| !a.is_empty()) {
+            let outcome = if !ctx.authorized(AclOperation::Alter, ResourceType::Topic, &topic.name.0) {
+                Err(TopicError::new(ResponseError::TopicAuthorizationFailed, "Topic authorization failed."))
+            } else if topic.assignments.as_ref().is_some_and(|a| !a.is_empty()) {
                 Err(TopicError::new(ResponseError::InvalidReplicaAssignment, "Manual replica assignment is not supported by Strom yet."))
             } else {
                 ctx.broker.metadata.create_partitions(&topic.name.0, topic.count, req.validate_only)

@@ -12,6 +12,7 @@ use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, Cr
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 
 use super::{str_bytes, RequestContext, MAX_PARTITIONS_PER_REQUEST, TOO_MANY_PARTITIONS};
+use crate::auth::acl::{AclOperation, ResourceType};
 use crate::metadata::{topic_config, NewTopic, TopicError};
 
 pub fn handle(ctx: &RequestContext<'_>, req: CreateTopicsRequest) -> CreateTopicsResponse {
@@ -45,6 +46,9 @@ pub fn handle(ctx: &RequestContext<'_>, req: CreateTopicsRequest) -> CreateTopic
             if counts.get(&name).copied().unwrap_or(0) > 1 {
                 let message = format!("Create topics request from client `{}` contains multiple entries for the following topics: {name}", ctx.client_id);
                 return failed(result, &TopicError::new(ResponseError::InvalidRequest, message));
+            }
+            if !ctx.cluster_authorized(AclOperation::Create) && !ctx.authorized(AclOperation::Create, ResourceType::Topic, &name) {
+                return failed(result, &TopicError::new(ResponseError::TopicAuthorizationFailed, "Authorization failed."));
             }
             if !topic.assignments.is_empty() {
                 let error = TopicError::new(ResponseError::InvalidReplicaAssignment, "Manual replica assignment is not supported by Strom yet.");

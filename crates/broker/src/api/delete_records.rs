@@ -9,6 +9,7 @@ use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
 use strom_storage::error::StorageError;
 
 use super::RequestContext;
+use crate::auth::acl::{AclOperation, ResourceType};
 
 /// Kafka's "up to the high watermark" offset.
 const HIGH_WATERMARK: i64 = -1;
@@ -18,11 +19,15 @@ pub fn handle(ctx: &RequestContext<'_>, req: DeleteRecordsRequest) -> DeleteReco
         .topics
         .into_iter()
         .map(|topic| {
+            let authorized = ctx.authorized(AclOperation::Delete, ResourceType::Topic, &topic.name.0);
             let partitions = topic
                 .partitions
                 .into_iter()
                 .map(|p| {
                     let result = DeleteRecordsPartitionResult::default().with_partition_index(p.partition_index).with_low_watermark(-1);
+                    if !authorized {
+                        return result.with_error_code(ResponseError::TopicAuthorizationFailed.code());
+                    }
                     let Some(log) = ctx.broker.partitions.log(&topic.name.0, p.partition_index) else {
                         return result.with_error_code(ResponseError::UnknownTopicOrPartition.code());
                     };

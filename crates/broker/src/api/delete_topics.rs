@@ -8,6 +8,7 @@ use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse, TopicN
 use uuid::Uuid;
 
 use super::{str_bytes, RequestContext};
+use crate::auth::acl::{AclOperation, ResourceType};
 use crate::metadata::TopicError;
 
 pub fn handle(ctx: &RequestContext<'_>, req: DeleteTopicsRequest) -> DeleteTopicsResponse {
@@ -19,9 +20,15 @@ pub fn handle(ctx: &RequestContext<'_>, req: DeleteTopicsRequest) -> DeleteTopic
     let responses = targets
         .into_iter()
         .map(|(name, id)| {
+            let denied = || TopicError::new(ResponseError::TopicAuthorizationFailed, "Topic authorization failed.");
+            let may_delete = |name: &str| ctx.authorized(AclOperation::Delete, ResourceType::Topic, name);
             let result = match &name {
+                Some(name) if !may_delete(name) => Err(denied()),
                 Some(name) => ctx.broker.metadata.delete_topic(name).map(|id| (name.clone(), id)),
-                None if !id.is_nil() => ctx.broker.metadata.delete_topic_by_id(id).map(|name| (name, id)),
+                None if !id.is_nil() => match ctx.broker.metadata.image().topic_by_id(&id) {
+                    Some(topic) if !may_delete(&topic.name) => Err(denied()),
+                    _ => ctx.broker.metadata.delete_topic_by_id(id).map(|name| (name, id)),
+                },
                 None => Err(TopicError::new(ResponseError::InvalidRequest, "A topic needs a name or an id.")),
             };
             match result {

@@ -6,13 +6,18 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
 use kafka_protocol::messages::{BrokerId, DescribeClusterRequest, DescribeClusterResponse};
 
-use super::{str_bytes, RequestContext, AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_AUTHORIZED_OPERATIONS};
+use super::{str_bytes, RequestContext, AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_OPERATIONS};
+use crate::auth::acl::{ResourceType, CLUSTER_NAME};
 use crate::broker::endpoint_for;
 
 const ENDPOINT_TYPE_BROKER: i8 = 1;
 
 pub fn handle(ctx: &RequestContext<'_>, req: DescribeClusterRequest) -> DescribeClusterResponse {
-    let cluster_ops = if req.include_cluster_authorized_operations { CLUSTER_AUTHORIZED_OPERATIONS } else { AUTHORIZED_OPERATIONS_OMITTED };
+    let cluster_ops = if req.include_cluster_authorized_operations {
+        ctx.authorized_operations(ResourceType::Cluster, CLUSTER_NAME, CLUSTER_OPERATIONS)
+    } else {
+        AUTHORIZED_OPERATIONS_OMITTED
+    };
     let mut response = DescribeClusterResponse::default()
         .with_endpoint_type(ENDPOINT_TYPE_BROKER)
         .with_cluster_authorized_operations(cluster_ops);

@@ -10,6 +10,7 @@ use kafka_protocol::messages::describe_configs_response::{DescribeConfigsResourc
 use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 
 use super::{str_bytes, RequestContext};
+use crate::auth::acl::{AclOperation, ResourceType};
 use crate::config::Listener;
 use crate::metadata::topic_config::{self, ConfigSource, ConfigType};
 
@@ -34,7 +35,14 @@ pub fn handle(ctx: &RequestContext<'_>, req: DescribeConfigsRequest) -> Describe
             let result = DescribeConfigsResult::default()
                 .with_resource_type(resource.resource_type)
                 .with_resource_name(resource.resource_name.clone());
+            // Kafka: DESCRIBE_CONFIGS on the topic, or on the cluster for broker configs.
             let entries = match resource.resource_type {
+                RESOURCE_TOPIC if !ctx.authorized(AclOperation::DescribeConfigs, ResourceType::Topic, &resource.resource_name) => {
+                    Err((ResponseError::TopicAuthorizationFailed, "Topic authorization failed.".to_string()))
+                }
+                RESOURCE_BROKER if !ctx.cluster_authorized(AclOperation::DescribeConfigs) => {
+                    Err((ResponseError::ClusterAuthorizationFailed, "Cluster authorization failed.".to_string()))
+                }
                 RESOURCE_TOPIC => topic_entries(ctx, &resource.resource_name),
                 RESOURCE_BROKER => broker_entries(ctx, &resource.resource_name),
                 other => Err((ResponseError::InvalidRequest, format!("Unsupported resource type {other}"))),

@@ -3,7 +3,8 @@
 //! sequence, last timestamp, the coordinator epoch of their last marker and
 //! the first offset of their open transaction (-1: none). Unknown partitions
 //! are UNKNOWN_TOPIC_OR_PARTITION, partitions not hosted here
-//! NOT_LEADER_OR_FOLLOWER.
+//! NOT_LEADER_OR_FOLLOWER; a topic needs READ (TOPIC_AUTHORIZATION_FAILED),
+//! as in Kafka.
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_producers_response::{PartitionResponse, ProducerState, TopicResponse};
@@ -11,6 +12,7 @@ use kafka_protocol::messages::{DescribeProducersRequest, DescribeProducersRespon
 use strom_storage::batch::NO_SEQUENCE;
 
 use super::RequestContext;
+use crate::auth::acl::{AclOperation, ResourceType};
 
 pub fn handle(ctx: &RequestContext<'_>, req: DescribeProducersRequest) -> DescribeProducersResponse {
     let image = ctx.broker.metadata.image();
@@ -19,11 +21,15 @@ pub fn handle(ctx: &RequestContext<'_>, req: DescribeProducersRequest) -> Descri
         .into_iter()
         .map(|topic| {
             let known = image.topic(&topic.name.0);
+            let readable = ctx.authorized(AclOperation::Read, ResourceType::Topic, &topic.name.0);
             let partitions = topic
                 .partition_indexes
                 .iter()
                 .map(|&index| {
                     let response = PartitionResponse::default().with_partition_index(index);
+                    if !readable {
+                        return response.with_error_code(ResponseError::TopicAuthorizationFailed.code());
+                    }
                     if !known.is_some_and(|t| usize::try_from(index).is_ok_and(|i| i < t.partitions.len())) {
                         return response.with_error_code(ResponseError::UnknownTopicOrPartition.code());
                     }

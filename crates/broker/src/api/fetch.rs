@@ -22,6 +22,7 @@ use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, ProducerId
 use strom_storage::error::StorageError;
 
 use super::RequestContext;
+use crate::auth::acl::{AclOperation, ResourceType};
 use crate::metadata::MetadataImage;
 
 /// Longest long poll honoured, whatever the client asks (Kafka has none; a
@@ -66,11 +67,17 @@ fn read_all(ctx: &RequestContext<'_>, req: &FetchRequest) -> (FetchResponse, i64
             } else {
                 Some(topic.topic.0.to_string())
             };
+            // Kafka checks READ before anything else about the topic.
+            let authorized = name.as_deref().is_none_or(|n| ctx.authorized(AclOperation::Read, ResourceType::Topic, n));
             let partitions = topic
                 .partitions
                 .iter()
                 .map(|p| {
-                    let data = read_partition(ctx, &image, name.as_deref(), p, read_committed, &mut budget, &mut first_data);
+                    let data = if authorized {
+                        read_partition(ctx, &image, name.as_deref(), p, read_committed, &mut budget, &mut first_data)
+                    } else {
+                        unauthorized(p.partition)
+                    };
                     total += data.records.as_ref().map_or(0, |r| r.len() as i64);
                     data
                 })
@@ -79,6 +86,17 @@ fn read_all(ctx: &RequestContext<'_>, req: &FetchRequest) -> (FetchResponse, i64
         })
         .collect();
     (FetchResponse::default().with_responses(responses), total)
+}
+
+fn unauthorized(partition: i32) -> PartitionData {
+    PartitionData::default()
+        .with_partition_index(partition)
+        .with_error_code(ResponseError::TopicAuthorizationFailed.code())
+        .with_high_watermark(-1)
+        .with_last_stable_offset(-1)
+        .with_log_start_offset(-1)
+        .with_preferred_read_replica(BrokerId(-1))
+        .with_records(Some(Bytes::new()))
 }
 
 fn read_partition(

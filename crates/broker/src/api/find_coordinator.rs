@@ -1,6 +1,6 @@
 //! FindCoordinator (key 10), versions 0-6. Groups are coordinated by the
-//! leader of their `__consumer_offsets` partition, transactional ids (key type
-//! 1) by the leader of their `__transaction_state` partition; each topic is
+//! leader of their `__consumer_offsets` partition, transactional ids (key
+//! type 1) by the leader of their `__transaction_state` partition; each topic is
 //! created on first use, as Kafka does (Kafka answers COORDINATOR_NOT_AVAILABLE
 //! while it creates it; here the topic exists before the answer, so the first
 //! lookup succeeds). v4+ asks for many keys at once. Share groups (key type 2)
@@ -12,6 +12,7 @@ use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinator
 use kafka_protocol::protocol::StrBytes;
 
 use super::{str_bytes, RequestContext};
+use crate::auth::acl::{AclOperation, ResourceType};
 use crate::broker::endpoint_for;
 use crate::group::records::OFFSETS_TOPIC;
 use crate::txn::records::TRANSACTION_STATE_TOPIC;
@@ -42,6 +43,16 @@ fn find(ctx: &RequestContext<'_>, key_type: i8, key: StrBytes) -> Coordinator {
         };
         coordinator.clone().with_error_code(error.code()).with_error_message(Some(str_bytes(message)))
     };
+    // Kafka: DESCRIBE on the group or transactional id.
+    let resource = if key_type == GROUP_KEY { ResourceType::Group } else { ResourceType::TransactionalId };
+    if matches!(key_type, 0 | 1) && !ctx.authorized(AclOperation::Describe, resource, &key) {
+        let (error, message) = if key_type == GROUP_KEY {
+            (ResponseError::GroupAuthorizationFailed, "Group authorization failed.")
+        } else {
+            (ResponseError::TransactionalIdAuthorizationFailed, "Transactional Id authorization failed.")
+        };
+        return coordinator.with_error_code(error.code()).with_error_message(Some(str_bytes(message)));
+    }
     let (topic, partition) = match key_type {
         GROUP_KEY => {
             let groups = &ctx.broker.groups;

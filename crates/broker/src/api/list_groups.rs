@@ -5,9 +5,19 @@
 use kafka_protocol::messages::{ListGroupsRequest, ListGroupsResponse};
 
 use super::RequestContext;
+use crate::auth::acl::{AclOperation, ResourceType};
 
 pub fn handle(ctx: &RequestContext<'_>, req: ListGroupsRequest) -> ListGroupsResponse {
     let states: Vec<String> = req.states_filter.iter().map(|s| s.to_string()).collect();
     let types: Vec<String> = req.types_filter.iter().map(|s| s.to_string()).collect();
-    ListGroupsResponse::default().with_groups(ctx.broker.groups.list_groups(&states, &types))
+    // Kafka: everything with DESCRIBE on the cluster, else the groups the principal may DESCRIBE.
+    let all = ctx.cluster_authorized(AclOperation::Describe);
+    let groups = ctx
+        .broker
+        .groups
+        .list_groups(&states, &types)
+        .into_iter()
+        .filter(|g| all || ctx.authorized(AclOperation::Describe, ResourceType::Group, &g.group_id))
+        .collect();
+    ListGroupsResponse::default().with_groups(groups)
 }

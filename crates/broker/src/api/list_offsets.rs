@@ -12,6 +12,7 @@ use kafka_protocol::messages::list_offsets_response::{ListOffsetsPartitionRespon
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 
 use super::RequestContext;
+use crate::auth::acl::{AclOperation, ResourceType};
 
 const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
@@ -28,11 +29,15 @@ pub fn handle(ctx: &RequestContext<'_>, req: ListOffsetsRequest) -> ListOffsetsR
         .into_iter()
         .map(|topic| {
             let known = image.topic(&topic.name.0);
+            let authorized = ctx.authorized(AclOperation::Describe, ResourceType::Topic, &topic.name.0);
             let partitions = topic
                 .partitions
                 .into_iter()
                 .map(|p| {
                     let response = ListOffsetsPartitionResponse::default().with_partition_index(p.partition_index);
+                    if !authorized {
+                        return response.with_error_code(ResponseError::TopicAuthorizationFailed.code()).with_timestamp(-1).with_offset(-1);
+                    }
                     let epoch = known.and_then(|t| t.partitions.get(usize::try_from(p.partition_index).ok()?)).map(|p| p.leader_epoch);
                     let (Some(epoch), Some(log)) = (epoch, ctx.broker.partitions.log(&topic.name.0, p.partition_index)) else {
                         return response.with_error_code(ResponseError::UnknownTopicOrPartition.code()).with_timestamp(-1).with_offset(-1);

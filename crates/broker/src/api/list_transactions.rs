@@ -4,12 +4,14 @@
 //! `duration_filter` ms (v1+), and a regular expression the whole id must
 //! match (v2+, KIP-1152; Kafka uses RE2/J, whose syntax the `regex` crate
 //! shares); an invalid one is INVALID_REGULAR_EXPRESSION. Empty filters match
-//! everything. Ids are sorted (Kafka's order is its hash map's).
+//! everything. Ids are sorted (Kafka's order is its hash map's). Only ids the
+//! principal may DESCRIBE are listed, as in Kafka.
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{ListTransactionsRequest, ListTransactionsResponse};
 
 use super::{str_bytes, RequestContext};
+use crate::auth::acl::{AclOperation, ResourceType};
 use crate::txn::coordinator::ListFilter;
 
 /// Longest transactional id pattern compiled: a bound on the work one request causes.
@@ -31,7 +33,8 @@ pub fn handle(ctx: &RequestContext<'_>, req: ListTransactionsRequest) -> ListTra
         min_duration_ms: if ctx.api_version >= 1 { req.duration_filter } else { -1 },
         transactional_id: compiled.is_some().then_some(&matches as &dyn Fn(&str) -> bool),
     };
-    let (listed, unknown) = ctx.broker.txns.list(&filter);
+    let (mut listed, unknown) = ctx.broker.txns.list(&filter);
+    listed.retain(|t| ctx.authorized(AclOperation::Describe, ResourceType::TransactionalId, &t.transactional_id));
     ListTransactionsResponse::default().with_transaction_states(listed).with_unknown_state_filters(unknown.into_iter().map(str_bytes).collect())
 }
 

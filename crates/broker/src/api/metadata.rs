@@ -8,13 +8,19 @@
 //! Kafka creates them asynchronously and answers LEADER_NOT_AVAILABLE first;
 //! Strom creates them before answering, so the first response already carries
 //! the topic and clients skip a retry round.
+//!
+//! Authorization as Kafka's `KafkaApis`: "all topics" lists only those the
+//! principal may DESCRIBE; a named topic it may not describe is
+//! TOPIC_AUTHORIZATION_FAILED, and auto-creation needs CREATE on the cluster
+//! or the topic (else TOPIC_AUTHORIZATION_FAILED).
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::metadata_response::{MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic};
 use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
 use uuid::Uuid;
 
-use super::{str_bytes, RequestContext, AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_AUTHORIZED_OPERATIONS, TOPIC_AUTHORIZED_OPERATIONS};
+use super::{str_bytes, RequestContext, AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_OPERATIONS, TOPIC_OPERATIONS};
+use crate::auth::acl::{AclOperation, ResourceType, CLUSTER_NAME};
 use crate::broker::endpoint_for;
 use crate::metadata::{topic_name, MetadataImage, NewTopic, TopicImage};
 
@@ -23,9 +29,8 @@ const INTERNAL_TOPICS: &[&str] = &["__consumer_offsets", "__transaction_state"];
 
 pub fn handle(ctx: &RequestContext<'_>, req: MetadataRequest) -> MetadataResponse {
     let allow_auto_create = ctx.api_version < 4 || req.allow_auto_topic_creation;
-    let topic_ops = if req.include_topic_authorized_operations { TOPIC_AUTHORIZED_OPERATIONS } else { AUTHORIZED_OPERATIONS_OMITTED };
     let cluster_ops = if req.include_cluster_authorized_operations && (8..=10).contains(&ctx.api_version) {
-        CLUSTER_AUTHORIZED_OPERATIONS
+        ctx.authorized_operations(ResourceType::Cluster, CLUSTER_NAME, CLUSTER_OPERATIONS)
     } else {
         AUTHORIZED_OPERATIONS_OMITTED
     };
@@ -38,7 +43,13 @@ pub fn handle(ctx: &RequestContext<'_>, req: MetadataRequest) -> MetadataRespons
     };
     let mut responses = Vec::new();
     match topics {
-        None => responses.extend(image.topics.values().map(|t| topic_response(t, ctx.api_version))),
+        None => responses.extend(
+            image
+                .topics
+                .values()
+                .filter(|t| ctx.authorized(AclOperation::Describe, ResourceType::Topic, &t.name))
+                .map(|t| topic_response(t, ctx.api_version)),
+        ),
         Some(requested) => {
             for wanted in requested {
                 let name = wanted.name.as_ref().map(|n| n.0.as_str().to_string());
@@ -50,15 +61,18 @@ pub fn handle(ctx: &RequestContext<'_>, req: MetadataRequest) -> MetadataRespons
                         }
                         response
                     }
-                    None => by_id(&image, wanted.topic_id, ctx.api_version),
+                    None => by_id(ctx, &image, wanted.topic_id),
                 };
                 responses.push(response);
             }
         }
     }
-    // Kafka sets them on every topic in the answer, errors included.
-    for topic in responses.iter_mut() {
-        topic.topic_authorized_operations = topic_ops;
+    // Kafka sets them on every topic in the answer but the unauthorized ones.
+    if req.include_topic_authorized_operations {
+        for topic in responses.iter_mut().filter(|t| t.error_code != ResponseError::TopicAuthorizationFailed.code()) {
+            let name = topic.name.as_ref().map_or("", |n| n.0.as_str());
+            topic.topic_authorized_operations = ctx.authorized_operations(ResourceType::Topic, name, TOPIC_OPERATIONS);
+        }
     }
     MetadataResponse::default()
         .with_brokers(brokers(ctx, &image))
@@ -93,6 +107,9 @@ fn by_name(
     name: &str,
     allow_auto_create: bool,
 ) -> (MetadataResponseTopic, Option<std::sync::Arc<MetadataImage>>) {
+    if !ctx.authorized(AclOperation::Describe, ResourceType::Topic, name) {
+        return (error_topic(Some(name), ResponseError::TopicAuthorizationFailed), None);
+    }
     if let Some(topic) = image.topic(name) {
         return (topic_response(topic, ctx.api_version), None);
     }
@@ -101,6 +118,9 @@ fn by_name(
     }
     if !(allow_auto_create && ctx.broker.config.auto_create_topics) {
         return (error_topic(Some(name), ResponseError::UnknownTopicOrPartition), None);
+    }
+    if !ctx.cluster_authorized(AclOperation::Create) && !ctx.authorized(AclOperation::Create, ResourceType::Topic, name) {
+        return (error_topic(Some(name), ResponseError::TopicAuthorizationFailed), None);
     }
     match ctx.broker.metadata.create_topic(NewTopic::with_defaults(name), false) {
         Ok(_) => {
@@ -127,9 +147,12 @@ fn by_name(
     }
 }
 
-fn by_id(image: &MetadataImage, id: Uuid, version: i16) -> MetadataResponseTopic {
+fn by_id(ctx: &RequestContext<'_>, image: &MetadataImage, id: Uuid) -> MetadataResponseTopic {
     match image.topic_by_id(&id) {
-        Some(topic) => topic_response(topic, version),
+        Some(topic) if !ctx.authorized(AclOperation::Describe, ResourceType::Topic, &topic.name) => {
+            error_topic(None, ResponseError::TopicAuthorizationFailed).with_topic_id(id)
+        }
+        Some(topic) => topic_response(topic, ctx.api_version),
         None => error_topic(None, ResponseError::UnknownTopicId).with_topic_id(id),
     }
 }

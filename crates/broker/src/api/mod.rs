@@ -6,23 +6,31 @@
 use kafka_protocol::messages::{RequestKind, ResponseKind};
 use kafka_protocol::protocol::StrBytes;
 
+use crate::auth::acl::{AclOperation, ResourceType, CLUSTER_NAME};
+use crate::auth::Principal;
 use crate::broker::Broker;
 
 mod add_offsets_to_txn;
 mod add_partitions_to_txn;
 mod alter_configs;
+mod alter_user_scram_credentials;
 mod api_versions;
+mod create_acls;
 mod create_partitions;
 mod create_topics;
+mod delete_acls;
 mod delete_groups;
 mod delete_records;
 mod delete_topics;
+mod describe_acls;
 mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
 mod describe_producers;
 mod describe_transactions;
 mod end_txn;
+
+mod describe_user_scram_credentials;
 mod fetch;
 mod find_coordinator;
 mod heartbeat;
@@ -37,6 +45,7 @@ mod offset_commit;
 mod offset_delete;
 mod offset_fetch;
 mod produce;
+mod sasl;
 mod sync_group;
 mod txn_offset_commit;
 
@@ -49,6 +58,43 @@ pub struct RequestContext<'a> {
     pub client_id: &'a str,
     /// The client's address as Kafka shows it in group descriptions ("/127.0.0.1").
     pub client_host: &'a str,
+    /// Who the client authenticated as (User:ANONYMOUS without authentication).
+    pub principal: &'a Principal,
+}
+
+impl RequestContext<'_> {
+    /// The client's IP address, as ACL hosts name it ("127.0.0.1").
+    pub fn client_ip(&self) -> &str {
+        self.client_host.trim_start_matches('/')
+    }
+
+    /// Whether the principal may do `operation` on the named resource.
+    pub fn authorized(&self, operation: AclOperation, resource_type: ResourceType, name: &str) -> bool {
+        let authorizer = &self.broker.authorizer;
+        !authorizer.enabled()
+            || authorizer.authorize(&self.broker.metadata.image(), self.principal, self.client_ip(), operation, resource_type, name)
+    }
+
+    /// Kafka's authorized-operations bit set of a resource: which of `operations`
+    /// the principal may do (all of them without an authorizer).
+    pub fn authorized_operations(&self, resource_type: ResourceType, name: &str, operations: &[AclOperation]) -> i32 {
+        operations
+            .iter()
+            .filter(|op| self.authorized(**op, resource_type, name))
+            .fold(0, |bits, op| bits | (1 << op.code()))
+    }
+
+    /// Whether the principal may do `operation` on at least one resource of
+    /// the type (Kafka's `authorizeByResourceType`).
+    pub fn authorized_any(&self, operation: AclOperation, resource_type: ResourceType) -> bool {
+        let image = self.broker.metadata.image();
+        self.broker.authorizer.authorize_any(&image, self.principal, self.client_ip(), operation, resource_type)
+    }
+
+    /// Whether the principal may do `operation` on the cluster.
+    pub fn cluster_authorized(&self, operation: AclOperation) -> bool {
+        self.authorized(operation, ResourceType::Cluster, CLUSTER_NAME)
+    }
 }
 
 /// A request the broker has no handler for: a bug (the version table and the
@@ -102,6 +148,20 @@ pub async fn handle(ctx: &RequestContext<'_>, body: RequestKind) -> Result<Optio
         RequestKind::DescribeTransactions(req) => ResponseKind::DescribeTransactions(describe_transactions::handle(ctx, req)),
         RequestKind::ListTransactions(req) => ResponseKind::ListTransactions(list_transactions::handle(ctx, req)),
         RequestKind::DescribeProducers(req) => ResponseKind::DescribeProducers(describe_producers::handle(ctx, req)),
+
+        // Reached only outside a SASL exchange (the session serves those).
+        RequestKind::SaslHandshake(req) => ResponseKind::SaslHandshake(sasl::handshake(ctx, req)),
+        RequestKind::SaslAuthenticate(req) => ResponseKind::SaslAuthenticate(sasl::authenticate(ctx, req)),
+        RequestKind::DescribeAcls(req) => ResponseKind::DescribeAcls(describe_acls::handle(ctx, req)),
+        RequestKind::CreateAcls(req) => ResponseKind::CreateAcls(blocking(|| create_acls::handle(ctx, req))),
+        RequestKind::DeleteAcls(req) => ResponseKind::DeleteAcls(blocking(|| delete_acls::handle(ctx, req))),
+        RequestKind::DescribeUserScramCredentials(req) => {
+            ResponseKind::DescribeUserScramCredentials(describe_user_scram_credentials::handle(ctx, req))
+        }
+        // Salting nothing here (clients send salted passwords), but the append fsyncs.
+        RequestKind::AlterUserScramCredentials(req) => {
+            ResponseKind::AlterUserScramCredentials(blocking(|| alter_user_scram_credentials::handle(ctx, req)))
+        }
         other => return Err(NoHandler(format!("{other:?}").chars().take(60).collect())),
     };
     Ok(Some(response))
@@ -122,34 +182,29 @@ pub const TOO_MANY_PARTITIONS: &str = "Excessively large number of partitions pe
 /// Kafka's "authorized operations not requested" marker (i32::MIN).
 pub const AUTHORIZED_OPERATIONS_OMITTED: i32 = i32::MIN;
 
-/// ACL operation codes (Kafka's `AclOperation`), as bit positions.
-const READ: i32 = 3;
-const WRITE: i32 = 4;
-const CREATE: i32 = 5;
-const DELETE: i32 = 6;
-const ALTER: i32 = 7;
-const DESCRIBE: i32 = 8;
-const CLUSTER_ACTION: i32 = 9;
-const DESCRIBE_CONFIGS: i32 = 10;
-const ALTER_CONFIGS: i32 = 11;
-const IDEMPOTENT_WRITE: i32 = 12;
-
-const fn bits(ops: &[i32]) -> i32 {
-    let mut mask = 0;
-    let mut i = 0;
-    while i < ops.len() {
-        mask |= 1 << ops[i];
-        i += 1;
-    }
-    mask
-}
-
-/// What a client may do with a topic when asked (Metadata v8+): with no
-/// authorizer, Kafka reports every operation a topic supports.
-pub const TOPIC_AUTHORIZED_OPERATIONS: i32 = bits(&[READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS]);
+/// The operations Kafka reports in a topic's authorized operations.
+pub const TOPIC_OPERATIONS: &[AclOperation] = &[
+    AclOperation::Read,
+    AclOperation::Write,
+    AclOperation::Create,
+    AclOperation::Delete,
+    AclOperation::Alter,
+    AclOperation::Describe,
+    AclOperation::DescribeConfigs,
+    AclOperation::AlterConfigs,
+];
 /// The same for the cluster (Metadata v8-10, DescribeCluster).
-pub const CLUSTER_AUTHORIZED_OPERATIONS: i32 =
-    bits(&[CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE]);
+pub const CLUSTER_OPERATIONS: &[AclOperation] = &[
+    AclOperation::Create,
+    AclOperation::Alter,
+    AclOperation::Describe,
+    AclOperation::ClusterAction,
+    AclOperation::DescribeConfigs,
+    AclOperation::AlterConfigs,
+    AclOperation::IdempotentWrite,
+];
+/// The same for a group (DescribeGroups v3+).
+pub const GROUP_OPERATIONS: &[AclOperation] = &[AclOperation::Read, AclOperation::Describe, AclOperation::Delete];
 
 pub fn str_bytes(s: impl Into<String>) -> StrBytes {
     StrBytes::from_string(s.into())
@@ -159,6 +214,8 @@ pub fn str_bytes(s: impl Into<String>) -> StrBytes {
 pub(crate) mod test_support;
 #[cfg(test)]
 mod group_tests;
+#[cfg(test)]
+mod security_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

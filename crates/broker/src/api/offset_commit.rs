@@ -11,6 +11,7 @@ use kafka_protocol::messages::offset_commit_response::{OffsetCommitResponseParti
 use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse};
 
 use super::RequestContext;
+use crate::auth::acl::{AclOperation, ResourceType};
 use crate::group::service::CommitMember;
 use crate::group::snapshot::CommittedOffset;
 
@@ -25,12 +26,19 @@ pub async fn handle(ctx: &RequestContext<'_>, req: OffsetCommitRequest) -> Offse
     let expire = (ctx.api_version <= 4 && req.retention_time_ms != DEFAULT_RETENTION).then(|| now.saturating_add(req.retention_time_ms));
     // Per partition: Ok(offset to store) or the partition's own error.
     let mut checked = Vec::new();
+    // Kafka: READ on the group, then READ on each topic.
+    let group_allowed = ctx.authorized(AclOperation::Read, ResourceType::Group, &req.group_id);
     for topic in &req.topics {
         let known = image.topic(&topic.name.0);
+        let topic_allowed = ctx.authorized(AclOperation::Read, ResourceType::Topic, &topic.name.0);
         for p in &topic.partitions {
             let exists = known.is_some_and(|t| usize::try_from(p.partition_index).is_ok_and(|i| i < t.partitions.len()));
             let metadata = p.committed_metadata.as_ref().map_or("", |m| m.as_str());
-            let result = if !exists {
+            let result = if !group_allowed {
+                Err(ResponseError::GroupAuthorizationFailed)
+            } else if !topic_allowed {
+                Err(ResponseError::TopicAuthorizationFailed)
+            } else if !exists {
                 Err(ResponseError::UnknownTopicOrPartition)
             } else if metadata.len() > OFFSET_METADATA_MAX_BYTES {
                 Err(ResponseError::OffsetMetadataTooLarge)

@@ -2,12 +2,18 @@
 //! some partitions, unless the group is active and subscribed to the topic
 //! (GROUP_SUBSCRIBED_TO_TOPIC), as Kafka does.
 
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::offset_delete_response::{OffsetDeleteResponsePartition, OffsetDeleteResponseTopic};
 use kafka_protocol::messages::{OffsetDeleteRequest, OffsetDeleteResponse, TopicName};
 
 use super::{str_bytes, RequestContext};
+use crate::auth::acl::{AclOperation, ResourceType};
 
 pub fn handle(ctx: &RequestContext<'_>, req: OffsetDeleteRequest) -> OffsetDeleteResponse {
+    // Kafka: DELETE on the group.
+    if !ctx.authorized(AclOperation::Delete, ResourceType::Group, &req.group_id) {
+        return OffsetDeleteResponse::default().with_error_code(ResponseError::GroupAuthorizationFailed.code());
+    }
     let partitions: Vec<(String, i32)> = req
         .topics
         .iter()

@@ -6,6 +6,7 @@
 //! still change answers UNSTABLE_OFFSET_COMMIT with offset -1, and the client
 //! retries until that transaction ended.
 
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::offset_fetch_response::{
     OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions, OffsetFetchResponseTopic,
     OffsetFetchResponseTopics,
@@ -13,6 +14,7 @@ use kafka_protocol::messages::offset_fetch_response::{
 use kafka_protocol::messages::{OffsetFetchRequest, OffsetFetchResponse, TopicName};
 
 use super::{str_bytes, RequestContext};
+use crate::auth::acl::{AclOperation, ResourceType};
 use crate::group::service::FetchedOffset;
 use crate::group::snapshot::CommittedOffset;
 
@@ -89,6 +91,11 @@ pub fn handle(ctx: &RequestContext<'_>, req: OffsetFetchRequest) -> OffsetFetchR
 /// Classic groups check neither the member id nor the epoch v9 carries (for
 /// KIP-848 groups); an unknown group has no offsets, and no error.
 fn fetch(ctx: &RequestContext<'_>, group_id: &str, wanted: Option<&[(String, i32)]>, require_stable: bool) -> (i16, Vec<(String, Vec<Fetched>)>) {
+    // Kafka: DESCRIBE on the group (per-topic DESCRIBE checks are not made yet).
+    if !ctx.authorized(AclOperation::Describe, ResourceType::Group, group_id) {
+        let empty = wanted.map(|w| by_topic(w.iter().map(|(t, p)| (t.clone(), *p, Ok(None))))).unwrap_or_default();
+        return (ResponseError::GroupAuthorizationFailed.code(), empty);
+    }
     let offsets = ctx.broker.groups.fetch_offsets(group_id, wanted, require_stable);
     (0, by_topic(offsets.into_iter()))
 }

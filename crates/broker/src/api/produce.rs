@@ -29,16 +29,25 @@ use strom_storage::producer_state::VerificationGuard;
 use strom_storage::validator;
 
 use super::{str_bytes, RequestContext};
+use crate::auth::acl::{AclOperation, ResourceType};
 use crate::metadata::{NewTopic, TopicImage};
 
 pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<ProduceResponse> {
     let acks = req.acks;
-    if req.transactional_id.is_none() && has_transactional_records(&req) {
-        let error = ResponseError::TransactionalIdAuthorizationFailed;
-        return (acks != 0).then(|| refuse_all(&req, error, "Transactional Id authorization failed."));
+    // Kafka's handleProduceRequest: transactional records need a transactional
+    // id the principal may WRITE, or the whole request fails.
+    if has_transactional_records(&req) {
+        let authorized = req.transactional_id.as_ref().is_some_and(|id| ctx.authorized(AclOperation::Write, ResourceType::TransactionalId, id));
+        if !authorized {
+            let error = ResponseError::TransactionalIdAuthorizationFailed;
+            return (acks != 0).then(|| refuse_all(&req, error, "Transactional Id authorization failed."));
+        }
     }
     let transactional_id = req.transactional_id.as_ref().map(|id| id.to_string());
     let mut topics = Vec::with_capacity(req.topic_data.len());
+    // Every partition is appended first; the fsyncs they need then run at
+    // once (one per partition log, in parallel), not one after the other.
+    let mut flushes = Vec::new();
     for topic in req.topic_data {
         let found = find_topic(ctx, &topic.name.0, topic.topic_id);
         let mut partitions = Vec::with_capacity(topic.partition_data.len());
@@ -51,16 +60,32 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<Pro
                     failed(index, ResponseError::InvalidTopicException, Some(format!("Cannot append to internal topic {}", t.name)))
                 }
                 Ok(_) if !matches!(acks, -1..=1) => failed(index, ResponseError::InvalidRequiredAcks, None),
-                Ok(t) => produce_partition(ctx, t, data, acks, transactional_id.as_deref()).await,
+                Ok(t) => match produce_partition(ctx, t, data, acks, transactional_id.as_deref()) {
+                    Produced::Done(response) => response,
+                    Produced::Flushing(response, flush) => {
+                        flushes.push((topics.len(), partitions.len(), flush));
+                        response
+                    }
+                },
             };
-            if response.error_code != 0 {
-                tracing::debug!(topic = %topic.name.0, partition = response.index, error = response.error_code, message = ?response.error_message, "produce refused");
-            }
             partitions.push(response);
         }
         topics.push(
             TopicProduceResponse::default().with_name(topic.name).with_topic_id(topic.topic_id).with_partition_responses(partitions),
         );
+    }
+    for (t, p, handle) in flushes {
+        if let Err(error) = flushed(handle).await {
+            let Some(topic) = topics.get_mut(t) else { continue };
+            let Some(response) = topic.partition_responses.get_mut(p) else { continue };
+            tracing::error!(topic = %topic.name.0, partition = response.index, %error, "flush failed");
+            *response = failed(response.index, ResponseError::KafkaStorageError, Some(error));
+        }
+    }
+    for topic in &topics {
+        for response in topic.partition_responses.iter().filter(|r| r.error_code != 0) {
+            tracing::debug!(topic = %topic.name.0, partition = response.index, error = response.error_code, message = ?response.error_message, "produce refused");
+        }
     }
     if topics.iter().flat_map(|t| &t.partition_responses).any(|p| p.error_code == 0) {
         ctx.broker.data_arrived();
@@ -93,17 +118,26 @@ fn refuse_all(req: &ProduceRequest, error: ResponseError, message: &str) -> Prod
 }
 
 /// The topic a request names (by name below v13, by id from v13),
-/// auto-creating a named one when allowed.
+/// auto-creating a named one when allowed. Writing needs WRITE on the
+/// topic, creating it CREATE on the cluster or the topic.
 fn find_topic(ctx: &RequestContext<'_>, name: &str, id: uuid::Uuid) -> Result<TopicImage, ResponseError> {
     let image = ctx.broker.metadata.image();
+    let may_write = |name: &str| ctx.authorized(AclOperation::Write, ResourceType::Topic, name);
     if ctx.api_version >= 13 {
-        return image.topic_by_id(&id).cloned().ok_or(ResponseError::UnknownTopicId);
+        let topic = image.topic_by_id(&id).ok_or(ResponseError::UnknownTopicId)?;
+        return if may_write(&topic.name) { Ok(topic.clone()) } else { Err(ResponseError::TopicAuthorizationFailed) };
+    }
+    if !may_write(name) {
+        return Err(ResponseError::TopicAuthorizationFailed);
     }
     if let Some(topic) = image.topic(name) {
         return Ok(topic.clone());
     }
     if !ctx.broker.config.auto_create_topics {
         return Err(ResponseError::UnknownTopicOrPartition);
+    }
+    if !ctx.cluster_authorized(AclOperation::Create) && !ctx.authorized(AclOperation::Create, ResourceType::Topic, name) {
+        return Err(ResponseError::TopicAuthorizationFailed);
     }
     match ctx.broker.metadata.create_topic(NewTopic::with_defaults(name), false) {
         Ok(topic) => Ok(topic),
@@ -114,25 +148,37 @@ fn find_topic(ctx: &RequestContext<'_>, name: &str, id: uuid::Uuid) -> Result<To
     }
 }
 
-async fn produce_partition(
+/// A partition's answer, or its answer once the fsync it waits for is done.
+enum Produced {
+    Done(PartitionProduceResponse),
+    Flushing(PartitionProduceResponse, tokio::task::JoinHandle<Result<(), String>>),
+}
+
+impl From<PartitionProduceResponse> for Produced {
+    fn from(response: PartitionProduceResponse) -> Self {
+        Produced::Done(response)
+    }
+}
+
+fn produce_partition(
     ctx: &RequestContext<'_>,
     topic: &TopicImage,
     data: PartitionProduceData,
     acks: i16,
     transactional_id: Option<&str>,
-) -> PartitionProduceResponse {
+) -> Produced {
     let index = data.index;
     let Some(partition) = topic.partitions.get(usize::try_from(index).unwrap_or(usize::MAX)) else {
-        return failed(index, ResponseError::UnknownTopicOrPartition, None);
+        return failed(index, ResponseError::UnknownTopicOrPartition, None).into();
     };
     let Some(log) = ctx.broker.partitions.log(&topic.name, index) else {
-        return failed(index, ResponseError::NotLeaderOrFollower, None);
+        return failed(index, ResponseError::NotLeaderOrFollower, None).into();
     };
     let Some(records) = data.records else {
-        return failed(index, ResponseError::InvalidRecord, Some("The produce request has no records.".into()));
+        return failed(index, ResponseError::InvalidRecord, Some("The produce request has no records.".into())).into();
     };
     if let Err(error) = validator::check_produce_version(&records, ctx.api_version) {
-        return failed(index, code(error.kafka_error_code()), Some(error.to_string()));
+        return failed(index, code(error.kafka_error_code()), Some(error.to_string())).into();
     }
     if acks == -1 {
         let min_isr = topic.configs.get("min.insync.replicas").and_then(|v| v.parse::<usize>().ok()).unwrap_or(1);
@@ -142,36 +188,33 @@ async fn produce_partition(
                 partition.isr.len(),
                 topic.name
             );
-            return failed(index, ResponseError::NotEnoughReplicas, Some(message));
+            return failed(index, ResponseError::NotEnoughReplicas, Some(message)).into();
         }
     }
     let verified = match verify(ctx, transactional_id, &topic.name, index, &records, &log) {
         Ok(verified) => verified,
-        Err(response) => return response,
+        Err(response) => return (*response).into(),
     };
-    // The one copy between socket and file: the request buffer is shared and
-    // offsets are assigned in place.
-    let mut batch = records.to_vec();
+    // No copy between socket and file: the log writes the records from the
+    // request buffer, behind a patched copy of the batch header.
     let epoch = partition.leader_epoch;
     let appended = match verified {
-        None => log.append_records(&mut batch, epoch, crate::now_ms()),
-        Some(guard) => log.append_records_verified(&mut batch, epoch, crate::now_ms(), guard),
+        None => log.append_records(&records, epoch, crate::now_ms()),
+        Some(guard) => log.append_records_verified(&records, epoch, crate::now_ms(), guard),
     };
     match appended {
         Ok(info) => {
-            if info.needs_flush && acks != 0 {
-                if let Err(error) = flush(Arc::clone(&log), info.last_offset + 1).await {
-                    tracing::error!(topic = %topic.name, partition = index, %error, "flush failed");
-                    return failed(index, ResponseError::KafkaStorageError, Some(error));
-                }
-            } else if info.needs_flush {
-                tokio::task::spawn_blocking(move || log.flush());
-            }
-            PartitionProduceResponse::default()
+            let response = PartitionProduceResponse::default()
                 .with_index(index)
                 .with_base_offset(info.base_offset)
                 .with_log_append_time_ms(info.log_append_time.unwrap_or(-1))
-                .with_log_start_offset(info.log_start_offset)
+                .with_log_start_offset(info.log_start_offset);
+            if info.needs_flush && acks != 0 {
+                return Produced::Flushing(response, flush(log, info.last_offset + 1));
+            } else if info.needs_flush {
+                tokio::task::spawn_blocking(move || log.flush());
+            }
+            response.into()
         }
         Err(AppendError::Invalid(error)) => {
             let mut response = failed(index, code(error.kafka_error_code()), Some(error.to_string()));
@@ -180,12 +223,12 @@ async fn produce_partition(
                     .with_batch_index(batch_index)
                     .with_batch_index_error_message(Some(str_bytes(message)))];
             }
-            response
+            response.into()
         }
-        Err(AppendError::Producer(error)) => failed(index, code(error.kafka_error_code()), Some(error.to_string())),
+        Err(AppendError::Producer(error)) => failed(index, code(error.kafka_error_code()), Some(error.to_string())).into(),
         Err(AppendError::Storage(error)) => {
             tracing::error!(topic = %topic.name, partition = index, %error, "append failed");
-            failed(index, ResponseError::KafkaStorageError, Some(error.to_string()))
+            failed(index, ResponseError::KafkaStorageError, Some(error.to_string())).into()
         }
     }
 }
@@ -200,7 +243,7 @@ fn verify(
     index: i32,
     records: &[u8],
     log: &PartitionLog,
-) -> Result<Option<Option<VerificationGuard>>, PartitionProduceResponse> {
+) -> Result<Option<Option<VerificationGuard>>, Box<PartitionProduceResponse>> {
     let Some(transactional_id) = transactional_id.filter(|_| ctx.broker.config.transaction_partition_verification_enable) else { return Ok(None) };
     let Ok(header) = BatchHeader::parse(records) else { return Ok(None) };
     if !header.is_transactional() || !header.has_producer_id() {
@@ -219,7 +262,7 @@ fn verify(
     match verified {
         Ok(guard) => Ok(Some(guard)),
         Err(ResponseError::InvalidTxnState) => {
-            Err(failed(index, ResponseError::InvalidTxnState, Some("Partition was not added to the transaction".into())))
+            Err(Box::new(failed(index, ResponseError::InvalidTxnState, Some("Partition was not added to the transaction".into()))))
         }
         Err(
             error @ (ResponseError::ConcurrentTransactions
@@ -229,9 +272,9 @@ fn verify(
         ) => {
             // Retriable for every client, and no metadata refresh (Kafka's choice).
             let message = format!("Unable to verify the partition has been added to the transaction. Underlying error: {}", error_name(error));
-            Err(failed(index, ResponseError::NotEnoughReplicas, Some(message)))
+            Err(Box::new(failed(index, ResponseError::NotEnoughReplicas, Some(message))))
         }
-        Err(error) => Err(failed(index, error, None)),
+        Err(error) => Err(Box::new(failed(index, error, None))),
     }
 }
 
@@ -245,11 +288,16 @@ fn error_name(error: ResponseError) -> &'static str {
     }
 }
 
-/// fsyncs the log up to `offset` off the async threads; concurrent callers share fsyncs.
-async fn flush(log: Arc<PartitionLog>, offset: i64) -> Result<(), String> {
-    match tokio::task::spawn_blocking(move || log.flush_until(offset)).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(error)) => Err(error.to_string()),
+/// Starts an fsync of the log up to `offset` off the async threads;
+/// concurrent callers share fsyncs (group commit).
+fn flush(log: Arc<PartitionLog>, offset: i64) -> tokio::task::JoinHandle<Result<(), String>> {
+    tokio::task::spawn_blocking(move || log.flush_until(offset).map_err(|error| error.to_string()))
+}
+
+/// Waits for a flush started by [`flush`].
+async fn flushed(handle: tokio::task::JoinHandle<Result<(), String>>) -> Result<(), String> {
+    match handle.await {
+        Ok(result) => result,
         Err(error) => Err(error.to_string()),
     }
 }

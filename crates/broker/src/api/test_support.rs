@@ -13,10 +13,15 @@ pub struct TestBroker {
 }
 
 pub fn broker() -> TestBroker {
-    open(tempfile::tempdir().unwrap())
+    broker_with(Overrides::default())
 }
 
-fn open(dir: tempfile::TempDir) -> TestBroker {
+/// A broker with these settings on top of the test defaults.
+pub fn broker_with(settings: Overrides) -> TestBroker {
+    open(tempfile::tempdir().unwrap(), settings)
+}
+
+fn open(dir: tempfile::TempDir, settings: Overrides) -> TestBroker {
     // New groups rebalance at once; few internal partitions keep tests quick.
     let flags = Overrides {
         data_dir: Some(dir.path().to_path_buf()),
@@ -24,7 +29,8 @@ fn open(dir: tempfile::TempDir) -> TestBroker {
         offsets_topic_num_partitions: Some(3),
         transaction_state_log_num_partitions: Some(3),
         ..Overrides::default()
-    };
+    }
+    .then(settings);
     let config = Config::resolve(Layers { file: None, env: Overrides::default(), flags }).unwrap();
     let registration = BrokerRegistration {
         node_id: 1,
@@ -46,7 +52,7 @@ impl TestBroker {
     pub fn crash_and_restart(self, rt: &tokio::runtime::Runtime) -> TestBroker {
         let TestBroker { broker, dir } = self;
         drop(broker);
-        let restarted = open(dir);
+        let restarted = open(dir, Overrides::default());
         let _inside = rt.enter();
         restarted.broker.groups.load().unwrap();
         restarted.broker.txns.load().unwrap();

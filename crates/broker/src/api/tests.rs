@@ -12,7 +12,8 @@ use super::test_support::broker;
 use super::*;
 
 pub(super) fn ctx<'a>(broker: &'a Broker, api_version: i16) -> RequestContext<'a> {
-    RequestContext { broker, listener: "PLAINTEXT", api_version, client_id: "test", client_host: "/127.0.0.1" }
+    static ANONYMOUS: std::sync::LazyLock<crate::auth::Principal> = std::sync::LazyLock::new(crate::auth::Principal::anonymous);
+    RequestContext { broker, listener: "PLAINTEXT", api_version, client_id: "test", client_host: "/127.0.0.1", principal: &ANONYMOUS }
 }
 
 /// Handlers run on a multi-thread runtime, as in the broker (blocking
@@ -83,6 +84,8 @@ fn every_supported_api_has_a_handler() {
             ApiKey::DescribeGroups => RequestKind::DescribeGroups(DescribeGroupsRequest::default()),
             ApiKey::DeleteGroups => RequestKind::DeleteGroups(DeleteGroupsRequest::default()),
             key if super::txn_tests::is_txn_api(key) => super::txn_tests::request_for(key, api.max_version),
+
+            key if super::security_tests::is_security_api(key) => super::security_tests::request_for(key),
             other => panic!("{other:?} is advertised but this test does not know it"),
         };
         let ctx = ctx(&b.broker, api.max_version);
@@ -259,6 +262,8 @@ fn every_response_encodes_at_every_advertised_version() {
                 ApiKey::IncrementalAlterConfigs => RequestKind::IncrementalAlterConfigs(incremental("t", "retention.ms", 0, Some("1000"))),
                 key if super::group_tests::is_group_api(key) => super::group_tests::request_for(key, version, &member),
                 key if super::txn_tests::is_txn_api(key) => super::txn_tests::request_for(key, version),
+
+                key if super::security_tests::is_security_api(key) => super::security_tests::request_for(key),
                 other => panic!("{other:?} is advertised but this test does not know it"),
             };
             let ctx = ctx(&b.broker, version);

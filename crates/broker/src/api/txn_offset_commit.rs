@@ -11,6 +11,10 @@
 //! before the first offsets are written (INVALID_TXN_STATE, or
 //! TRANSACTION_ABORTABLE from v4); a fenced producer gets INVALID_PRODUCER_EPOCH.
 //! v5 (KIP-890 part 2) is handled as v4.
+//!
+//! Authorization as Kafka: WRITE on the transactional id, then READ on the
+//! group (else every partition carries that error), then READ on each topic
+//! (TOPIC_AUTHORIZATION_FAILED).
 
 use std::sync::Arc;
 
@@ -19,6 +23,7 @@ use kafka_protocol::messages::txn_offset_commit_response::{TxnOffsetCommitRespon
 use kafka_protocol::messages::{TxnOffsetCommitRequest, TxnOffsetCommitResponse};
 
 use super::RequestContext;
+use crate::auth::acl::{AclOperation, ResourceType};
 use crate::group::records::OFFSETS_TOPIC;
 use crate::group::service::{CommitMember, TxnAppend};
 use crate::group::snapshot::CommittedOffset;
@@ -27,16 +32,28 @@ use crate::group::snapshot::CommittedOffset;
 const OFFSET_METADATA_MAX_BYTES: usize = 4096;
 
 pub async fn handle(ctx: &RequestContext<'_>, req: TxnOffsetCommitRequest) -> TxnOffsetCommitResponse {
+    let refused = if !ctx.authorized(AclOperation::Write, ResourceType::TransactionalId, &req.transactional_id) {
+        Some(ResponseError::TransactionalIdAuthorizationFailed)
+    } else if !ctx.authorized(AclOperation::Read, ResourceType::Group, &req.group_id) {
+        Some(ResponseError::GroupAuthorizationFailed)
+    } else {
+        None
+    };
     let now = crate::now_ms();
     let image = ctx.broker.metadata.image();
     // Per partition: Ok(offset to store) or the partition's own error.
     let mut checked = Vec::new();
     for topic in &req.topics {
         let known = image.topic(&topic.name.0);
+        let readable = ctx.authorized(AclOperation::Read, ResourceType::Topic, &topic.name.0);
         for p in &topic.partitions {
             let exists = known.is_some_and(|t| usize::try_from(p.partition_index).is_ok_and(|i| i < t.partitions.len()));
             let metadata = p.committed_metadata.as_ref().map_or("", |m| m.as_str());
-            let result = if !exists {
+            let result = if let Some(error) = refused {
+                Err(error)
+            } else if !readable {
+                Err(ResponseError::TopicAuthorizationFailed)
+            } else if !exists {
                 Err(ResponseError::UnknownTopicOrPartition)
             } else if metadata.len() > OFFSET_METADATA_MAX_BYTES {
                 Err(ResponseError::OffsetMetadataTooLarge)
@@ -84,9 +101,8 @@ async fn store(ctx: &RequestContext<'_>, req: &TxnOffsetCommitRequest, offsets: 
         let log = ctx.broker.partitions.log(OFFSETS_TOPIC, partition).ok_or(ResponseError::CoordinatorNotAvailable)?;
         let target = (OFFSETS_TOPIC.to_string(), partition);
         let verified = ctx.broker.txns.verify_write(&log, target, &req.transactional_id, producer.0, producer.1, -1, ctx.api_version >= 4);
-        TxnAppend::Verified(verified.map_err(|error| {
+        TxnAppend::Verified(verified.inspect_err(|error| {
             tracing::debug!(transactional_id = %req.transactional_id.0, ?error, "transactional offsets not verified");
-            error
         })?)
     } else {
         TxnAppend::Unverified

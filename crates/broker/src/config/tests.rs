@@ -118,3 +118,53 @@ fn transaction_settings_have_kafkas_defaults_and_are_checked() {
         assert_eq!(layers(Some(text), &[], Overrides::default()).unwrap_err().key, key);
     }
 }
+
+#[test]
+fn security_defaults_are_plaintext_with_no_authorizer() {
+    let config = layers(None, &[], Overrides::default()).unwrap();
+    assert_eq!(config.security.protocol_of("PLAINTEXT"), SecurityProtocol::Plaintext);
+    assert!(!config.security.authorizer && config.security.tls.is_none() && config.security.sasl_users.is_empty());
+    assert_eq!(config.security.failed_authentication_delay_ms, 100);
+}
+
+#[test]
+fn listeners_get_protocols_from_their_names_or_the_map() {
+    let env = [
+        ("STROM_LISTENERS", "INTERNAL://0.0.0.0:29092,SASL_PLAINTEXT://0.0.0.0:9093"),
+        ("STROM_LISTENER_SECURITY_PROTOCOL_MAP", "INTERNAL:PLAINTEXT"),
+        ("STROM_SASL_USERS", "alice:a:b,bob:pw"),
+        ("STROM_AUTHORIZER", "standard"),
+        ("STROM_SUPER_USERS", "User:admin; User:ops"),
+    ];
+    let config = layers(None, &env, Overrides::default()).unwrap();
+    assert_eq!(config.security.protocol_of("INTERNAL"), SecurityProtocol::Plaintext);
+    assert_eq!(config.security.protocol_of("SASL_PLAINTEXT"), SecurityProtocol::SaslPlaintext);
+    let users: Vec<(&str, &str)> = config.security.sasl_users.iter().map(|u| (u.name.as_str(), u.password.as_str())).collect();
+    assert_eq!(users, [("alice", "a:b"), ("bob", "pw")]);
+    assert_eq!(config.security.super_users, ["User:admin", "User:ops"]);
+    assert!(config.security.authorizer);
+    assert!(!format!("{config:?}").contains("a:b"), "passwords stay out of debug output");
+}
+
+#[test]
+fn security_mistakes_name_their_key() {
+    let cases: [(&[(&str, &str)], &str); 6] = [
+        (&[("STROM_LISTENERS", "EXTERNAL://:1"), ("STROM_LISTENER_SECURITY_PROTOCOL_MAP", "OTHER:SSL")], "listener EXTERNAL has no security protocol"),
+        (&[("STROM_LISTENERS", "SSL://:1")], "ssl_certificate_chain_file"),
+        (&[("STROM_SASL_ENABLED_MECHANISMS", "GSSAPI")], "\"GSSAPI\" is not supported"),
+        (&[("STROM_SASL_USERS", "nopassword")], "name:password"),
+        (&[("STROM_SCRAM_ITERATIONS", "100")], "between 4096 and 16384"),
+        (&[("STROM_AUTHORIZER", "acl")], "none or standard"),
+    ];
+    for (env, expected) in cases {
+        let error = layers(None, env, Overrides::default()).unwrap_err().to_string();
+        assert!(error.contains(expected), "{env:?}: {error}");
+    }
+}
+
+#[test]
+fn sasl_users_read_as_a_yaml_list() {
+    let file = "sasl_users:\n  - {name: alice, password: secret}\n";
+    let config = layers(Some(file), &[], Overrides::default()).unwrap();
+    assert_eq!(config.security.sasl_users[0].name, "alice");
+}

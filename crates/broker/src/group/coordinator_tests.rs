@@ -184,6 +184,17 @@ impl Harness {
         (member, r.generation_id)
     }
 
+    /// A second member joins a Stable one-member group and both rejoin: the
+    /// group is CompletingRebalance with (leader, follower, generation).
+    fn completing_pair(&mut self, group: &str) -> (String, String, i32) {
+        let (a, _) = self.stable_single(group);
+        let (b, tb) = self.join_new(group);
+        let ta = self.join(Join::new(group, &a));
+        let generation = self.joined(ta).generation_id;
+        self.joined(tb);
+        (a, b, generation)
+    }
+
     fn stored_groups(&self) -> Vec<&GroupSnapshot> {
         self.appended.iter().filter_map(|r| match r {
             OffsetsRecord::Group { value: Some(g), .. } => Some(g),
@@ -278,11 +289,7 @@ fn a_second_member_rebalances_a_stable_group() {
 #[test]
 fn an_expired_session_removes_the_member_and_rebalances() {
     let mut h = Harness::new(0);
-    let (a, _) = h.stable_single("g");
-    let (b, tb) = h.join_new("g");
-    let ta = h.join(Join::new("g", &a));
-    let generation = h.joined(ta).generation_id;
-    h.joined(tb);
+    let (a, b, generation) = h.completing_pair("g");
     let sa = h.sync("g", &a, generation, &[(&a, b"pa"), (&b, b"pb")]);
     let sb = h.sync("g", &b, generation, &[]);
     h.synced(sa);
@@ -305,11 +312,7 @@ fn an_expired_session_removes_the_member_and_rebalances() {
 #[test]
 fn members_that_do_not_rejoin_in_the_rebalance_timeout_are_dropped() {
     let mut h = Harness::new(0);
-    let (a, _) = h.stable_single("g");
-    let (b, tb) = h.join_new("g");
-    let ta = h.join(Join::new("g", &a));
-    let generation = h.joined(ta).generation_id;
-    h.joined(tb);
+    let (a, b, generation) = h.completing_pair("g");
     let sa = h.sync("g", &a, generation, &[]);
     let sb = h.sync("g", &b, generation, &[]);
     h.synced(sa);
@@ -329,11 +332,7 @@ fn members_that_do_not_rejoin_in_the_rebalance_timeout_are_dropped() {
 #[test]
 fn leaving_rebalances_and_the_last_leave_empties_the_group() {
     let mut h = Harness::new(0);
-    let (a, _) = h.stable_single("g");
-    let (b, tb) = h.join_new("g");
-    let ta = h.join(Join::new("g", &a));
-    let generation = h.joined(ta).generation_id;
-    h.joined(tb);
+    let (a, b, generation) = h.completing_pair("g");
     let r = h.leave("g", &[(&b, None), ("stranger", None)]);
     assert_eq!(r.members.iter().map(|m| m.error_code).collect::<Vec<_>>(), vec![NONE, code(ResponseError::UnknownMemberId)]);
     assert_eq!(h.state("g"), "PreparingRebalance");
@@ -440,11 +439,7 @@ fn static_members_survive_a_missed_rebalance_and_leave_by_instance_id() {
 #[test]
 fn members_that_never_sync_are_removed_after_the_rebalance_timeout() {
     let mut h = Harness::new(0);
-    let (a, _) = h.stable_single("g");
-    let (b, tb) = h.join_new("g");
-    let ta = h.join(Join::new("g", &a));
-    let generation = h.joined(ta).generation_id;
-    h.joined(tb);
+    let (a, b, generation) = h.completing_pair("g");
     let sa = h.sync("g", &a, generation, &[(&a, b"x")]);
     h.synced(sa);
     assert_eq!(h.state("g"), "Stable");
@@ -460,11 +455,7 @@ fn members_that_never_sync_are_removed_after_the_rebalance_timeout() {
 #[test]
 fn a_rejoin_during_completing_rebalance_fails_parked_syncs() {
     let mut h = Harness::new(0);
-    let (a, _) = h.stable_single("g");
-    let (b, tb) = h.join_new("g");
-    let ta = h.join(Join::new("g", &a));
-    let generation = h.joined(ta).generation_id;
-    h.joined(tb);
+    let (a, b, generation) = h.completing_pair("g");
     let sb = h.sync("g", &b, generation, &[]);
     // b rejoins with new metadata before the leader synced.
     let tb2 = h.join(Join::new("g", &b).protocols(&[("range", &["t", "u"])]));

@@ -140,8 +140,8 @@ mod tests {
         let first = vec![(b"k1".to_vec(), Some(b"v1".to_vec())), (b"k2".to_vec(), Some(b"v2".to_vec()))];
         let second = vec![(b"k1".to_vec(), None)];
         for records in [first, second] {
-            let mut batch = encode(&records, 1000).unwrap();
-            log.append_records(&mut batch, 0, 1000).unwrap();
+            let batch = encode(&records, 1000).unwrap();
+            log.append_records(&batch, 0, 1000).unwrap();
         }
         let mut seen = Vec::new();
         replay(&log, |r| {
@@ -162,12 +162,12 @@ mod tests {
         use strom_storage::producer_state::AppendOrigin;
         let dir = tempfile::tempdir().unwrap();
         let log = PartitionLog::open(dir.path(), LogConfig::default(), true).unwrap();
-        let mut plain = encode(&[(b"a".to_vec(), Some(b"1".to_vec()))], 1000).unwrap();
-        log.append_records(&mut plain, 0, 1000).unwrap();
-        let mut txn = encode_transactional(&[(b"b".to_vec(), Some(b"2".to_vec())), (b"c".to_vec(), None)], (7, 3), 1000).unwrap();
+        let plain = encode(&[(b"a".to_vec(), Some(b"1".to_vec()))], 1000).unwrap();
+        log.append_records(&plain, 0, 1000).unwrap();
+        let txn = encode_transactional(&[(b"b".to_vec(), Some(b"2".to_vec())), (b"c".to_vec(), None)], (7, 3), 1000).unwrap();
         let header = BatchHeader::parse(&txn).unwrap();
         assert!(header.is_transactional() && header.base_sequence == -1 && header.producer_epoch == 3);
-        log.append_records_from(&mut txn, 0, 1000, AppendOrigin::Coordinator).unwrap();
+        log.append_records_from(&txn, 0, 1000, AppendOrigin::Coordinator).unwrap();
         assert_eq!(log.open_transaction(7), Some(1));
         let marker = TxnMarker { producer_id: 7, producer_epoch: 3, coordinator_epoch: 0, control_type: ControlRecordType::Abort };
         log.write_txn_marker(marker, 0, 1000).unwrap();

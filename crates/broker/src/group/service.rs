@@ -49,6 +49,8 @@ pub struct GroupService {
     metadata: Arc<MetadataStore>,
     partitions: Arc<Partitions>,
     offsets_partitions: i32,
+    /// `segment.bytes` of `__consumer_offsets` when it is created.
+    offsets_segment_bytes: i64,
 }
 
 /// Why offsets could not be stored.
@@ -59,7 +61,12 @@ pub struct StoreError {
 }
 
 impl GroupService {
-    pub fn new(config: GroupConfig, offsets_partitions: i32, metadata: Arc<MetadataStore>, partitions: Arc<Partitions>) -> Self {
+    pub fn new(
+        config: GroupConfig,
+        (offsets_partitions, offsets_segment_bytes): (i32, i64),
+        metadata: Arc<MetadataStore>,
+        partitions: Arc<Partitions>,
+    ) -> Self {
         Self {
             state: Mutex::new(State { coordinator: GroupCoordinator::new(config), waiters: HashMap::new() }),
             next_token: AtomicU64::new(1),
@@ -67,6 +74,7 @@ impl GroupService {
             metadata,
             partitions,
             offsets_partitions,
+            offsets_segment_bytes,
         }
     }
 
@@ -93,9 +101,9 @@ impl GroupService {
         let mut topic = NewTopic::with_defaults(OFFSETS_TOPIC);
         topic.num_partitions = self.offsets_partitions;
         topic.replication_factor = 1;
-        // Kafka's offsets.topic.segment.bytes and compression: compacted, 100 MiB segments.
+        // As Kafka creates it: compacted, offsets.topic.segment.bytes segments.
         topic.configs.insert("cleanup.policy".into(), Some("compact".into()));
-        topic.configs.insert("segment.bytes".into(), Some("104857600".into()));
+        topic.configs.insert("segment.bytes".into(), Some(self.offsets_segment_bytes.to_string()));
         match self.metadata.create_topic(topic, false) {
             Ok(_) => {
                 tracing::info!(partitions = self.offsets_partitions, "created {OFFSETS_TOPIC}");
@@ -379,7 +387,7 @@ impl GroupService {
 
     /// Appends one encoded batch: a transactional one (`txn`) with the
     /// coordinator's origin.
-    fn append_bytes(&self, group_id: &str, mut bytes: Vec<u8>, now: i64, txn: Option<TxnAppend>) -> Result<Option<(Arc<PartitionLog>, i64)>, StoreError> {
+    fn append_bytes(&self, group_id: &str, bytes: Vec<u8>, now: i64, txn: Option<TxnAppend>) -> Result<Option<(Arc<PartitionLog>, i64)>, StoreError> {
         let unavailable = |message: String| StoreError { error: ResponseError::CoordinatorNotAvailable, message };
         self.ensure_offsets_topic().map_err(|error| StoreError { error, message: format!("{OFFSETS_TOPIC} is missing") })?;
         let partition = self.partition_for(group_id);
@@ -390,9 +398,9 @@ impl GroupService {
             .map_or(0, |p| p.leader_epoch);
         let log = self.partitions.log(OFFSETS_TOPIC, partition).ok_or_else(|| unavailable(format!("{OFFSETS_TOPIC}-{partition} is not open")))?;
         let appended = match txn {
-            None => log.append_records(&mut bytes, epoch, now),
-            Some(TxnAppend::Unverified) => log.append_records_from(&mut bytes, epoch, now, AppendOrigin::Coordinator),
-            Some(TxnAppend::Verified(guard)) => log.append_records_verified_from(&mut bytes, epoch, now, AppendOrigin::Coordinator, guard),
+            None => log.append_records(&bytes, epoch, now),
+            Some(TxnAppend::Unverified) => log.append_records_from(&bytes, epoch, now, AppendOrigin::Coordinator),
+            Some(TxnAppend::Verified(guard)) => log.append_records_verified_from(&bytes, epoch, now, AppendOrigin::Coordinator, guard),
         };
         match appended {
             Ok(info) => Ok(info.needs_flush.then(|| (log, info.last_offset + 1))),

@@ -7,6 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
 use super::records::{EndpointRecord, MetadataRecord};
+use crate::auth::acl::AclBinding;
+use crate::auth::sasl::Credentials;
+use crate::auth::scram::{ScramCredential, ScramMechanism};
 
 /// The whole cluster as the metadata log describes it.
 #[derive(Debug, Clone, Default)]
@@ -23,6 +26,10 @@ pub struct MetadataImage {
     pub controller_id: i32,
     /// The first producer id not yet handed out.
     pub next_producer_id: i64,
+    /// Salted SCRAM credentials by user name and mechanism.
+    pub scram_credentials: BTreeMap<String, BTreeMap<ScramMechanism, ScramCredential>>,
+    /// ACLs by their id.
+    pub acls: BTreeMap<Uuid, AclBinding>,
 }
 
 /// One broker as it registered itself.
@@ -149,6 +156,24 @@ impl MetadataImage {
                 let name = self.topic_names_by_id.remove(topic_id).ok_or_else(|| fail("unknown topic id"))?;
                 self.topics.remove(&name);
             }
+            MetadataRecord::UserScramCredential { name, mechanism, credential } => {
+                self.scram_credentials.entry(name.clone()).or_default().insert(*mechanism, credential.clone());
+            }
+            MetadataRecord::RemoveUserScramCredential { name, mechanism } => {
+                let user = self.scram_credentials.get_mut(name).ok_or_else(|| fail("unknown user"))?;
+                user.remove(mechanism).ok_or_else(|| fail("unknown credential"))?;
+                if user.is_empty() {
+                    self.scram_credentials.remove(name);
+                }
+            }
+            MetadataRecord::AccessControlEntry { id, acl } => {
+                if self.acls.insert(*id, acl.clone()).is_some() {
+                    return Err(fail("the ACL id is already used"));
+                }
+            }
+            MetadataRecord::RemoveAccessControlEntry { id } => {
+                self.acls.remove(id).ok_or_else(|| fail("unknown ACL id"))?;
+            }
         }
         Ok(())
     }
@@ -156,6 +181,12 @@ impl MetadataImage {
     fn topic_mut(&mut self, id: &Uuid) -> Option<&mut TopicImage> {
         let name = self.topic_names_by_id.get(id)?;
         self.topics.get_mut(name)
+    }
+}
+
+impl Credentials for MetadataImage {
+    fn scram(&self, user: &str, mechanism: ScramMechanism) -> Option<ScramCredential> {
+        self.scram_credentials.get(user)?.get(&mechanism).cloned()
     }
 }
 

@@ -9,6 +9,9 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::auth::acl::AclBinding;
+use crate::auth::scram::{ScramCredential, ScramMechanism};
+
 /// Version of the entry format, stored in every batch so later formats can be told apart.
 pub const FORMAT_VERSION: u16 = 1;
 
@@ -57,6 +60,14 @@ pub enum MetadataRecord {
     /// A block of producer ids was handed to a broker; the next block starts
     /// at `next_producer_id` (Kafka's `ProducerIdsRecord`).
     ProducerIds { node_id: i32, next_producer_id: i64 },
+    /// A user's salted SCRAM credential was set (Kafka's `UserScramCredentialRecord`).
+    UserScramCredential { name: String, mechanism: ScramMechanism, credential: ScramCredential },
+    /// Kafka's `RemoveUserScramCredentialRecord`.
+    RemoveUserScramCredential { name: String, mechanism: ScramMechanism },
+    /// An ACL was created (Kafka's `AccessControlEntryRecord`); `id` is unique.
+    AccessControlEntry { id: Uuid, acl: AclBinding },
+    /// Kafka's `RemoveAccessControlEntryRecord`.
+    RemoveAccessControlEntry { id: Uuid },
 }
 
 /// One advertised listener endpoint of a broker.

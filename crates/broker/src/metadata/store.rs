@@ -434,3 +434,6 @@ fn new_topic_id(image: &MetadataImage) -> Uuid {
 
 #[cfg(test)]
 mod tests;
+
+mod security;
+pub use security::ScramChange;

@@ -102,6 +102,7 @@ impl TxnCoordinator {
         Self { config, txns: HashMap::new(), timer: Timer::new() }
     }
 
+    #[cfg(test)]
     pub fn get(&self, transactional_id: &str) -> Option<&TxnMetadata> {
         self.txns.get(transactional_id)
     }

@@ -81,11 +81,11 @@ impl Effects for LogEffects<'_> {
     fn write(&mut self, transactional_id: &str, state: Option<&Transit>) -> Result<(), ResponseError> {
         let (log, epoch) = self.service.state_log(transactional_id)?;
         let record = (records::key(transactional_id), state.map(records::value));
-        let mut bytes = offsets_log::encode(&[record], self.now_ms).map_err(|error| {
+        let bytes = offsets_log::encode(&[record], self.now_ms).map_err(|error| {
             tracing::error!(%error, "cannot encode a {TRANSACTION_STATE_TOPIC} record");
             ResponseError::UnknownServerError
         })?;
-        match log.append_records(&mut bytes, epoch, self.now_ms) {
+        match log.append_records(&bytes, epoch, self.now_ms) {
             Ok(info) => {
                 if info.needs_flush {
                     self.flushes.push((log, info.last_offset + 1));

@@ -129,12 +129,22 @@ pub fn sample_request(api_key: ApiKey, v: i16) -> RequestKind {
         | ApiKey::DescribeProducers
         | ApiKey::DescribeTransactions
         | ApiKey::ListTransactions => txn::sample_request(api_key, v, extra),
+
+        ApiKey::SaslHandshake
+        | ApiKey::SaslAuthenticate
+        | ApiKey::DescribeUserScramCredentials
+        | ApiKey::AlterUserScramCredentials
+        | ApiKey::DescribeAcls
+        | ApiKey::CreateAcls
+        | ApiKey::DeleteAcls => security::sample_request(api_key, extra),
         other => panic!("no sample request for {other:?}"),
     }
 }
 
 mod groups;
 mod txn;
+
+mod security;
 
 fn produce(v: i16) -> ProduceRequest {
     use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};

@@ -44,7 +44,7 @@ pub enum AppendError {
 impl PartitionLog {
     /// Validates and appends the records of one partition from a Produce request.
     /// Transactional batches begin or continue their producer's transaction.
-    pub fn append_records(&self, records: &mut [u8], leader_epoch: i32, now_ms: i64) -> Result<AppendInfo, AppendError> {
+    pub fn append_records(&self, records: &[u8], leader_epoch: i32, now_ms: i64) -> Result<AppendInfo, AppendError> {
         self.append_records_from(records, leader_epoch, now_ms, AppendOrigin::Client)
     }
 
@@ -53,7 +53,7 @@ impl PartitionLog {
     /// only, not for duplicates or sequences, as in Kafka.
     pub fn append_records_from(
         &self,
-        records: &mut [u8],
+        records: &[u8],
         leader_epoch: i32,
         now_ms: i64,
         origin: AppendOrigin,
@@ -74,7 +74,7 @@ impl PartitionLog {
     /// ("Record was not part of an ongoing transaction"), as Kafka.
     pub fn append_records_verified(
         &self,
-        records: &mut [u8],
+        records: &[u8],
         leader_epoch: i32,
         now_ms: i64,
         guard: Option<VerificationGuard>,
@@ -87,7 +87,7 @@ impl PartitionLog {
     /// offset commit) after verifying the partition is in its transaction.
     pub fn append_records_verified_from(
         &self,
-        records: &mut [u8],
+        records: &[u8],
         leader_epoch: i32,
         now_ms: i64,
         origin: AppendOrigin,
@@ -98,7 +98,7 @@ impl PartitionLog {
 
     fn append_checked(
         &self,
-        records: &mut [u8],
+        records: &[u8],
         leader_epoch: i32,
         now_ms: i64,
         origin: AppendOrigin,
@@ -130,7 +130,9 @@ impl PartitionLog {
                 return Ok(duplicate(base_offset, last_offset, inner.log_start_offset));
             }
         }
-        let needs_flush = inner.append(&self.dir, records, &header, now_ms)?;
+        // The producer's bytes go to the file as they came, behind the patched header.
+        let body = records.get(crate::batch::HEADER_BYTES..validated.size).unwrap_or_default();
+        let needs_flush = inner.append_parts(&self.dir, &validated.head, body, &header, now_ms)?;
         if header.has_producer_id() {
             inner.producers.record(&header, now_ms);
         }

@@ -9,8 +9,8 @@ fn open(dir: &std::path::Path, clean: bool) -> PartitionLog {
 }
 
 fn produce(log: &PartitionLog, spec: &Spec) -> Result<AppendInfo, AppendError> {
-    let mut batch = build(spec);
-    log.append_records(&mut batch, 0, NOW)
+    let batch = build(spec);
+    log.append_records(&batch, 0, NOW)
 }
 
 #[test]
@@ -33,11 +33,11 @@ fn invalid_batches_are_refused_and_nothing_is_written() {
     let mut corrupt = build(&Spec::with_records(2));
     let last = corrupt.len() - 1;
     corrupt[last] ^= 1;
-    let err = log.append_records(&mut corrupt, 0, NOW).unwrap_err();
+    let err = log.append_records(&corrupt, 0, NOW).unwrap_err();
     assert!(matches!(err, AppendError::Invalid(ref e) if e.kafka_error_code() == 2), "{err}");
     let mut two = build(&Spec::with_records(1));
     two.extend(build(&Spec::with_records(1)));
-    assert!(log.append_records(&mut two, 0, NOW).is_err());
+    assert!(log.append_records(&two, 0, NOW).is_err());
     assert_eq!(log.log_end_offset(), 0);
 }
 

@@ -47,8 +47,8 @@ fn kv(key: &str, value: Option<&str>) -> KeyValue {
 /// Produces one batch; record i gets timestamp `ts + i`.
 fn produce(log: &PartitionLog, records: Vec<KeyValue>, codec: Compression, ts: i64) -> AppendInfo {
     let spec = Spec { records, base_timestamp: ts, ..Spec::default() }.compressed(codec);
-    let mut batch = build(&spec);
-    log.append_records(&mut batch, 0, ts).unwrap()
+    let batch = build(&spec);
+    log.append_records(&batch, 0, ts).unwrap()
 }
 
 /// A map holding `keys` keys per pass.
@@ -170,8 +170,8 @@ fn idempotent_producers_keep_their_sequence_state_through_compaction_and_restart
         let log = open(dir.path(), true);
         for seq in 0..5 {
             let spec = Spec { records: vec![kv("k", Some("p"))], ..Spec::default() }.idempotent(42, 0, seq);
-            let mut batch = build(&spec);
-            log.append_records(&mut batch, 0, NOW).unwrap();
+            let batch = build(&spec);
+            log.append_records(&batch, 0, NOW).unwrap();
             retry = Some(spec);
         }
         // Later writes supersede every record of the producer.
@@ -180,7 +180,7 @@ fn idempotent_producers_keep_their_sequence_state_through_compaction_and_restart
         }
         clean_all(&log, NOW + 100, &cleaner(10));
         let spec = retry.clone().unwrap();
-        let again = log.append_records(&mut build(&spec), 0, NOW).unwrap();
+        let again = log.append_records(&build(&spec), 0, NOW).unwrap();
         assert!(again.duplicate && again.base_offset == 4, "{again:?}");
         let header = log.headers_from(0).unwrap().into_iter().find(|h| h.producer_id == 42).unwrap();
         assert_eq!((header.records_count, header.base_offset, header.last_sequence()), (0, 4, 4), "kept as an empty batch");
@@ -194,11 +194,11 @@ fn idempotent_producers_keep_their_sequence_state_through_compaction_and_restart
     }
     let log = open(dir.path(), false);
     let spec = retry.unwrap();
-    assert!(log.append_records(&mut build(&spec), 0, NOW).unwrap().duplicate);
+    assert!(log.append_records(&build(&spec), 0, NOW).unwrap().duplicate);
     let gap = Spec { records: vec![kv("k", Some("p"))], ..Spec::default() }.idempotent(42, 0, 7);
-    assert!(matches!(log.append_records(&mut build(&gap), 0, NOW), Err(AppendError::Producer(_))), "out of order");
+    assert!(matches!(log.append_records(&build(&gap), 0, NOW), Err(AppendError::Producer(_))), "out of order");
     let next = Spec { records: vec![kv("k", Some("p"))], ..Spec::default() }.idempotent(42, 0, 5);
-    assert!(!log.append_records(&mut build(&next), 0, NOW).unwrap().duplicate);
+    assert!(!log.append_records(&build(&next), 0, NOW).unwrap().duplicate);
 }
 
 #[test]
@@ -463,7 +463,7 @@ fn nothing_at_or_after_an_open_transaction_is_compacted() {
     }
     let mut txn = Spec { records: vec![kv("key-0", Some("in-txn"))], ..Spec::default() }.idempotent(5, 0, 0);
     txn.transactional = true;
-    let open_txn = log.append_records(&mut build(&txn), 0, NOW).unwrap().base_offset;
+    let open_txn = log.append_records(&build(&txn), 0, NOW).unwrap().base_offset;
     for i in 0..30 {
         produce(&log, vec![kv(&format!("key-{}", i % 3), Some("after"))], Compression::None, NOW + 100 + i);
     }
@@ -486,7 +486,7 @@ fn aborted_transactions_survive_compaction_and_recovery() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(dir.path(), true);
     let txn = Spec { transactional: true, ..Spec::with_records(3).idempotent(7, 0, 0) };
-    log.append_records(&mut build(&txn), 0, NOW).unwrap();
+    log.append_records(&build(&txn), 0, NOW).unwrap();
     let marker = TxnMarker { producer_id: 7, producer_epoch: 0, coordinator_epoch: 0, control_type: ControlRecordType::Abort };
     log.write_txn_marker(marker, 0, NOW).unwrap();
     // Updates of the same keys, enough to roll several segments.

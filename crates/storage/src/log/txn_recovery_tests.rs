@@ -47,7 +47,7 @@ fn step(log: &PartitionLog, rng: &mut impl Rng, seqs: &mut [i32], epochs: &mut [
     let open = log.open_transaction(pid).is_some();
     let roll = rng.random_range(0..10);
     if roll == 0 {
-        log.append_records(&mut build(&Spec::with_records(rng.random_range(1..4))), 0, NOW).unwrap();
+        log.append_records(&build(&Spec::with_records(rng.random_range(1..4))), 0, NOW).unwrap();
     } else if open && roll < 4 {
         let control_type = if rng.random_bool(0.5) { ControlRecordType::Abort } else { ControlRecordType::Commit };
         // Now and then the coordinator bumps the epoch as it aborts (a fenced zombie).
@@ -61,7 +61,7 @@ fn step(log: &PartitionLog, rng: &mut impl Rng, seqs: &mut [i32], epochs: &mut [
         let n = rng.random_range(1..4);
         let transactional = open || rng.random_bool(0.7);
         let spec = Spec { transactional, ..Spec::with_records(n).idempotent(pid, epochs[p], seqs[p]) };
-        log.append_records(&mut build(&spec), 0, NOW).unwrap();
+        log.append_records(&build(&spec), 0, NOW).unwrap();
         seqs[p] += n as i32;
     }
 }

@@ -23,7 +23,7 @@ fn spec(pid: i64, epoch: i16, seq: i32, n: usize, transactional: bool) -> Spec {
 }
 
 fn produce(log: &PartitionLog, spec: &Spec) -> Result<AppendInfo, AppendError> {
-    log.append_records(&mut build(spec), 0, NOW)
+    log.append_records(&build(spec), 0, NOW)
 }
 
 fn marker(pid: i64, epoch: i16, coordinator_epoch: i32, control_type: ControlRecordType) -> TxnMarker {
@@ -242,15 +242,15 @@ fn coordinator_writes_join_transactions_without_sequences() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(dir.path(), true);
     // A transactional offset commit: the producer's id and epoch, no sequence.
-    let mut batch = build(&spec(3, 1, -1, 1, true));
-    log.append_records_from(&mut batch, 0, NOW, AppendOrigin::Coordinator).unwrap();
-    let mut again = build(&spec(3, 1, -1, 1, true));
-    log.append_records_from(&mut again, 0, NOW, AppendOrigin::Coordinator).unwrap();
+    let batch = build(&spec(3, 1, -1, 1, true));
+    log.append_records_from(&batch, 0, NOW, AppendOrigin::Coordinator).unwrap();
+    let again = build(&spec(3, 1, -1, 1, true));
+    log.append_records_from(&again, 0, NOW, AppendOrigin::Coordinator).unwrap();
     assert_eq!((log.open_transaction(3), log.last_stable_offset()), (Some(0), 0));
-    let mut from_client = build(&spec(3, 1, -1, 1, true));
-    assert!(matches!(log.append_records(&mut from_client, 0, NOW), Err(AppendError::Invalid(_))), "clients need a sequence");
-    let mut old_epoch = build(&spec(3, 0, -1, 1, true));
-    assert_eq!(error_code(log.append_records_from(&mut old_epoch, 0, NOW, AppendOrigin::Coordinator).unwrap_err()), 47);
+    let from_client = build(&spec(3, 1, -1, 1, true));
+    assert!(matches!(log.append_records(&from_client, 0, NOW), Err(AppendError::Invalid(_))), "clients need a sequence");
+    let old_epoch = build(&spec(3, 0, -1, 1, true));
+    assert_eq!(error_code(log.append_records_from(&old_epoch, 0, NOW, AppendOrigin::Coordinator).unwrap_err()), 47);
     end(&log, 3, 1, Commit);
     assert_eq!(log.last_stable_offset(), 3);
 }
@@ -309,7 +309,7 @@ fn a_damaged_txn_index_is_rebuilt_even_after_a_clean_shutdown() {
 fn verified_appends_need_a_current_guard_to_begin_a_transaction() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(dir.path(), true);
-    let verified = |spec: &Spec, guard| log.append_records_verified(&mut build(spec), 0, NOW, guard);
+    let verified = |spec: &Spec, guard| log.append_records_verified(&build(spec), 0, NOW, guard);
     assert_eq!(error_code(verified(&spec(1, 0, 0, 1, true), None).unwrap_err()), 48);
     let guard = log.start_txn_verification(1, 0, 0, NOW);
     assert!(guard.is_some());

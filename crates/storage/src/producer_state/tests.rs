@@ -469,7 +469,8 @@ fn rebuilding_from_the_log_gives_the_live_state() {
             build(&Spec::with_records(count).idempotent(producer as i64, 0, sequences[producer]));
         let header = BatchHeader::parse(&bytes).expect("valid");
         assert_eq!(live.check(&header), Ok(SequenceCheck::Append));
-        let v = validate_and_assign(&mut bytes, next_offset, 0, 0, &cfg).expect("valid");
+        let v = validate_and_assign(&bytes, next_offset, 0, 0, &cfg).expect("valid");
+        v.apply_to(&mut bytes);
         live.record(&v.header, v.max_timestamp);
         next_offset = v.last_offset + 1;
         sequences[producer] += count as i32;

@@ -38,8 +38,15 @@ fn now() -> i64 {
     Spec::default().base_timestamp + 1000
 }
 
+/// Validates `bytes` and, on success, turns them into the batch as stored.
 fn validate(bytes: &mut [u8], cfg: &ValidationConfig) -> Result<ValidatedBatch, ValidationError> {
-    validate_and_assign(bytes, 100, 7, now(), cfg)
+    let before = bytes.to_vec();
+    let validated = validate_and_assign(bytes, 100, 7, now(), cfg);
+    assert_eq!(bytes, &before[..], "validation never changes the producer's bytes");
+    if let Ok(v) = &validated {
+        v.apply_to(bytes);
+    }
+    validated
 }
 
 fn error_of(bytes: &mut [u8], cfg: &ValidationConfig) -> (i16, ValidationError) {
@@ -48,7 +55,7 @@ fn error_of(bytes: &mut [u8], cfg: &ValidationConfig) -> (i16, ValidationError) 
 }
 
 #[test]
-fn assigns_offsets_in_place_for_every_codec() {
+fn assigns_offsets_in_a_copy_of_the_header_for_every_codec() {
     for codec in CODECS {
         let spec = Spec::with_records(10)
             .idempotent(42, 1, 5)
@@ -343,7 +350,7 @@ fn checks_create_time_window() {
         ..cfg()
     };
     let now_early = spec.base_timestamp - 100;
-    let error = validate_and_assign(&mut build(&spec), 0, 0, now_early, &late).expect_err("ahead");
+    let error = validate_and_assign(&build(&spec), 0, 0, now_early, &late).expect_err("ahead");
     assert_eq!(error.kafka_error_code(), INVALID_TIMESTAMP);
     assert!(
         matches!(error, ValidationError::TimestampOutOfRange { timestamp, .. } if timestamp == spec.base_timestamp)
@@ -375,7 +382,7 @@ fn checks_create_time_window() {
         ..spec.clone()
     };
     assert!(validate(&mut build(&at_edge), &edge).is_ok());
-    assert!(validate_and_assign(&mut build(&at_edge), 0, 0, spec.base_timestamp, &edge).is_ok());
+    assert!(validate_and_assign(&build(&at_edge), 0, 0, spec.base_timestamp, &edge).is_ok());
     // NO_TIMESTAMP is never out of range; extreme values do not overflow.
     let mut b = build(&at_edge);
     patch(&mut b, 27, &NO_TIMESTAMP.to_be_bytes());
@@ -522,13 +529,13 @@ fn compacted_walk_checks_every_record_timestamp() {
     let record0_len = (payload[0] >> 1) as usize + 1;
     assert_eq!(payload[record0_len + 2], 2, "zig-zag delta 1");
     payload[record0_len + 2] = 0x7e; // delta 63 ms
-    let mut b = with_payload(&batch, &payload);
+    let b = with_payload(&batch, &payload);
     let tight = ValidationConfig {
         timestamp_after_max_ms: 0,
         ..compacted()
     };
     let error =
-        validate_and_assign(&mut b, 0, 0, spec.base_timestamp + 2, &tight).expect_err("future");
+        validate_and_assign(&b, 0, 0, spec.base_timestamp + 2, &tight).expect_err("future");
     assert_eq!(
         error,
         ValidationError::TimestampOutOfRange {
@@ -758,7 +765,8 @@ fn random_batches_validate_and_scan_back() {
         } else {
             cfg()
         };
-        let v = validate_and_assign(&mut batch, next_offset, 2, now(), &cfg).expect("valid");
+        let v = validate_and_assign(&batch, next_offset, 2, now(), &cfg).expect("valid");
+        v.apply_to(&mut batch);
         assert_eq!(v.last_offset - v.base_offset + 1, n as i64);
         expected.push((log.len(), v.header));
         next_offset = v.last_offset + 1;

@@ -127,4 +127,27 @@ class ProduceConsumeTest {
         }
         assertEquals(List.of("d3", "d4"), readFrom(tp, 3, 2).stream().map(ConsumerRecord::value).toList());
     }
+
+    @Test
+    void aConsumerAtTheEndSeesOnlyNewRecords() throws Exception {
+        TopicPartition tp = new TopicPartition(Strom.uniqueTopic("latest"), 0);
+        try (KafkaProducer<String, String> producer = producer(Map.of())) {
+            producer.send(new ProducerRecord<>(tp.topic(), 0, null, "old-0")).get();
+            producer.send(new ProducerRecord<>(tp.topic(), 0, null, "old-1")).get();
+            try (KafkaConsumer<String, String> consumer = consumer()) {
+                consumer.assign(List.of(tp));
+                consumer.seekToEnd(List.of(tp));
+                assertEquals(2, consumer.position(tp), "the end offset");
+                producer.send(new ProducerRecord<>(tp.topic(), 0, null, "new-0")).get();
+                List<ConsumerRecord<String, String>> got = new ArrayList<>();
+                long deadline = System.nanoTime() + Strom.TIMEOUT.toNanos();
+                while (got.isEmpty() && System.nanoTime() < deadline) {
+                    consumer.poll(Duration.ofMillis(200)).forEach(got::add);
+                }
+                assertEquals(1, got.size());
+                assertEquals(2, got.get(0).offset());
+                assertEquals("new-0", got.get(0).value());
+            }
+        }
+    }
 }
