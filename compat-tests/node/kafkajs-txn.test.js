@@ -100,10 +100,12 @@ test('a second producer with the same transactional id fences the first', async 
   const first = await txnProducer(transactionalId);
   const txn = await first.transaction();
   await txn.send({ topic, messages: [{ value: 'zombie' }] });
-  const second = await txnProducer(transactionalId); // its InitProducerId aborts the first one's transaction
+  const second = await txnProducer(transactionalId);
+  // kafkajs initializes the transactional id with its first transaction: that
+  // InitProducerId bumps the epoch and aborts the first one's transaction.
+  const winner = await second.transaction();
   // kafkajs sends EndTxn v1, where Kafka answers PRODUCER_FENCED as INVALID_PRODUCER_EPOCH.
   await assert.rejects(txn.commit(), (e) => e.type === 'INVALID_PRODUCER_EPOCH');
-  const winner = await second.transaction();
   await winner.send({ topic, messages: [{ value: 'winner' }] });
   await winner.commit();
   assert.deepEqual(await readAll([topic], false, 1), ['winner']);
