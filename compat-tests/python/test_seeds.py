@@ -8,7 +8,9 @@ The consumer scripts loop forever, so each runs as a child process whose
 output is read until the expected lines arrive, then it is killed, as a user
 would press Ctrl+C. Seed 002's consumer calls `process_event`, which the
 tutorial leaves for the reader to write ("Your processing logic here"); the
-harness defines it as a no-op before running the script.
+harness defines it as a no-op before running the script. Seed 002's
+exactly-once snippet uses `KafkaProducer` without importing it (the tutorial
+shows it after other scripts that do); the harness imports it first.
 """
 
 import os
@@ -101,8 +103,8 @@ class Child:
         self.process.wait()
 
 
-def run_to_end(code, timeout_s=30):
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout_s, cwd=HERE)
+def run_to_end(code, timeout_s=30, prelude=""):
+    out = subprocess.run([sys.executable, "-c", prelude + code], capture_output=True, text=True, timeout=timeout_s, cwd=HERE)
     assert out.returncode == 0, out.stdout + out.stderr
     return out.stdout
 
@@ -198,3 +200,30 @@ def test_seed_002_at_least_once_producer_and_consumer(seed_broker):
         assert not [line for line in consumer.lines if "Error processing" in line]
     finally:
         consumer.stop()
+
+
+def read_committed(topic, timeout_s=10):
+    """The values a read_committed consumer reads from topic-0, from the start."""
+    from kafka import KafkaConsumer
+    consumer = KafkaConsumer(bootstrap_servers="localhost:%d" % SEED_PORT, isolation_level="read_committed",
+                             enable_auto_commit=False, request_timeout_ms=kp.REQUEST_TIMEOUT_MS + 5000)
+    try:
+        tp = TopicPartition(topic, 0)
+        consumer.assign([tp])
+        consumer.seek_to_beginning(tp)
+        values = []
+        deadline = time.monotonic() + timeout_s
+        while not values and time.monotonic() < deadline:
+            values = [r.value for records in consumer.poll(timeout_ms=200).values() for r in records]
+        return values
+    finally:
+        consumer.close()
+
+
+def test_seed_002_exactly_once_producer(seed_broker):
+    """Seed 002's transactional producer: init, begin, a send to topic1 and one
+    to topic2, commit; both records are visible to a read_committed consumer
+    (the script aborts, and so shows nothing, if any step fails)."""
+    run_to_end(script("002_transactional_producer.py"), prelude="from kafka import KafkaProducer\n")
+    assert read_committed("topic1") == [b"message1"]
+    assert read_committed("topic2") == [b"message2"]

@@ -98,6 +98,28 @@ fn the_cleaner_interval_and_buffer_come_from_the_environment_and_are_checked() {
 }
 
 #[test]
+fn transaction_settings_have_kafkas_defaults_and_are_checked() {
+    let defaults = layers(None, &[], Overrides::default()).unwrap();
+    assert_eq!(
+        (defaults.transaction_state_log_num_partitions, defaults.transaction_max_timeout_ms, defaults.transactional_id_expiration_ms),
+        (50, 900_000, 604_800_000)
+    );
+    assert!(defaults.transaction_partition_verification_enable);
+    assert_eq!(defaults.test_txn_marker_delay_ms, 0);
+    let env = [("STROM_TRANSACTION_MAX_TIMEOUT_MS", "5000"), ("STROM_TRANSACTION_PARTITION_VERIFICATION_ENABLE", "false")];
+    let config = layers(None, &env, Overrides::default()).unwrap();
+    assert_eq!(config.transaction_max_timeout_ms, 5000);
+    assert!(!config.transaction_partition_verification_enable);
+    for (key, text) in [
+        ("transaction_state_log_num_partitions", "transaction_state_log_num_partitions: 0"),
+        ("transaction_max_timeout_ms", "transaction_max_timeout_ms: 0"),
+        ("transactional_id_expiration_ms", "transactional_id_expiration_ms: 0"),
+    ] {
+        assert_eq!(layers(Some(text), &[], Overrides::default()).unwrap_err().key, key);
+    }
+}
+
+#[test]
 fn security_defaults_are_plaintext_with_no_authorizer() {
     let config = layers(None, &[], Overrides::default()).unwrap();
     assert_eq!(config.security.protocol_of("PLAINTEXT"), SecurityProtocol::Plaintext);
