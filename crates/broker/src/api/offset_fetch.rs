@@ -91,13 +91,30 @@ pub fn handle(ctx: &RequestContext<'_>, req: OffsetFetchRequest) -> OffsetFetchR
 /// Classic groups check neither the member id nor the epoch v9 carries (for
 /// KIP-848 groups); an unknown group has no offsets, and no error.
 fn fetch(ctx: &RequestContext<'_>, group_id: &str, wanted: Option<&[(String, i32)]>, require_stable: bool) -> (i16, Vec<(String, Vec<Fetched>)>) {
-    // Kafka: DESCRIBE on the group (per-topic DESCRIBE checks are not made yet).
+    // Kafka: DESCRIBE on the group, then on each topic: a named topic the
+    // principal may not describe answers TOPIC_AUTHORIZATION_FAILED; "all
+    // topics" leaves such topics out.
     if !ctx.authorized(AclOperation::Describe, ResourceType::Group, group_id) {
         let empty = wanted.map(|w| by_topic(w.iter().map(|(t, p)| (t.clone(), *p, Ok(None))))).unwrap_or_default();
         return (ResponseError::GroupAuthorizationFailed.code(), empty);
     }
-    let offsets = ctx.broker.groups.fetch_offsets(group_id, wanted, require_stable);
-    (0, by_topic(offsets.into_iter()))
+    let describable = |topic: &str| ctx.authorized(AclOperation::Describe, ResourceType::Topic, topic);
+    let Some(wanted) = wanted else {
+        let offsets = ctx.broker.groups.fetch_offsets(group_id, None, require_stable);
+        return (0, by_topic(offsets.into_iter().filter(|(topic, _, _)| describable(topic))));
+    };
+    let (allowed, refused): (Vec<_>, Vec<_>) = wanted.iter().cloned().partition(|(topic, _)| describable(topic));
+    let mut offsets = ctx.broker.groups.fetch_offsets(group_id, Some(&allowed), require_stable).into_iter();
+    // Back in request order, refused partitions with their error.
+    let mut refused = refused.into_iter();
+    let answers = wanted.iter().filter_map(|(topic, _)| {
+        if describable(topic) {
+            offsets.next()
+        } else {
+            refused.next().map(|(t, p)| (t, p, Err(ResponseError::TopicAuthorizationFailed)))
+        }
+    });
+    (0, by_topic(answers))
 }
 
 fn by_topic(offsets: impl Iterator<Item = FetchedOffset>) -> Vec<(String, Vec<Fetched>)> {

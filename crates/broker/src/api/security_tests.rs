@@ -385,3 +385,50 @@ fn transaction_apis_check_the_transactional_id_the_group_and_the_topics() {
     let ResponseKind::DescribeProducers(r) = call_as(&b.broker, "alice", 0, RequestKind::DescribeProducers(req)) else { panic!() };
     assert_eq!(r.topics[0].partitions[0].error_code, topic_denied);
 }
+
+#[test]
+fn offset_fetch_hides_topics_the_principal_may_not_describe() {
+    let b = acl_broker();
+    for topic in ["orders", "secret"] {
+        let req = CreateTopicsRequest::default().with_topics(vec![create_topics_request::CreatableTopic::default()
+            .with_name(TopicName(StrBytes::from_static_str(topic)))
+            .with_num_partitions(1)
+            .with_replication_factor(1)]);
+        call_as(&b.broker, "admin", 7, RequestKind::CreateTopics(req));
+    }
+    let commit_topic = |n: &'static str| {
+        offset_commit_request::OffsetCommitRequestTopic::default()
+            .with_name(TopicName(StrBytes::from_static_str(n)))
+            .with_partitions(vec![offset_commit_request::OffsetCommitRequestPartition::default().with_partition_index(0).with_committed_offset(7)])
+    };
+    let req = OffsetCommitRequest::default()
+        .with_group_id(GroupId(name("g")))
+        .with_generation_id_or_member_epoch(-1)
+        .with_topics(vec![commit_topic("orders"), commit_topic("secret")]);
+    let ResponseKind::OffsetCommit(r) = call_as(&b.broker, "admin", 8, RequestKind::OffsetCommit(req)) else { panic!() };
+    assert!(r.topics.iter().all(|t| t.partitions[0].error_code == 0));
+    const DESCRIBE: i8 = 8;
+    create_acls(&b.broker, "admin", vec![
+        creation(GROUP, "g", LITERAL, "User:alice", DESCRIBE, ALLOW),
+        creation(TOPIC, "orders", LITERAL, "User:alice", DESCRIBE, ALLOW),
+    ]);
+    let fetch = |topics: Option<Vec<&'static str>>| {
+        let topics = topics.map(|names| {
+            names
+                .into_iter()
+                .map(|n| offset_fetch_request::OffsetFetchRequestTopics::default().with_name(TopicName(StrBytes::from_static_str(n))).with_partition_indexes(vec![0]))
+                .collect()
+        });
+        let group = offset_fetch_request::OffsetFetchRequestGroup::default().with_group_id(GroupId(name("g"))).with_topics(topics);
+        let req = OffsetFetchRequest::default().with_groups(vec![group]);
+        let ResponseKind::OffsetFetch(r) = call_as(&b.broker, "alice", 8, RequestKind::OffsetFetch(req)) else { panic!() };
+        let group = &r.groups[0];
+        assert_eq!(group.error_code, 0);
+        group.topics.iter().map(|t| (t.name.0.to_string(), t.partitions[0].committed_offset, t.partitions[0].error_code)).collect::<Vec<_>>()
+    };
+    assert_eq!(fetch(Some(vec!["secret", "orders"])), [
+        ("secret".to_string(), -1, ResponseError::TopicAuthorizationFailed.code()),
+        ("orders".to_string(), 7, 0)
+    ]);
+    assert_eq!(fetch(None), [("orders".to_string(), 7, 0)]);
+}
