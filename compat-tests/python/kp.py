@@ -160,6 +160,9 @@ def send_offsets_to_transaction(producer, offsets, consumer, group_id):
 # for a refused TLS handshake.
 AUTH_REFUSED = kafka.errors.KafkaTimeoutError if IS_V3 else kafka.errors.IncompatibleBrokerVersion
 TLS_REFUSED = kafka.errors.KafkaTimeoutError if IS_V3 else ssl.SSLError
+# A connection closed right after its TLS handshake (no principal for the
+# client certificate): 2.x gives up finding a broker.
+CLOSED_AFTER_TLS = kafka.errors.KafkaTimeoutError if IS_V3 else kafka.errors.NoBrokersAvailable
 # Short: a refused login never succeeds later.
 REFUSED_TIMEOUT_MS = 3000
 

@@ -116,6 +116,7 @@ pub struct Overrides {
     pub scram_iterations: Option<i32>,
     pub authorizer: Option<String>,
     pub super_users: Option<String>,
+    pub ssl_principal_mapping_rules: Option<String>,
     pub allow_everyone_if_no_acl_found: Option<bool>,
     pub connection_failed_authentication_delay_ms: Option<u64>,
     pub max_failed_authentications_per_minute: Option<u32>,
@@ -201,6 +202,7 @@ impl Overrides {
             scram_iterations: parse(&var, "STROM_SCRAM_ITERATIONS")?,
             authorizer: var("STROM_AUTHORIZER"),
             super_users: var("STROM_SUPER_USERS"),
+            ssl_principal_mapping_rules: var("STROM_SSL_PRINCIPAL_MAPPING_RULES"),
             allow_everyone_if_no_acl_found: parse(&var, "STROM_ALLOW_EVERYONE_IF_NO_ACL_FOUND")?,
             connection_failed_authentication_delay_ms: parse(&var, "STROM_CONNECTION_FAILED_AUTHENTICATION_DELAY_MS")?,
             max_failed_authentications_per_minute: parse(&var, "STROM_MAX_FAILED_AUTHENTICATIONS_PER_MINUTE")?,
@@ -247,6 +249,7 @@ impl Overrides {
             scram_iterations: other.scram_iterations.or(self.scram_iterations),
             authorizer: other.authorizer.or(self.authorizer),
             super_users: other.super_users.or(self.super_users),
+            ssl_principal_mapping_rules: other.ssl_principal_mapping_rules.or(self.ssl_principal_mapping_rules),
             allow_everyone_if_no_acl_found: other.allow_everyone_if_no_acl_found.or(self.allow_everyone_if_no_acl_found),
             connection_failed_authentication_delay_ms: other
                 .connection_failed_authentication_delay_ms

@@ -148,13 +148,14 @@ fn listeners_get_protocols_from_their_names_or_the_map() {
 
 #[test]
 fn security_mistakes_name_their_key() {
-    let cases: [(&[(&str, &str)], &str); 6] = [
+    let cases: [(&[(&str, &str)], &str); 7] = [
         (&[("STROM_LISTENERS", "EXTERNAL://:1"), ("STROM_LISTENER_SECURITY_PROTOCOL_MAP", "OTHER:SSL")], "listener EXTERNAL has no security protocol"),
         (&[("STROM_LISTENERS", "SSL://:1")], "ssl_certificate_chain_file"),
         (&[("STROM_SASL_ENABLED_MECHANISMS", "GSSAPI")], "\"GSSAPI\" is not supported"),
         (&[("STROM_SASL_USERS", "nopassword")], "name:password"),
         (&[("STROM_SCRAM_ITERATIONS", "100")], "between 4096 and 16384"),
         (&[("STROM_AUTHORIZER", "acl")], "none or standard"),
+        (&[("STROM_SSL_PRINCIPAL_MAPPING_RULES", "RULE:^CN=(.*)$")], "STROM_SSL_PRINCIPAL_MAPPING_RULES: rule \"RULE:^CN=(.*)$\" has no '/'"),
     ];
     for (env, expected) in cases {
         let error = layers(None, env, Overrides::default()).unwrap_err().to_string();
