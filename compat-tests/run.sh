@@ -75,7 +75,8 @@ mkdir -p "$RESULTS_DIR"
 total_passed=0
 total_failed=0
 failed_suites=()
-# "suite: FAIL line" of every failed test, repeated at the end, where a
+# "suite: FAIL ..." of every failed test (and "suite: FLAKY ..." of every
+# test that passed only on its rerun), repeated at the end, where a
 # shortened CI log still shows them.
 failed_tests=()
 
@@ -117,7 +118,7 @@ run_suite() {
   grep -v '^COUNTS ' <<<"$counts"
   while IFS= read -r line; do
     failed_tests+=("$name: ${line:0:400}")
-  done < <(grep '^ *FAIL ' <<<"$counts" | sed 's/^ *//')
+  done < <(grep -E '^ *(FAIL|FLAKY) ' <<<"$counts" | sed 's/^ *//')
   read -r _ passed failed skipped < <(grep '^COUNTS ' <<<"$counts")
   # A crash, a timeout or a suite that ran nothing must not look green.
   if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
@@ -132,7 +133,7 @@ run_suite() {
     failed=1
   fi
   if [ "$rc" -ne 0 ] && [ "$failed" -eq 1 ] && ! grep -q '^ *FAIL ' <<<"$counts"; then
-    failed_tests+=("$name: exited with code $rc (output: $dir/output.log)")
+    failed_tests+=("$name: FAIL exited with code $rc (output: $dir/output.log)")
   fi
   total_passed=$((total_passed + passed))
   total_failed=$((total_failed + failed))
@@ -156,7 +157,7 @@ for name in "${selected[@]}"; do
 done
 
 for line in "${failed_tests[@]}"; do
-  log "compat: failed: $line"
+  log "compat: $line"
 done
 log "compat: suites ${#selected[@]}, failed suites: ${failed_suites[*]:-none}; total $(elapsed_since "$overall_start")s"
 if [ $install_only = 1 ]; then
