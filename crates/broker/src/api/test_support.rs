@@ -9,7 +9,7 @@ use crate::partitions::Partitions;
 
 pub struct TestBroker {
     pub broker: Broker,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 pub fn broker() -> TestBroker {
@@ -18,21 +18,21 @@ pub fn broker() -> TestBroker {
 
 /// A broker with these settings on top of the test defaults.
 pub fn broker_with(settings: Overrides) -> TestBroker {
-    broker_in(&strom_storage::fs::os(), settings)
+    open(&strom_storage::fs::os(), tempfile::tempdir().unwrap(), settings)
 }
 
 /// A broker whose partition logs use the file system `fs`.
 pub fn broker_on(fs: &strom_storage::fs::Fs) -> TestBroker {
-    broker_in(fs, Overrides::default())
+    open(fs, tempfile::tempdir().unwrap(), Overrides::default())
 }
 
-fn broker_in(fs: &strom_storage::fs::Fs, settings: Overrides) -> TestBroker {
-    let dir = tempfile::tempdir().unwrap();
-    // New groups rebalance at once; few offsets partitions keep tests quick.
+fn open(fs: &strom_storage::fs::Fs, dir: tempfile::TempDir, settings: Overrides) -> TestBroker {
+    // New groups rebalance at once; few internal partitions keep tests quick.
     let flags = Overrides {
         data_dir: Some(dir.path().to_path_buf()),
         group_initial_rebalance_delay_ms: Some(0),
         offsets_topic_num_partitions: Some(3),
+        transaction_state_log_num_partitions: Some(3),
         ..Overrides::default()
     }
     .then(settings);
@@ -47,5 +47,20 @@ fn broker_in(fs: &strom_storage::fs::Fs, settings: Overrides) -> TestBroker {
     let partitions = Arc::new(Partitions::open_in(fs, dir.path(), 1).unwrap().with_max_decompressed_bytes(config.max_decompressed_batch_bytes));
     let publisher = Arc::clone(&partitions);
     metadata.add_publisher(Box::new(move |image| publisher.publish(image)));
-    TestBroker { broker: Broker::new(config, metadata, partitions), _dir: dir }
+    TestBroker { broker: Broker::new(config, metadata, partitions), dir }
+}
+
+impl TestBroker {
+    /// The broker as after a crash: nothing flushed or closed, everything
+    /// reopened and reloaded from the same directory (inside `rt`, where the
+    /// reload starts the markers of decided transactions).
+    pub fn crash_and_restart(self, rt: &tokio::runtime::Runtime) -> TestBroker {
+        let TestBroker { broker, dir } = self;
+        drop(broker);
+        let restarted = open(&strom_storage::fs::os(), dir, Overrides::default());
+        let _inside = rt.enter();
+        restarted.broker.groups.load().unwrap();
+        restarted.broker.txns.load().unwrap();
+        restarted
+    }
 }

@@ -60,8 +60,9 @@ impl Collector for StateCollector {
         let mut lag = Vec::new();
         for group in self.groups.list_groups(&[], &[]) {
             let group_id = group.group_id.0.to_string();
-            for (topic, partition, committed) in self.groups.fetch_offsets(&group_id, None) {
-                let (Some(committed), Some(&hw)) = (committed, high_watermarks.get(&(topic.clone(), partition))) else { continue };
+            // Pending transactional offsets do not count until committed (require_stable off).
+            for (topic, partition, committed) in self.groups.fetch_offsets(&group_id, None, false) {
+                let (Ok(Some(committed)), Some(&hw)) = (committed, high_watermarks.get(&(topic.clone(), partition))) else { continue };
                 let labels: Labels = vec![("group", group_id.clone()), ("topic", topic), ("partition", partition.to_string())];
                 lag.push((labels, (hw - committed.offset).max(0)));
             }

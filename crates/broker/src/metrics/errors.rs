@@ -27,6 +27,8 @@ pub fn error_codes(response: &ResponseKind) -> Vec<i16> {
         ResponseKind::Heartbeat(r) => vec![r.error_code],
         ResponseKind::LeaveGroup(r) => vec![r.error_code],
         ResponseKind::InitProducerId(r) => vec![r.error_code],
+        ResponseKind::EndTxn(r) => vec![r.error_code],
+        ResponseKind::AddOffsetsToTxn(r) => vec![r.error_code],
         ResponseKind::SaslHandshake(r) => vec![r.error_code],
         ResponseKind::SaslAuthenticate(r) => vec![r.error_code],
         _ => Vec::new(),
