@@ -75,6 +75,10 @@ mkdir -p "$RESULTS_DIR"
 total_passed=0
 total_failed=0
 failed_suites=()
+# "suite: FAIL ..." of every failed test (and "suite: FLAKY ..." of every
+# test that passed only on its rerun), repeated at the end, where a
+# shortened CI log still shows them.
+failed_tests=()
 
 # Prints the captured output of a failed step, shortened.
 show_log() {
@@ -112,6 +116,9 @@ run_suite() {
 
   counts=$(python3 "$COMPAT_DIR/lib/results.py" summarize "$dir/reports")
   grep -v '^COUNTS ' <<<"$counts"
+  while IFS= read -r line; do
+    failed_tests+=("$name: ${line:0:400}")
+  done < <(grep -E '^ *(FAIL|FLAKY) ' <<<"$counts" | sed 's/^ *//')
   read -r _ passed failed skipped < <(grep '^COUNTS ' <<<"$counts")
   # A crash, a timeout or a suite that ran nothing must not look green.
   if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
@@ -124,6 +131,9 @@ run_suite() {
   elif [ "$rc" -eq 0 ] && [ $((passed + failed)) -eq 0 ]; then
     log "    FAIL $name: ran no test"
     failed=1
+  fi
+  if [ "$rc" -ne 0 ] && [ "$failed" -eq 1 ] && ! grep -q '^ *FAIL ' <<<"$counts"; then
+    failed_tests+=("$name: FAIL exited with code $rc (output: $dir/output.log)")
   fi
   total_passed=$((total_passed + passed))
   total_failed=$((total_failed + failed))
@@ -146,6 +156,9 @@ for name in "${selected[@]}"; do
   run_suite "$name"
 done
 
+for line in "${failed_tests[@]}"; do
+  log "compat: $line"
+done
 log "compat: suites ${#selected[@]}, failed suites: ${failed_suites[*]:-none}; total $(elapsed_since "$overall_start")s"
 if [ $install_only = 1 ]; then
   [ ${#failed_suites[@]} -eq 0 ]

@@ -7,7 +7,8 @@ A suite leaves its results in one directory as
     `go test -json` output is converted with `results.py gojson`.
 
     python3 results.py summarize <dir>
-        prints one line per test ("PASS name", "FAIL name: message", ...) and
+        prints one line per test ("PASS name", "FAIL name: message", "FLAKY
+        name: message" for a test that failed once and passed on its rerun) and
         last a line "COUNTS <passed> <failed> <skipped>" for run.sh.
     python3 results.py gojson <go-test.json> <out.tsv>
         converts `go test -json` events into the tab-separated form.
@@ -42,6 +43,11 @@ def junit_results(path):
         full = "%s.%s" % (classname.rsplit(".", 1)[-1], name) if classname else name
         status, message = "pass", ""
         for child in case:
+            if child.tag in ("flakyFailure", "flakyError") and status == "pass":
+                # Surefire's rerun passed: counted as passed, shown as flaky.
+                status = "flaky"
+                lines = (child.text or "").strip().splitlines()
+                message = child.get("message") or (lines[-1] if lines else child.tag)
             if child.tag in ("failure", "error"):
                 status = "fail"
                 lines = (child.text or "").strip().splitlines()
@@ -76,8 +82,8 @@ def summarize(directory):
         results.extend(tsv_results(path))
     counts = {"pass": 0, "fail": 0, "skip": 0}
     for name, status, message in results:
-        counts[status] += 1
-        label = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP"}[status]
+        counts["pass" if status == "flaky" else status] += 1
+        label = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP", "flaky": "FLAKY"}[status]
         print("    %s %s%s" % (label, name, (": " + message) if message and status != "pass" else ""))
     print("COUNTS %d %d %d" % (counts["pass"], counts["fail"], counts["skip"]))
     return 0

@@ -140,12 +140,29 @@ def delete_groups(client, groups):
     return client.delete_consumer_groups(groups)
 
 
+# -- transactions ---------------------------------------------------------------
+# 2.3: send_offsets_to_transaction(offsets, group_id); 3.0 takes the consumer's
+# group metadata (KIP-447: generation and member id go to the coordinator).
+
+# What a fenced producer's EndTxn raises: 2.3 sends EndTxn v1, where Kafka
+# answers INVALID_PRODUCER_EPOCH instead of PRODUCER_FENCED (KIP-588).
+FENCED_ERROR = kafka.errors.ProducerFencedError if IS_V3 else kafka.errors.InvalidProducerEpochError
+
+
+def send_offsets_to_transaction(producer, offsets, consumer, group_id):
+    if IS_V3:
+        return producer.send_offsets_to_transaction(offsets, consumer.group_metadata())
+    return producer.send_offsets_to_transaction(offsets, group_id)
+
 # What a client that never gets past authentication raises: kafka-python 3
 # times out bootstrapping; 2.x's version probe gives up on a refused SASL
 # login with IncompatibleBrokerVersion, and raises the ssl module's error
 # for a refused TLS handshake.
 AUTH_REFUSED = kafka.errors.KafkaTimeoutError if IS_V3 else kafka.errors.IncompatibleBrokerVersion
 TLS_REFUSED = kafka.errors.KafkaTimeoutError if IS_V3 else ssl.SSLError
+# A connection closed right after its TLS handshake (no principal for the
+# client certificate): 2.x gives up finding a broker.
+CLOSED_AFTER_TLS = kafka.errors.KafkaTimeoutError if IS_V3 else kafka.errors.NoBrokersAvailable
 # Short: a refused login never succeeds later.
 REFUSED_TIMEOUT_MS = 3000
 

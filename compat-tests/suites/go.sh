@@ -6,7 +6,7 @@ export GO_DIR="$COMPAT_DIR/go"
 # franz-go's own integration tests that run against a real broker, with the
 # settings its docs give for a single node (KGO_TEST_RF=1) and a record count
 # that keeps the suite short.
-export FRANZ_GO_TESTS='^(TestGroupETL)$'
+export FRANZ_GO_TESTS='^(TestGroupETL|TestTxnEtl)$'
 export FRANZ_GO_TEST_RECORDS=50000
 
 install_go_franz() {

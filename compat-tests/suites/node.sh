@@ -19,7 +19,7 @@ run_kafkajs() {
   with_strom "$results/../strom.log" node --test \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=junit --test-reporter-destination="$results/node.xml" \
-    kafkajs.test.js kafkajs-groups.test.js kafkajs-security.test.js
+    kafkajs.test.js kafkajs-groups.test.js kafkajs-txn.test.js kafkajs-security.test.js
 }
 
 register_suite node-kafkajs install_kafkajs run_kafkajs "kafkajs 2.2.4 (node --test)"

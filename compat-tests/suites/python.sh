@@ -34,18 +34,19 @@ run_pytest() {
 
 install_kafka_python_3() { ensure_venv kafka-python-3; }
 run_kafka_python_3() { run_pytest kafka-python-3 "$1" test_kafka_python.py test_kafka_python_data.py test_kafka_python_groups.py \
-  test_seeds.py test_kafka_python_security.py; }
+  test_kafka_python_txn.py test_seeds.py test_kafka_python_security.py test_kafka_python_acl.py; }
 register_suite python-kafka-python-3 install_kafka_python_3 run_kafka_python_3 \
   "kafka-python 3.0.x (pytest)"
 
 install_kafka_python_2() { ensure_venv kafka-python-2; }
 run_kafka_python_2() { run_pytest kafka-python-2 "$1" test_kafka_python.py test_kafka_python_data.py test_kafka_python_groups.py \
-  test_seeds.py test_kafka_python_security.py; }
+  test_kafka_python_txn.py test_seeds.py test_kafka_python_security.py test_kafka_python_acl.py; }
 register_suite python-kafka-python-2 install_kafka_python_2 run_kafka_python_2 \
   "kafka-python 2.3.x (pytest, same tests as 3.0.x)"
 
 install_confluent_kafka() { ensure_venv confluent-kafka; }
 run_confluent_kafka() { run_pytest confluent-kafka "$1" test_confluent_kafka.py test_confluent_kafka_data.py \
-  test_confluent_kafka_groups.py test_confluent_kafka_compaction.py test_confluent_kafka_security.py; }
+  test_confluent_kafka_groups.py test_confluent_kafka_compaction.py test_confluent_kafka_txn.py test_confluent_kafka_security.py; }
+
 register_suite python-confluent-kafka install_confluent_kafka run_confluent_kafka \
   "confluent-kafka with its bundled librdkafka (pytest)"

@@ -146,6 +146,12 @@ impl StromProcess {
         Self::start_inner(data_dir.to_path_buf(), None, Vec::new(), None)
     }
 
+    /// [`StromProcess::start_in`] with extra environment variables.
+    pub fn start_in_with_env(data_dir: &Path, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Self::start_inner(data_dir.to_path_buf(), None, env, None)
+    }
+
     fn start_inner(
         data_dir: PathBuf,
         temp: Option<TempDir>,

@@ -1,5 +1,6 @@
 //! The state every connection shares: config, cluster metadata, partition
-//! logs, the producer id block, and the signal that wakes waiting fetches.
+//! logs, the coordinators, the producer id block, and the signal that wakes
+//! waiting fetches.
 
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
@@ -14,6 +15,8 @@ use crate::group::coordinator::GroupConfig;
 use crate::group::service::GroupService;
 use crate::metadata::{Endpoint, MetadataImage, MetadataStore};
 use crate::partitions::Partitions;
+use crate::txn::coordinator::TxnConfig;
+use crate::txn::service::TxnService;
 
 /// Producer ids reserved from the metadata log at a time (Kafka: 1000).
 const PRODUCER_ID_BLOCK: i64 = 1000;
@@ -24,6 +27,8 @@ pub struct Broker {
     pub partitions: Arc<Partitions>,
     /// Consumer groups and their committed offsets.
     pub groups: Arc<GroupService>,
+    /// Transactions and `__transaction_state`.
+    pub txns: Arc<TxnService>,
     /// ACL checks for every handler.
     pub authorizer: Authorizer,
     /// Failed logins per client address.
@@ -31,9 +36,28 @@ pub struct Broker {
     /// Certificates of SSL and SASL_SSL listeners, if any.
     pub tls: Option<Arc<TlsSource>>,
     /// Ticks on every successful produce; long-polling fetches wait on it.
-    appends: watch::Sender<u64>,
-    /// Producer ids this broker may still hand out.
-    producer_ids: Mutex<Range<i64>>,
+    appends: Arc<watch::Sender<u64>>,
+    producer_ids: Arc<ProducerIds>,
+}
+
+/// Producer ids this broker may still hand out, refilled in durable blocks.
+pub struct ProducerIds {
+    metadata: Arc<MetadataStore>,
+    node_id: i32,
+    ids: Mutex<Range<i64>>,
+}
+
+impl ProducerIds {
+    /// A producer id never handed out before, by any broker, across restarts.
+    pub fn next(&self) -> Result<i64, String> {
+        let mut ids = self.ids.lock().unwrap_or_else(|p| p.into_inner());
+        if ids.is_empty() {
+            *ids = self.metadata.allocate_producer_ids(self.node_id, PRODUCER_ID_BLOCK).map_err(|e| e.to_string())?;
+        }
+        let id = ids.start;
+        ids.start += 1;
+        Ok(id)
+    }
 }
 
 impl Broker {
@@ -50,19 +74,26 @@ impl Broker {
             Arc::clone(&metadata),
             Arc::clone(&partitions),
         ));
+        let appends = Arc::new(watch::channel(0).0);
+        let producer_ids = Arc::new(ProducerIds { metadata: Arc::clone(&metadata), node_id: config.node_id, ids: Mutex::new(0..0) });
+        let txn_config = TxnConfig {
+            max_timeout_ms: config.transaction_max_timeout_ms,
+            transactional_id_expiration_ms: config.transactional_id_expiration_ms,
+            ..TxnConfig::default()
+        };
+        let txns = Arc::new(TxnService::new(
+            txn_config,
+            config.transaction_state_log_num_partitions,
+            Arc::clone(&metadata),
+            Arc::clone(&partitions),
+            Arc::clone(&groups),
+            Arc::clone(&producer_ids),
+            Arc::clone(&appends),
+            std::time::Duration::from_millis(config.test_txn_marker_delay_ms),
+        ));
         let authorizer = Authorizer::new(&config.security);
         let failed_logins = FailedLogins::new(config.security.max_failed_authentications_per_minute);
-        Self {
-            config,
-            metadata,
-            partitions,
-            groups,
-            authorizer,
-            failed_logins,
-            tls: None,
-            appends: watch::channel(0).0,
-            producer_ids: Mutex::new(0..0),
-        }
+        Self { config, metadata, partitions, groups, txns, authorizer, failed_logins, tls: None, appends, producer_ids }
     }
 
     /// Serves TLS listeners with these certificates.
@@ -84,16 +115,7 @@ impl Broker {
 
     /// A producer id never handed out before, by any broker, across restarts.
     pub fn next_producer_id(&self) -> Result<i64, String> {
-        let mut ids = self.producer_ids.lock().unwrap_or_else(|p| p.into_inner());
-        if ids.is_empty() {
-            *ids = self
-                .metadata
-                .allocate_producer_ids(self.config.node_id, PRODUCER_ID_BLOCK)
-                .map_err(|e| e.to_string())?;
-        }
-        let id = ids.start;
-        ids.start += 1;
-        Ok(id)
+        self.producer_ids.next()
     }
 }
 

@@ -44,6 +44,19 @@ pub struct Config {
     pub log_cleaner_backoff_ms: u64,
     /// Kafka's `log.cleaner.dedupe.buffer.size`: memory for one compaction pass's key map.
     pub log_cleaner_dedupe_buffer_size: usize,
+    /// Kafka's `transaction.state.log.num.partitions`, used when `__transaction_state` is created.
+    pub transaction_state_log_num_partitions: i32,
+    /// Kafka's `transaction.max.timeout.ms`: the longest `transaction.timeout.ms` a producer may ask for.
+    pub transaction_max_timeout_ms: i32,
+    /// Kafka's `transactional.id.expiration.ms`: idle transactional ids are forgotten after this.
+    pub transactional_id_expiration_ms: i64,
+    /// Kafka's `transaction.partition.verification.enable` (KIP-890): a
+    /// transaction's first write to a partition is checked with the coordinator.
+    pub transaction_partition_verification_enable: bool,
+    /// Testing only: how long the coordinator waits before writing a decided
+    /// transaction's markers, so crash tests can stop the broker between
+    /// PrepareCommit/PrepareAbort and the markers. 0 (no wait) outside tests.
+    pub test_txn_marker_delay_ms: u64,
     /// `tracing` filter directive.
     pub log: String,
     /// Listener protocols, TLS, SASL and ACL settings.
@@ -86,6 +99,11 @@ pub struct Overrides {
     pub offsets_topic_segment_bytes: Option<i64>,
     pub log_cleaner_backoff_ms: Option<u64>,
     pub log_cleaner_dedupe_buffer_size: Option<usize>,
+    pub transaction_state_log_num_partitions: Option<i32>,
+    pub transaction_max_timeout_ms: Option<i32>,
+    pub transactional_id_expiration_ms: Option<i64>,
+    pub transaction_partition_verification_enable: Option<bool>,
+    pub test_txn_marker_delay_ms: Option<u64>,
     pub log: Option<String>,
     pub listener_security_protocol_map: Option<String>,
     pub ssl_certificate_chain_file: Option<PathBuf>,
@@ -98,6 +116,7 @@ pub struct Overrides {
     pub scram_iterations: Option<i32>,
     pub authorizer: Option<String>,
     pub super_users: Option<String>,
+    pub ssl_principal_mapping_rules: Option<String>,
     pub allow_everyone_if_no_acl_found: Option<bool>,
     pub connection_failed_authentication_delay_ms: Option<u64>,
     pub max_failed_authentications_per_minute: Option<u32>,
@@ -166,6 +185,11 @@ impl Overrides {
             offsets_topic_segment_bytes: parse(&var, "STROM_OFFSETS_TOPIC_SEGMENT_BYTES")?,
             log_cleaner_backoff_ms: parse(&var, "STROM_LOG_CLEANER_BACKOFF_MS")?,
             log_cleaner_dedupe_buffer_size: parse(&var, "STROM_LOG_CLEANER_DEDUPE_BUFFER_SIZE")?,
+            transaction_state_log_num_partitions: parse(&var, "STROM_TRANSACTION_STATE_LOG_NUM_PARTITIONS")?,
+            transaction_max_timeout_ms: parse(&var, "STROM_TRANSACTION_MAX_TIMEOUT_MS")?,
+            transactional_id_expiration_ms: parse(&var, "STROM_TRANSACTIONAL_ID_EXPIRATION_MS")?,
+            transaction_partition_verification_enable: parse(&var, "STROM_TRANSACTION_PARTITION_VERIFICATION_ENABLE")?,
+            test_txn_marker_delay_ms: parse(&var, "STROM_TEST_TXN_MARKER_DELAY_MS")?,
             log: var("STROM_LOG"),
             listener_security_protocol_map: var("STROM_LISTENER_SECURITY_PROTOCOL_MAP"),
             ssl_certificate_chain_file: var("STROM_SSL_CERTIFICATE_CHAIN_FILE").map(PathBuf::from),
@@ -178,6 +202,7 @@ impl Overrides {
             scram_iterations: parse(&var, "STROM_SCRAM_ITERATIONS")?,
             authorizer: var("STROM_AUTHORIZER"),
             super_users: var("STROM_SUPER_USERS"),
+            ssl_principal_mapping_rules: var("STROM_SSL_PRINCIPAL_MAPPING_RULES"),
             allow_everyone_if_no_acl_found: parse(&var, "STROM_ALLOW_EVERYONE_IF_NO_ACL_FOUND")?,
             connection_failed_authentication_delay_ms: parse(&var, "STROM_CONNECTION_FAILED_AUTHENTICATION_DELAY_MS")?,
             max_failed_authentications_per_minute: parse(&var, "STROM_MAX_FAILED_AUTHENTICATIONS_PER_MINUTE")?,
@@ -205,6 +230,13 @@ impl Overrides {
             offsets_topic_segment_bytes: other.offsets_topic_segment_bytes.or(self.offsets_topic_segment_bytes),
             log_cleaner_backoff_ms: other.log_cleaner_backoff_ms.or(self.log_cleaner_backoff_ms),
             log_cleaner_dedupe_buffer_size: other.log_cleaner_dedupe_buffer_size.or(self.log_cleaner_dedupe_buffer_size),
+            transaction_state_log_num_partitions: other.transaction_state_log_num_partitions.or(self.transaction_state_log_num_partitions),
+            transaction_max_timeout_ms: other.transaction_max_timeout_ms.or(self.transaction_max_timeout_ms),
+            transactional_id_expiration_ms: other.transactional_id_expiration_ms.or(self.transactional_id_expiration_ms),
+            transaction_partition_verification_enable: other
+                .transaction_partition_verification_enable
+                .or(self.transaction_partition_verification_enable),
+            test_txn_marker_delay_ms: other.test_txn_marker_delay_ms.or(self.test_txn_marker_delay_ms),
             log: other.log.or(self.log),
             listener_security_protocol_map: other.listener_security_protocol_map.or(self.listener_security_protocol_map),
             ssl_certificate_chain_file: other.ssl_certificate_chain_file.or(self.ssl_certificate_chain_file),
@@ -217,6 +249,7 @@ impl Overrides {
             scram_iterations: other.scram_iterations.or(self.scram_iterations),
             authorizer: other.authorizer.or(self.authorizer),
             super_users: other.super_users.or(self.super_users),
+            ssl_principal_mapping_rules: other.ssl_principal_mapping_rules.or(self.ssl_principal_mapping_rules),
             allow_everyone_if_no_acl_found: other.allow_everyone_if_no_acl_found.or(self.allow_everyone_if_no_acl_found),
             connection_failed_authentication_delay_ms: other
                 .connection_failed_authentication_delay_ms
@@ -281,6 +314,11 @@ impl Config {
             offsets_topic_segment_bytes: o.offsets_topic_segment_bytes.unwrap_or(104_857_600),
             log_cleaner_backoff_ms: o.log_cleaner_backoff_ms.unwrap_or(15_000),
             log_cleaner_dedupe_buffer_size: o.log_cleaner_dedupe_buffer_size.unwrap_or(128 * 1024 * 1024),
+            transaction_state_log_num_partitions: o.transaction_state_log_num_partitions.unwrap_or(50),
+            transaction_max_timeout_ms: o.transaction_max_timeout_ms.unwrap_or(900_000),
+            transactional_id_expiration_ms: o.transactional_id_expiration_ms.unwrap_or(604_800_000),
+            transaction_partition_verification_enable: o.transaction_partition_verification_enable.unwrap_or(true),
+            test_txn_marker_delay_ms: o.test_txn_marker_delay_ms.unwrap_or(0),
             log: o.log.unwrap_or_else(|| "info".to_string()),
             security,
         };
@@ -337,6 +375,18 @@ impl Config {
         if config.log_cleaner_backoff_ms < 1 {
             let src = origin(|o| o.log_cleaner_backoff_ms.is_some());
             return Err(problem(&src, "log_cleaner_backoff_ms", "must be at least 1"));
+        }
+        if config.transaction_state_log_num_partitions < 1 {
+            let src = origin(|o| o.transaction_state_log_num_partitions.is_some());
+            return Err(problem(&src, "transaction_state_log_num_partitions", "must be at least 1"));
+        }
+        if config.transaction_max_timeout_ms < 1 {
+            let src = origin(|o| o.transaction_max_timeout_ms.is_some());
+            return Err(problem(&src, "transaction_max_timeout_ms", "must be at least 1"));
+        }
+        if config.transactional_id_expiration_ms < 1 {
+            let src = origin(|o| o.transactional_id_expiration_ms.is_some());
+            return Err(problem(&src, "transactional_id_expiration_ms", "must be at least 1"));
         }
         if config.log_cleaner_dedupe_buffer_size < 1024 * 1024 {
             let src = origin(|o| o.log_cleaner_dedupe_buffer_size.is_some());

@@ -13,6 +13,7 @@ mod group;
 mod metadata;
 mod partitions;
 mod server;
+mod txn;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -172,7 +173,20 @@ async fn run(mut config: Config) -> anyhow::Result<()> {
             "loaded consumer groups"
         );
     }
+    let started = std::time::Instant::now();
+    let loaded = broker.txns.load().map_err(anyhow::Error::msg).context("cannot load __transaction_state")?;
+    if loaded.records > 0 {
+        tracing::info!(
+            transactional_ids = loaded.transactional_ids,
+            records = loaded.records,
+            unreadable = loaded.unreadable,
+            completing = loaded.completing,
+            ms = started.elapsed().as_millis() as u64,
+            "loaded transactions"
+        );
+    }
     let group_timers = tokio::spawn(Arc::clone(&broker.groups).run_timers());
+    let txn_timers = tokio::spawn(Arc::clone(&broker.txns).run_timers());
     let housekeeping = tokio::spawn(housekeeping(Arc::clone(&partitions)));
     let cleaner = CleanerConfig { dedupe_buffer_bytes: broker.config.log_cleaner_dedupe_buffer_size };
     let backoff = Duration::from_millis(broker.config.log_cleaner_backoff_ms);
@@ -185,6 +199,7 @@ async fn run(mut config: Config) -> anyhow::Result<()> {
         task.abort();
     }
     group_timers.abort();
+    txn_timers.abort();
     tokio::task::spawn_blocking(move || partitions.close())
         .await
         .context("flushing logs at shutdown")?

@@ -119,13 +119,18 @@ async fn serve_connection(broker: Arc<Broker>, listener: Arc<str>, stream: TcpSt
     };
     // SSL: the certificate subject; SASL_SSL: whoever logs in with SASL.
     let principal = match (protocol, tls_stream.get_ref().1.peer_certificates().and_then(|c| c.first())) {
-        (SecurityProtocol::Ssl, Some(cert)) => match tls::certificate_subject(cert) {
-            Some(subject) => Principal::user(&subject),
-            None => {
+        (SecurityProtocol::Ssl, Some(cert)) => {
+            let Some(subject) = tls::certificate_subject(cert) else {
                 tracing::info!(%peer, %listener, "failed authentication: unreadable client certificate subject");
                 return;
-            }
-        },
+            };
+            let mapper = &broker.config.security.principal_mapper;
+            let Some(name) = mapper.map(&subject) else {
+                tracing::info!(%peer, %listener, %subject, rules = %mapper.describe(), "failed authentication: no ssl_principal_mapping_rules rule applies to the certificate subject");
+                return;
+            };
+            Principal::user(&name)
+        }
         _ => Principal::anonymous(),
     };
     connection(principal).run(tls_stream, shutdown).await;

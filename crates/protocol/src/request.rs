@@ -149,7 +149,7 @@ mod tests {
 
     #[test]
     fn unserved_keys_and_versions_are_refused() {
-        let cases = [(ApiKey::Produce, 2), (ApiKey::Produce, 14), (ApiKey::OffsetCommit, 1), (ApiKey::OffsetCommit, 10), (ApiKey::EndTxn, 0), (ApiKey::Metadata, 14), (ApiKey::Metadata, -1), (ApiKey::CreateTopics, 1)];
+        let cases = [(ApiKey::Produce, 2), (ApiKey::Produce, 14), (ApiKey::OffsetCommit, 1), (ApiKey::OffsetCommit, 10), (ApiKey::EndTxn, 6), (ApiKey::WriteTxnMarkers, 1), (ApiKey::Metadata, 14), (ApiKey::Metadata, -1), (ApiKey::CreateTopics, 1)];
         for (key, v) in cases {
             let err = decode_request(frame(key as i16, v, 5, &[])).unwrap_err();
             assert!(

@@ -22,6 +22,9 @@
 //! | JoinGroup (11), SyncGroup (14), Heartbeat (12), LeaveGroup (13) | 0-9, 0-5, 0-4, 0-5 | classic group protocol |
 //! | OffsetCommit (8), OffsetFetch (9) | 2-9, 1-9 | v0-1 / v0 removed in 4.0 (KIP-896); v10 is unstable in 4.1 |
 //! | OffsetDelete (47), ListGroups (16), DescribeGroups (15), DeleteGroups (42) | 0, 0-5, 0-6, 0-2 | group admin |
+//! | AddPartitionsToTxn (24), AddOffsetsToTxn (25), EndTxn (26), TxnOffsetCommit (28) | 0-5, 0-4, 0-5, 0-5 | transactions; v4+ of AddPartitionsToTxn is the broker-to-broker batch form; the KIP-890 part 2 versions (EndTxn and TxnOffsetCommit v5) are only sent by clients that see `transaction.version` >= 2, which is not advertised |
+//! | DescribeProducers (61), DescribeTransactions (65), ListTransactions (66) | 0, 0, 0-2 | transaction admin (KIP-664) |
+
 //! | SaslHandshake (17), SaslAuthenticate (36) | 0-1, 0-2 | v0 handshake: raw tokens follow (librdkafka 1.x checks for 0-1) |
 //! | DescribeUserScramCredentials (50), AlterUserScramCredentials (51) | 0, 0 | flexible from 0 |
 //! | DescribeAcls (29), CreateAcls (30), DeleteAcls (31) | 1-3 | v0 removed in 4.0 (KIP-896); flexible from 2 |
@@ -108,6 +111,17 @@ pub const SUPPORTED_APIS: &[SupportedApi] = &[
     api(ApiKey::ListGroups, 0, 5),
     api(ApiKey::DescribeGroups, 0, 6),
     api(ApiKey::DeleteGroups, 0, 2),
+    // Transactions (issue 5), protocol v1: no finalized `transaction.version`
+    // feature is advertised, so clients never use the KIP-890 part 2 forms.
+    // WriteTxnMarkers (27) is broker-to-broker and a single node never needs it.
+    api(ApiKey::AddPartitionsToTxn, 0, 5),
+    api(ApiKey::AddOffsetsToTxn, 0, 4),
+    api(ApiKey::EndTxn, 0, 5),
+    api(ApiKey::TxnOffsetCommit, 0, 5),
+    api(ApiKey::DescribeProducers, 0, 0),
+    api(ApiKey::DescribeTransactions, 0, 0),
+    api(ApiKey::ListTransactions, 0, 2),
+
     // Security. SaslHandshake keeps v0 (raw tokens after it) for old librdkafka.
     api(ApiKey::SaslHandshake, 0, 1),
     api(ApiKey::SaslAuthenticate, 0, 2),
@@ -214,6 +228,7 @@ mod tests {
         let kafka_4_1 =
             [(0, 0, 13), (1, 4, 18), (2, 1, 10), (3, 0, 13), (18, 0, 4), (19, 2, 7), (20, 1, 6), (32, 1, 4), (33, 0, 2), (37, 0, 3), (21, 0, 2), (22, 0, 5), (44, 0, 1), (60, 0, 2),
              (10, 0, 6), (11, 0, 9), (14, 0, 5), (12, 0, 4), (13, 0, 5), (8, 2, 9), (9, 1, 9), (47, 0, 0), (16, 0, 5), (15, 0, 6), (42, 0, 2),
+             (24, 0, 5), (25, 0, 4), (26, 0, 5), (28, 0, 5), (61, 0, 0), (65, 0, 0), (66, 0, 2),
              (17, 0, 1), (36, 0, 2), (50, 0, 0), (51, 0, 0), (29, 1, 3), (30, 1, 3), (31, 1, 3)];
         assert_eq!(table, kafka_4_1);
     }

@@ -27,11 +27,14 @@ fn every_advertised_api_and_version_round_trips() {
     // DeleteTopics 1-6, DescribeConfigs 1-4, AlterConfigs 0-2, CreatePartitions 0-3, DeleteRecords 0-2,
     // InitProducerId 0-5, IncrementalAlterConfigs 0-1, DescribeCluster 0-2; groups: FindCoordinator 0-6,
     // JoinGroup 0-9, SyncGroup 0-5, Heartbeat 0-4, LeaveGroup 0-5, OffsetCommit 2-9, OffsetFetch 1-9,
-    // OffsetDelete 0, ListGroups 0-5, DescribeGroups 0-6, DeleteGroups 0-2; security: SaslHandshake 0-1,
+    // OffsetDelete 0, ListGroups 0-5, DescribeGroups 0-6, DeleteGroups 0-2; transactions:
+    // AddPartitionsToTxn 0-5, AddOffsetsToTxn 0-4, EndTxn 0-5, TxnOffsetCommit 0-5,
+    // DescribeProducers 0, DescribeTransactions 0, ListTransactions 0-2; security: SaslHandshake 0-1,
     // SaslAuthenticate 0-2, Describe/AlterUserScramCredentials 0, DescribeAcls/CreateAcls/DeleteAcls 1-3.
     assert_eq!(
         pairs.len(),
         11 + 15 + 10 + 14 + 5 + 6 + 6 + 4 + 3 + 4 + 3 + 6 + 2 + 3 + 7 + 10 + 6 + 5 + 6 + 8 + 9 + 1 + 6 + 7 + 3
+            + 6 + 5 + 6 + 6 + 1 + 1 + 3
             + 2 + 3 + 1 + 1 + 3 + 3 + 3
     );
     for (api_key, version) in pairs {
@@ -130,12 +133,12 @@ fn unknown_api_keys_and_unserved_apis_are_refused() {
         let result = decode_request(frame.freeze());
         assert!(matches!(result, Err(DecodeError::UnknownApiKey { api_key, correlation_id: 3 }) if api_key == key));
     }
-    // EndTxn is a real Kafka API that this broker does not serve yet.
-    header.request_api_key = ApiKey::EndTxn as i16;
-    header.request_api_version = 3;
+    // WriteTxnMarkers is a real Kafka API (broker to broker) that this broker does not serve.
+    header.request_api_key = ApiKey::WriteTxnMarkers as i16;
+    header.request_api_version = 1;
     let result = decode_request(encode_request_prefix(&header));
     assert!(
-        matches!(result, Err(DecodeError::UnsupportedVersion { api_key: ApiKey::EndTxn, version: 3, .. })),
+        matches!(result, Err(DecodeError::UnsupportedVersion { api_key: ApiKey::WriteTxnMarkers, version: 1, .. })),
         "{result:?}"
     );
 }

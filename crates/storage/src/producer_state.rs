@@ -479,6 +479,11 @@ impl ProducerStateManager {
         self.producers.get(&producer_id)
     }
 
+    /// Every producer's state, by producer id.
+    pub fn entries(&self) -> impl Iterator<Item = (&i64, &ProducerEntry)> + '_ {
+        self.producers.iter()
+    }
+
     /// Number of producers known.
     pub fn len(&self) -> usize {
         self.producers.len()

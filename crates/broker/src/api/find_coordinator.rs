@@ -1,7 +1,10 @@
 //! FindCoordinator (key 10), versions 0-6. Groups are coordinated by the
-//! leader of their `__consumer_offsets` partition (created on first use, as
-//! Kafka does); v4+ asks for many keys at once. Transaction coordinators come
-//! with transactions; share groups (key type 2) are not served.
+//! leader of their `__consumer_offsets` partition, transactional ids (key
+//! type 1) by the leader of their `__transaction_state` partition; each topic is
+//! created on first use, as Kafka does (Kafka answers COORDINATOR_NOT_AVAILABLE
+//! while it creates it; here the topic exists before the answer, so the first
+//! lookup succeeds). v4+ asks for many keys at once. Share groups (key type 2)
+//! are not served.
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
@@ -12,8 +15,10 @@ use super::{str_bytes, RequestContext};
 use crate::auth::acl::{AclOperation, ResourceType};
 use crate::broker::endpoint_for;
 use crate::group::records::OFFSETS_TOPIC;
+use crate::txn::records::TRANSACTION_STATE_TOPIC;
 
 const GROUP_KEY: i8 = 0;
+const TRANSACTION_KEY: i8 = 1;
 
 pub fn handle(ctx: &RequestContext<'_>, req: FindCoordinatorRequest) -> FindCoordinatorResponse {
     if ctx.api_version >= 4 {
@@ -48,18 +53,26 @@ fn find(ctx: &RequestContext<'_>, key_type: i8, key: StrBytes) -> Coordinator {
         };
         return coordinator.with_error_code(error.code()).with_error_message(Some(str_bytes(message)));
     }
-    if key_type != GROUP_KEY {
-        // Transactions arrive with the transaction coordinator (issue 5).
-        return failed(if key_type == 1 { ResponseError::CoordinatorNotAvailable } else { ResponseError::InvalidRequest });
-    }
-    let groups = &ctx.broker.groups;
-    if let Err(error) = groups.ensure_offsets_topic() {
-        return failed(error);
-    }
-    let partition = groups.partition_for(&key);
+    let (topic, partition) = match key_type {
+        GROUP_KEY => {
+            let groups = &ctx.broker.groups;
+            if let Err(error) = groups.ensure_offsets_topic() {
+                return failed(error);
+            }
+            (OFFSETS_TOPIC, groups.partition_for(&key))
+        }
+        TRANSACTION_KEY => {
+            let txns = &ctx.broker.txns;
+            if let Err(error) = txns.ensure_state_topic() {
+                return failed(error);
+            }
+            (TRANSACTION_STATE_TOPIC, txns.partition_for(&key))
+        }
+        _ => return failed(ResponseError::InvalidRequest),
+    };
     let image = ctx.broker.metadata.image();
     let leader = image
-        .topic(OFFSETS_TOPIC)
+        .topic(topic)
         .and_then(|t| t.partitions.get(usize::try_from(partition).unwrap_or(usize::MAX)))
         .map(|p| p.leader);
     let Some(endpoint) = leader.and_then(|leader| endpoint_for(&image, leader, ctx.listener).map(|e| (leader, e))) else {

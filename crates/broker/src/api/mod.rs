@@ -10,6 +10,8 @@ use crate::auth::acl::{AclOperation, ResourceType, CLUSTER_NAME};
 use crate::auth::Principal;
 use crate::broker::Broker;
 
+mod add_offsets_to_txn;
+mod add_partitions_to_txn;
 mod alter_configs;
 mod alter_user_scram_credentials;
 mod api_versions;
@@ -24,6 +26,10 @@ mod describe_acls;
 mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
+mod describe_producers;
+mod describe_transactions;
+mod end_txn;
+
 mod describe_user_scram_credentials;
 mod fetch;
 mod find_coordinator;
@@ -33,6 +39,7 @@ mod join_group;
 mod leave_group;
 mod list_groups;
 mod list_offsets;
+mod list_transactions;
 mod metadata;
 mod offset_commit;
 mod offset_delete;
@@ -40,6 +47,7 @@ mod offset_fetch;
 mod produce;
 mod sasl;
 mod sync_group;
+mod txn_offset_commit;
 
 /// What a handler knows about the request it answers.
 pub struct RequestContext<'a> {
@@ -114,7 +122,7 @@ pub async fn handle(ctx: &RequestContext<'_>, body: RequestKind) -> Result<Optio
         },
         RequestKind::Fetch(req) => ResponseKind::Fetch(fetch::handle(ctx, req).await),
         RequestKind::ListOffsets(req) => ResponseKind::ListOffsets(list_offsets::handle(ctx, req)),
-        RequestKind::InitProducerId(req) => ResponseKind::InitProducerId(init_producer_id::handle(ctx, req)),
+        RequestKind::InitProducerId(req) => ResponseKind::InitProducerId(init_producer_id::handle(ctx, req).await),
         RequestKind::IncrementalAlterConfigs(req) => {
             ResponseKind::IncrementalAlterConfigs(blocking(|| alter_configs::handle_incremental(ctx, req)))
         }
@@ -133,6 +141,14 @@ pub async fn handle(ctx: &RequestContext<'_>, body: RequestKind) -> Result<Optio
         RequestKind::ListGroups(req) => ResponseKind::ListGroups(list_groups::handle(ctx, req)),
         RequestKind::DescribeGroups(req) => ResponseKind::DescribeGroups(describe_groups::handle(ctx, req)),
         RequestKind::DeleteGroups(req) => ResponseKind::DeleteGroups(delete_groups::handle(ctx, req)),
+        RequestKind::AddPartitionsToTxn(req) => ResponseKind::AddPartitionsToTxn(add_partitions_to_txn::handle(ctx, req).await),
+        RequestKind::AddOffsetsToTxn(req) => ResponseKind::AddOffsetsToTxn(add_offsets_to_txn::handle(ctx, req).await),
+        RequestKind::EndTxn(req) => ResponseKind::EndTxn(end_txn::handle(ctx, req).await),
+        RequestKind::TxnOffsetCommit(req) => ResponseKind::TxnOffsetCommit(txn_offset_commit::handle(ctx, req).await),
+        RequestKind::DescribeTransactions(req) => ResponseKind::DescribeTransactions(describe_transactions::handle(ctx, req)),
+        RequestKind::ListTransactions(req) => ResponseKind::ListTransactions(list_transactions::handle(ctx, req)),
+        RequestKind::DescribeProducers(req) => ResponseKind::DescribeProducers(describe_producers::handle(ctx, req)),
+
         // Reached only outside a SASL exchange (the session serves those).
         RequestKind::SaslHandshake(req) => ResponseKind::SaslHandshake(sasl::handshake(ctx, req)),
         RequestKind::SaslAuthenticate(req) => ResponseKind::SaslAuthenticate(sasl::authenticate(ctx, req)),

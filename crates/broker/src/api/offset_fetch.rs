@@ -1,8 +1,10 @@
 //! OffsetFetch (key 9), versions 1-9 (v0 was removed in Kafka 4.0). v8+
 //! asks for many groups at once. A partition without a committed offset
 //! answers offset -1 with no error, as Kafka does; no topics (null, v2+)
-//! means every committed offset of the group. `require_stable` matters only
-//! with transactional offset commits, which come with transactions.
+//! means every committed offset of the group. With `require_stable` (v7+;
+//! Java consumers always set it) a partition whose offset a transaction may
+//! still change answers UNSTABLE_OFFSET_COMMIT with offset -1, and the client
+//! retries until that transaction ended.
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::offset_fetch_response::{
@@ -13,12 +15,15 @@ use kafka_protocol::messages::{OffsetFetchRequest, OffsetFetchResponse, TopicNam
 
 use super::{str_bytes, RequestContext};
 use crate::auth::acl::{AclOperation, ResourceType};
+use crate::group::service::FetchedOffset;
 use crate::group::snapshot::CommittedOffset;
 
 /// One partition's answer, before it is shaped for the version.
 struct Fetched {
     partition: i32,
     offset: Option<CommittedOffset>,
+    /// UNSTABLE_OFFSET_COMMIT, or 0.
+    error: i16,
 }
 
 pub fn handle(ctx: &RequestContext<'_>, req: OffsetFetchRequest) -> OffsetFetchResponse {
@@ -30,7 +35,7 @@ pub fn handle(ctx: &RequestContext<'_>, req: OffsetFetchRequest) -> OffsetFetchR
                 let wanted = group.topics.map(|topics| {
                     topics.into_iter().flat_map(|t| t.partition_indexes.into_iter().map(move |p| (t.name.0.to_string(), p))).collect::<Vec<_>>()
                 });
-                let (error, topics) = fetch(ctx, &group.group_id, wanted.as_deref());
+                let (error, topics) = fetch(ctx, &group.group_id, wanted.as_deref(), req.require_stable);
                 let topics = topics
                     .into_iter()
                     .map(|(name, partitions)| {
@@ -43,6 +48,7 @@ pub fn handle(ctx: &RequestContext<'_>, req: OffsetFetchRequest) -> OffsetFetchR
                                     .with_committed_offset(o.offset)
                                     .with_committed_leader_epoch(o.leader_epoch)
                                     .with_metadata(Some(str_bytes(o.metadata)))
+                                    .with_error_code(f.error)
                             })
                             .collect();
                         OffsetFetchResponseTopics::default().with_name(TopicName(str_bytes(name))).with_partitions(partitions)
@@ -56,7 +62,8 @@ pub fn handle(ctx: &RequestContext<'_>, req: OffsetFetchRequest) -> OffsetFetchR
     let wanted = req
         .topics
         .map(|topics| topics.into_iter().flat_map(|t| t.partition_indexes.into_iter().map(move |p| (t.name.0.to_string(), p))).collect::<Vec<_>>());
-    let (error, topics) = fetch(ctx, &req.group_id, wanted.as_deref());
+    let require_stable = ctx.api_version >= 7 && req.require_stable;
+    let (error, topics) = fetch(ctx, &req.group_id, wanted.as_deref(), require_stable);
     let topics = topics
         .into_iter()
         .map(|(name, partitions)| {
@@ -70,7 +77,7 @@ pub fn handle(ctx: &RequestContext<'_>, req: OffsetFetchRequest) -> OffsetFetchR
                         .with_committed_offset(o.offset)
                         .with_committed_leader_epoch(o.leader_epoch)
                         .with_metadata(Some(str_bytes(o.metadata)))
-                        .with_error_code(if ctx.api_version < 2 { error } else { 0 })
+                        .with_error_code(if ctx.api_version < 2 && f.error == 0 { error } else { f.error })
                 })
                 .collect();
             OffsetFetchResponseTopic::default().with_name(TopicName(str_bytes(name))).with_partitions(partitions)
@@ -83,21 +90,41 @@ pub fn handle(ctx: &RequestContext<'_>, req: OffsetFetchRequest) -> OffsetFetchR
 /// (or sorted, for "all").
 /// Classic groups check neither the member id nor the epoch v9 carries (for
 /// KIP-848 groups); an unknown group has no offsets, and no error.
-fn fetch(ctx: &RequestContext<'_>, group_id: &str, wanted: Option<&[(String, i32)]>) -> (i16, Vec<(String, Vec<Fetched>)>) {
-    // Kafka: DESCRIBE on the group (per-topic DESCRIBE checks are not made yet).
+fn fetch(ctx: &RequestContext<'_>, group_id: &str, wanted: Option<&[(String, i32)]>, require_stable: bool) -> (i16, Vec<(String, Vec<Fetched>)>) {
+    // Kafka: DESCRIBE on the group, then on each topic: a named topic the
+    // principal may not describe answers TOPIC_AUTHORIZATION_FAILED; "all
+    // topics" leaves such topics out.
     if !ctx.authorized(AclOperation::Describe, ResourceType::Group, group_id) {
-        let empty = wanted.map(|w| by_topic(w.iter().map(|(t, p)| (t.clone(), *p, None)))).unwrap_or_default();
+        let empty = wanted.map(|w| by_topic(w.iter().map(|(t, p)| (t.clone(), *p, Ok(None))))).unwrap_or_default();
         return (ResponseError::GroupAuthorizationFailed.code(), empty);
     }
-    let offsets = ctx.broker.groups.fetch_offsets(group_id, wanted);
-    (0, by_topic(offsets.into_iter()))
+    let describable = |topic: &str| ctx.authorized(AclOperation::Describe, ResourceType::Topic, topic);
+    let Some(wanted) = wanted else {
+        let offsets = ctx.broker.groups.fetch_offsets(group_id, None, require_stable);
+        return (0, by_topic(offsets.into_iter().filter(|(topic, _, _)| describable(topic))));
+    };
+    let (allowed, refused): (Vec<_>, Vec<_>) = wanted.iter().cloned().partition(|(topic, _)| describable(topic));
+    let mut offsets = ctx.broker.groups.fetch_offsets(group_id, Some(&allowed), require_stable).into_iter();
+    // Back in request order, refused partitions with their error.
+    let mut refused = refused.into_iter();
+    let answers = wanted.iter().filter_map(|(topic, _)| {
+        if describable(topic) {
+            offsets.next()
+        } else {
+            refused.next().map(|(t, p)| (t, p, Err(ResponseError::TopicAuthorizationFailed)))
+        }
+    });
+    (0, by_topic(answers))
 }
 
-fn by_topic(offsets: impl Iterator<Item = (String, i32, Option<CommittedOffset>)>) -> Vec<(String, Vec<Fetched>)> {
+fn by_topic(offsets: impl Iterator<Item = FetchedOffset>) -> Vec<(String, Vec<Fetched>)> {
     let mut topics: Vec<(String, Vec<Fetched>)> = Vec::new();
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (topic, partition, offset) in offsets {
-        let fetched = Fetched { partition, offset };
+        let fetched = match offset {
+            Ok(offset) => Fetched { partition, offset, error: 0 },
+            Err(error) => Fetched { partition, offset: None, error: error.code() },
+        };
         match index.get(&topic) {
             Some(&i) => topics[i].1.push(fetched),
             None => {

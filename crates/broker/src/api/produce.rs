@@ -10,8 +10,12 @@
 //! transaction in the partition (tracked only with a producer id, as in Kafka);
 //! a request holding one without a transactional id fails as a whole with
 //! TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as Kafka's `handleProduceRequest`
-//! answers it. Not done yet: KIP-890's verification of the partition with the
-//! transaction coordinator before a transaction's first write.
+//! answers it. Before a transaction's first write to a partition the
+//! coordinator must confirm the partition is in the transaction (KIP-890,
+//! `transaction.partition.verification.enable`), as Kafka 4 does: else
+//! INVALID_TXN_STATE (TRANSACTION_ABORTABLE from v11), INVALID_PRODUCER_EPOCH
+//! for a fenced producer, and NOT_ENOUGH_REPLICAS (retried by every client)
+//! while the coordinator is busy ending the transaction.
 
 use std::sync::Arc;
 
@@ -21,6 +25,7 @@ use kafka_protocol::messages::produce_response::{BatchIndexAndErrorMessage, Part
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use strom_storage::batch::BatchHeader;
 use strom_storage::log::{AppendError, PartitionLog};
+use strom_storage::producer_state::VerificationGuard;
 use strom_storage::validator;
 
 use super::{str_bytes, RequestContext};
@@ -38,6 +43,7 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<Pro
             return (acks != 0).then(|| refuse_all(&req, error, "Transactional Id authorization failed."));
         }
     }
+    let transactional_id = req.transactional_id.as_ref().map(|id| id.to_string());
     let mut topics = Vec::with_capacity(req.topic_data.len());
     // Every partition is appended first; the fsyncs they need then run at
     // once (one per partition log, in parallel), not one after the other.
@@ -54,7 +60,7 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<Pro
                     failed(index, ResponseError::InvalidTopicException, Some(format!("Cannot append to internal topic {}", t.name)))
                 }
                 Ok(_) if !matches!(acks, -1..=1) => failed(index, ResponseError::InvalidRequiredAcks, None),
-                Ok(t) => match produce_partition(ctx, t, data, acks) {
+                Ok(t) => match produce_partition(ctx, t, data, acks, transactional_id.as_deref()) {
                     Produced::Done(response) => response,
                     Produced::Flushing(response, flush) => {
                         flushes.push((topics.len(), partitions.len(), flush));
@@ -154,7 +160,13 @@ impl From<PartitionProduceResponse> for Produced {
     }
 }
 
-fn produce_partition(ctx: &RequestContext<'_>, topic: &TopicImage, data: PartitionProduceData, acks: i16) -> Produced {
+fn produce_partition(
+    ctx: &RequestContext<'_>,
+    topic: &TopicImage,
+    data: PartitionProduceData,
+    acks: i16,
+    transactional_id: Option<&str>,
+) -> Produced {
     let index = data.index;
     let Some(partition) = topic.partitions.get(usize::try_from(index).unwrap_or(usize::MAX)) else {
         return failed(index, ResponseError::UnknownTopicOrPartition, None).into();
@@ -179,10 +191,17 @@ fn produce_partition(ctx: &RequestContext<'_>, topic: &TopicImage, data: Partiti
             return failed(index, ResponseError::NotEnoughReplicas, Some(message)).into();
         }
     }
+    let verified = match verify(ctx, transactional_id, &topic.name, index, &records, &log) {
+        Ok(verified) => verified,
+        Err(response) => return (*response).into(),
+    };
     // No copy between socket and file: the log writes the records from the
     // request buffer, behind a patched copy of the batch header.
     let epoch = partition.leader_epoch;
-    let appended = log.append_records(&records, epoch, crate::now_ms());
+    let appended = match verified {
+        None => log.append_records(&records, epoch, crate::now_ms()),
+        Some(guard) => log.append_records_verified(&records, epoch, crate::now_ms(), guard),
+    };
     match appended {
         Ok(info) => {
             let response = PartitionProduceResponse::default()
@@ -211,6 +230,61 @@ fn produce_partition(ctx: &RequestContext<'_>, topic: &TopicImage, data: Partiti
             tracing::error!(topic = %topic.name, partition = index, %error, "append failed");
             failed(index, ResponseError::KafkaStorageError, Some(error.to_string())).into()
         }
+    }
+}
+
+/// KIP-890 for a transactional batch (Kafka's `ReplicaManager.handleProduceAppend`):
+/// `Some(guard)` to append with when it is verified, `None` when no
+/// verification applies, or the partition's error answer.
+fn verify(
+    ctx: &RequestContext<'_>,
+    transactional_id: Option<&str>,
+    topic: &str,
+    index: i32,
+    records: &[u8],
+    log: &PartitionLog,
+) -> Result<Option<Option<VerificationGuard>>, Box<PartitionProduceResponse>> {
+    let Some(transactional_id) = transactional_id.filter(|_| ctx.broker.config.transaction_partition_verification_enable) else { return Ok(None) };
+    let Ok(header) = BatchHeader::parse(records) else { return Ok(None) };
+    if !header.is_transactional() || !header.has_producer_id() {
+        return Ok(None);
+    }
+    let partition = (topic.to_string(), index);
+    let verified = ctx.broker.txns.verify_write(
+        log,
+        partition,
+        transactional_id,
+        header.producer_id,
+        header.producer_epoch,
+        header.base_sequence,
+        ctx.api_version > 10,
+    );
+    match verified {
+        Ok(guard) => Ok(Some(guard)),
+        Err(ResponseError::InvalidTxnState) => {
+            Err(Box::new(failed(index, ResponseError::InvalidTxnState, Some("Partition was not added to the transaction".into()))))
+        }
+        Err(
+            error @ (ResponseError::ConcurrentTransactions
+            | ResponseError::CoordinatorLoadInProgress
+            | ResponseError::CoordinatorNotAvailable
+            | ResponseError::NotCoordinator),
+        ) => {
+            // Retriable for every client, and no metadata refresh (Kafka's choice).
+            let message = format!("Unable to verify the partition has been added to the transaction. Underlying error: {}", error_name(error));
+            Err(Box::new(failed(index, ResponseError::NotEnoughReplicas, Some(message))))
+        }
+        Err(error) => Err(Box::new(failed(index, error, None))),
+    }
+}
+
+/// Kafka's `Errors.toString()` for the errors verification retries.
+fn error_name(error: ResponseError) -> &'static str {
+    match error {
+        ResponseError::ConcurrentTransactions => "CONCURRENT_TRANSACTIONS",
+        ResponseError::CoordinatorLoadInProgress => "COORDINATOR_LOAD_IN_PROGRESS",
+        ResponseError::CoordinatorNotAvailable => "COORDINATOR_NOT_AVAILABLE",
+        _ => "NOT_COORDINATOR",
     }
 }
 

@@ -271,3 +271,164 @@ fn handlers_refuse_what_the_acls_do_not_allow() {
     let ResponseKind::InitProducerId(r) = call_as(&b.broker, "admin", 4, RequestKind::InitProducerId(InitProducerIdRequest::default().with_transactional_id(None))) else { panic!() };
     assert_eq!(r.error_code, 0);
 }
+
+const TRANSACTIONAL_ID: i8 = 5;
+
+fn topics(names: &[&'static str]) -> Vec<add_partitions_to_txn_request::AddPartitionsToTxnTopic> {
+    names
+        .iter()
+        .map(|n| add_partitions_to_txn_request::AddPartitionsToTxnTopic::default().with_name(TopicName(StrBytes::from_static_str(n))).with_partitions(vec![0]))
+        .collect()
+}
+
+fn init_txn(broker: &Broker, user: &str, id: &'static str) -> (i16, i64, i16) {
+    let req = InitProducerIdRequest::default().with_transactional_id(Some(TransactionalId(name(id)))).with_transaction_timeout_ms(60_000);
+    let ResponseKind::InitProducerId(r) = call_as(broker, user, 4, RequestKind::InitProducerId(req)) else { panic!() };
+    (r.error_code, r.producer_id.0, r.producer_epoch)
+}
+
+#[test]
+fn transaction_apis_check_the_transactional_id_the_group_and_the_topics() {
+    let b = acl_broker();
+    for topic in ["orders", "secret"] {
+        let req = CreateTopicsRequest::default().with_topics(vec![create_topics_request::CreatableTopic::default()
+            .with_name(TopicName(StrBytes::from_static_str(topic)))
+            .with_num_partitions(1)
+            .with_replication_factor(1)]);
+        call_as(&b.broker, "admin", 7, RequestKind::CreateTopics(req));
+    }
+    create_acls(&b.broker, "admin", vec![
+        creation(TRANSACTIONAL_ID, "tx-ok", LITERAL, "User:alice", WRITE, ALLOW),
+        creation(TOPIC, "orders", LITERAL, "User:alice", WRITE, ALLOW),
+        creation(TOPIC, "orders", LITERAL, "User:alice", READ, ALLOW),
+        creation(GROUP, "g", LITERAL, "User:alice", READ, ALLOW),
+    ]);
+    let txn_denied = ResponseError::TransactionalIdAuthorizationFailed.code();
+    let topic_denied = ResponseError::TopicAuthorizationFailed.code();
+    assert_eq!(init_txn(&b.broker, "alice", "tx-denied").0, txn_denied);
+    assert_eq!(init_txn(&b.broker, "admin", "tx-admin").0, 0);
+    let (error, pid, epoch) = init_txn(&b.broker, "alice", "tx-ok");
+    assert_eq!(error, 0);
+
+    // AddPartitionsToTxn from a client (v3): the id first, then each topic;
+    // one refused partition leaves the others OPERATION_NOT_ATTEMPTED.
+    let add = |id: &'static str, names: &[&'static str]| {
+        let req = AddPartitionsToTxnRequest::default()
+            .with_v3_and_below_transactional_id(TransactionalId(name(id)))
+            .with_v3_and_below_producer_id(ProducerId(pid))
+            .with_v3_and_below_producer_epoch(epoch)
+            .with_v3_and_below_topics(topics(names));
+        let ResponseKind::AddPartitionsToTxn(r) = call_as(&b.broker, "alice", 3, RequestKind::AddPartitionsToTxn(req)) else { panic!() };
+        r.results_by_topic_v3_and_below.iter().map(|t| (t.name.0.to_string(), t.results_by_partition[0].partition_error_code)).collect::<Vec<_>>()
+    };
+    assert_eq!(add("tx-denied", &["orders"]), [("orders".to_string(), txn_denied)]);
+    assert_eq!(add("tx-ok", &["orders", "secret"]), [
+        ("orders".to_string(), ResponseError::OperationNotAttempted.code()),
+        ("secret".to_string(), topic_denied)
+    ]);
+    assert_eq!(add("tx-ok", &["orders"]), [("orders".to_string(), 0)]);
+    // The broker-to-broker form (v4+) needs CLUSTER_ACTION.
+    let ResponseKind::AddPartitionsToTxn(r) = call_as(&b.broker, "alice", 4, RequestKind::AddPartitionsToTxn(AddPartitionsToTxnRequest::default()))
+    else {
+        panic!()
+    };
+    assert_eq!(r.error_code, ResponseError::ClusterAuthorizationFailed.code());
+
+    // AddOffsetsToTxn: READ on the group.
+    let add_offsets = |group: &'static str| {
+        let req = AddOffsetsToTxnRequest::default()
+            .with_transactional_id(TransactionalId(name("tx-ok")))
+            .with_producer_id(ProducerId(pid))
+            .with_producer_epoch(epoch)
+            .with_group_id(GroupId(name(group)));
+        let ResponseKind::AddOffsetsToTxn(r) = call_as(&b.broker, "alice", 3, RequestKind::AddOffsetsToTxn(req)) else { panic!() };
+        r.error_code
+    };
+    assert_eq!(add_offsets("other"), ResponseError::GroupAuthorizationFailed.code());
+    assert_eq!(add_offsets("g"), 0);
+    // TxnOffsetCommit: READ on each topic.
+    let partition = |index| txn_offset_commit_request::TxnOffsetCommitRequestPartition::default().with_partition_index(index).with_committed_offset(1);
+    let commit_topic = |n: &'static str| {
+        txn_offset_commit_request::TxnOffsetCommitRequestTopic::default().with_name(TopicName(StrBytes::from_static_str(n))).with_partitions(vec![partition(0)])
+    };
+    let req = TxnOffsetCommitRequest::default()
+        .with_transactional_id(TransactionalId(name("tx-ok")))
+        .with_group_id(GroupId(name("g")))
+        .with_producer_id(ProducerId(pid))
+        .with_producer_epoch(epoch)
+        .with_topics(vec![commit_topic("secret")]);
+    let ResponseKind::TxnOffsetCommit(r) = call_as(&b.broker, "alice", 3, RequestKind::TxnOffsetCommit(req)) else { panic!() };
+    assert_eq!(r.topics[0].partitions[0].error_code, topic_denied);
+
+    // EndTxn: WRITE on the id.
+    let end = |id: &'static str| {
+        let req = EndTxnRequest::default().with_transactional_id(TransactionalId(name(id))).with_producer_id(ProducerId(pid)).with_producer_epoch(epoch).with_committed(false);
+        let ResponseKind::EndTxn(r) = call_as(&b.broker, "alice", 3, RequestKind::EndTxn(req)) else { panic!() };
+        r.error_code
+    };
+    assert_eq!(end("tx-denied"), txn_denied);
+    assert_eq!(end("tx-ok"), 0);
+
+    // The admin APIs show alice only what she may describe.
+    let req = DescribeTransactionsRequest::default().with_transactional_ids(vec![TransactionalId(name("tx-ok")), TransactionalId(name("tx-admin"))]);
+    let ResponseKind::DescribeTransactions(r) = call_as(&b.broker, "alice", 0, RequestKind::DescribeTransactions(req)) else { panic!() };
+    assert_eq!(r.transaction_states.iter().map(|s| s.error_code).collect::<Vec<_>>(), [0, txn_denied]);
+    let listed = |user: &str| {
+        let ResponseKind::ListTransactions(r) = call_as(&b.broker, user, 1, RequestKind::ListTransactions(ListTransactionsRequest::default())) else { panic!() };
+        r.transaction_states.iter().map(|s| s.transactional_id.0.to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(listed("alice"), ["tx-ok"]);
+    assert_eq!(listed("admin"), ["tx-admin", "tx-ok"]);
+    let req = DescribeProducersRequest::default().with_topics(vec![describe_producers_request::TopicRequest::default()
+        .with_name(TopicName(StrBytes::from_static_str("secret")))
+        .with_partition_indexes(vec![0])]);
+    let ResponseKind::DescribeProducers(r) = call_as(&b.broker, "alice", 0, RequestKind::DescribeProducers(req)) else { panic!() };
+    assert_eq!(r.topics[0].partitions[0].error_code, topic_denied);
+}
+
+#[test]
+fn offset_fetch_hides_topics_the_principal_may_not_describe() {
+    let b = acl_broker();
+    for topic in ["orders", "secret"] {
+        let req = CreateTopicsRequest::default().with_topics(vec![create_topics_request::CreatableTopic::default()
+            .with_name(TopicName(StrBytes::from_static_str(topic)))
+            .with_num_partitions(1)
+            .with_replication_factor(1)]);
+        call_as(&b.broker, "admin", 7, RequestKind::CreateTopics(req));
+    }
+    let commit_topic = |n: &'static str| {
+        offset_commit_request::OffsetCommitRequestTopic::default()
+            .with_name(TopicName(StrBytes::from_static_str(n)))
+            .with_partitions(vec![offset_commit_request::OffsetCommitRequestPartition::default().with_partition_index(0).with_committed_offset(7)])
+    };
+    let req = OffsetCommitRequest::default()
+        .with_group_id(GroupId(name("g")))
+        .with_generation_id_or_member_epoch(-1)
+        .with_topics(vec![commit_topic("orders"), commit_topic("secret")]);
+    let ResponseKind::OffsetCommit(r) = call_as(&b.broker, "admin", 8, RequestKind::OffsetCommit(req)) else { panic!() };
+    assert!(r.topics.iter().all(|t| t.partitions[0].error_code == 0));
+    const DESCRIBE: i8 = 8;
+    create_acls(&b.broker, "admin", vec![
+        creation(GROUP, "g", LITERAL, "User:alice", DESCRIBE, ALLOW),
+        creation(TOPIC, "orders", LITERAL, "User:alice", DESCRIBE, ALLOW),
+    ]);
+    let fetch = |topics: Option<Vec<&'static str>>| {
+        let topics = topics.map(|names| {
+            names
+                .into_iter()
+                .map(|n| offset_fetch_request::OffsetFetchRequestTopics::default().with_name(TopicName(StrBytes::from_static_str(n))).with_partition_indexes(vec![0]))
+                .collect()
+        });
+        let group = offset_fetch_request::OffsetFetchRequestGroup::default().with_group_id(GroupId(name("g"))).with_topics(topics);
+        let req = OffsetFetchRequest::default().with_groups(vec![group]);
+        let ResponseKind::OffsetFetch(r) = call_as(&b.broker, "alice", 8, RequestKind::OffsetFetch(req)) else { panic!() };
+        let group = &r.groups[0];
+        assert_eq!(group.error_code, 0);
+        group.topics.iter().map(|t| (t.name.0.to_string(), t.partitions[0].committed_offset, t.partitions[0].error_code)).collect::<Vec<_>>()
+    };
+    assert_eq!(fetch(Some(vec!["secret", "orders"])), [
+        ("secret".to_string(), -1, ResponseError::TopicAuthorizationFailed.code()),
+        ("orders".to_string(), 7, 0)
+    ]);
+    assert_eq!(fetch(None), [("orders".to_string(), 7, 0)]);
+}

@@ -9,7 +9,7 @@ use crate::partitions::Partitions;
 
 pub struct TestBroker {
     pub broker: Broker,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 pub fn broker() -> TestBroker {
@@ -18,12 +18,16 @@ pub fn broker() -> TestBroker {
 
 /// A broker with these settings on top of the test defaults.
 pub fn broker_with(settings: Overrides) -> TestBroker {
-    let dir = tempfile::tempdir().unwrap();
-    // New groups rebalance at once; few offsets partitions keep tests quick.
+    open(tempfile::tempdir().unwrap(), settings)
+}
+
+fn open(dir: tempfile::TempDir, settings: Overrides) -> TestBroker {
+    // New groups rebalance at once; few internal partitions keep tests quick.
     let flags = Overrides {
         data_dir: Some(dir.path().to_path_buf()),
         group_initial_rebalance_delay_ms: Some(0),
         offsets_topic_num_partitions: Some(3),
+        transaction_state_log_num_partitions: Some(3),
         ..Overrides::default()
     }
     .then(settings);
@@ -38,5 +42,20 @@ pub fn broker_with(settings: Overrides) -> TestBroker {
     let partitions = Arc::new(Partitions::open(dir.path(), 1).unwrap());
     let publisher = Arc::clone(&partitions);
     metadata.add_publisher(Box::new(move |image| publisher.publish(image)));
-    TestBroker { broker: Broker::new(config, metadata, partitions), _dir: dir }
+    TestBroker { broker: Broker::new(config, metadata, partitions), dir }
+}
+
+impl TestBroker {
+    /// The broker as after a crash: nothing flushed or closed, everything
+    /// reopened and reloaded from the same directory (inside `rt`, where the
+    /// reload starts the markers of decided transactions).
+    pub fn crash_and_restart(self, rt: &tokio::runtime::Runtime) -> TestBroker {
+        let TestBroker { broker, dir } = self;
+        drop(broker);
+        let restarted = open(dir, Overrides::default());
+        let _inside = rt.enter();
+        restarted.broker.groups.load().unwrap();
+        restarted.broker.txns.load().unwrap();
+        restarted
+    }
 }

@@ -83,6 +83,8 @@ fn every_supported_api_has_a_handler() {
             ApiKey::ListGroups => RequestKind::ListGroups(ListGroupsRequest::default()),
             ApiKey::DescribeGroups => RequestKind::DescribeGroups(DescribeGroupsRequest::default()),
             ApiKey::DeleteGroups => RequestKind::DeleteGroups(DeleteGroupsRequest::default()),
+            key if super::txn_tests::is_txn_api(key) => super::txn_tests::request_for(key, api.max_version),
+
             key if super::security_tests::is_security_api(key) => super::security_tests::request_for(key),
             other => panic!("{other:?} is advertised but this test does not know it"),
         };
@@ -259,6 +261,8 @@ fn every_response_encodes_at_every_advertised_version() {
                 ])),
                 ApiKey::IncrementalAlterConfigs => RequestKind::IncrementalAlterConfigs(incremental("t", "retention.ms", 0, Some("1000"))),
                 key if super::group_tests::is_group_api(key) => super::group_tests::request_for(key, version, &member),
+                key if super::txn_tests::is_txn_api(key) => super::txn_tests::request_for(key, version),
+
                 key if super::security_tests::is_security_api(key) => super::security_tests::request_for(key),
                 other => panic!("{other:?} is advertised but this test does not know it"),
             };

@@ -5,6 +5,7 @@
 pub mod acl;
 pub mod authorizer;
 pub mod limiter;
+pub mod principal_mapping;
 pub mod sasl;
 pub mod scram;
 pub mod session;

@@ -6,7 +6,8 @@
 //!
 //! An SSL client's principal is its certificate subject in RFC 4514 form,
 //! "User:CN=client,OU=eng,O=Strom", as Kafka's default `ssl.principal.mapping.rules`
-//! gives; without a certificate it is User:ANONYMOUS.
+//! gives, or what the configured rules make of it (principal_mapping.rs);
+//! without a certificate it is User:ANONYMOUS.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};

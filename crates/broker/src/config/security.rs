@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use super::{problem, ConfigError, Listener, Overrides};
+use crate::auth::principal_mapping::PrincipalMapper;
 use crate::auth::sasl::Mechanism;
 use crate::auth::scram::{MAX_ITERATIONS, MIN_ITERATIONS};
 
@@ -111,6 +112,8 @@ pub struct SecurityConfig {
     pub authorizer: bool,
     /// Principals allowed everything, as "User:name" (Kafka: `super.users`).
     pub super_users: Vec<String>,
+    /// Kafka's `ssl.principal.mapping.rules`: SSL certificate subjects to principal names.
+    pub principal_mapper: PrincipalMapper,
     /// Kafka's `allow.everyone.if.no.acl.found`.
     pub allow_everyone_if_no_acl_found: bool,
     pub failed_authentication_delay_ms: u64,
@@ -200,6 +203,11 @@ pub fn resolve(o: &Overrides, listeners: &[Listener], origin: &dyn Fn(fn(&Overri
         None => Vec::new(),
         Some(text) => parse_super_users(text).map_err(|p| problem(&origin(|o| o.super_users.is_some()), "super_users", p))?,
     };
+    let principal_mapper = match &o.ssl_principal_mapping_rules {
+        None => PrincipalMapper::default(),
+        Some(text) => PrincipalMapper::parse(text)
+            .map_err(|p| problem(&origin(|o| o.ssl_principal_mapping_rules.is_some()), "ssl_principal_mapping_rules", p))?,
+    };
     let connections_max_reauth_ms = o.connections_max_reauth_ms.unwrap_or(0);
     if connections_max_reauth_ms < 0 {
         return Err(problem(&origin(|o| o.connections_max_reauth_ms.is_some()), "connections_max_reauth_ms", "must be 0 or more"));
@@ -216,6 +224,7 @@ pub fn resolve(o: &Overrides, listeners: &[Listener], origin: &dyn Fn(fn(&Overri
         scram_iterations,
         authorizer,
         super_users,
+        principal_mapper,
         allow_everyone_if_no_acl_found: o.allow_everyone_if_no_acl_found.unwrap_or(false),
         failed_authentication_delay_ms: o.connection_failed_authentication_delay_ms.unwrap_or(DEFAULT_FAILED_AUTHENTICATION_DELAY_MS),
         max_failed_authentications_per_minute: o

@@ -98,6 +98,28 @@ fn the_cleaner_interval_and_buffer_come_from_the_environment_and_are_checked() {
 }
 
 #[test]
+fn transaction_settings_have_kafkas_defaults_and_are_checked() {
+    let defaults = layers(None, &[], Overrides::default()).unwrap();
+    assert_eq!(
+        (defaults.transaction_state_log_num_partitions, defaults.transaction_max_timeout_ms, defaults.transactional_id_expiration_ms),
+        (50, 900_000, 604_800_000)
+    );
+    assert!(defaults.transaction_partition_verification_enable);
+    assert_eq!(defaults.test_txn_marker_delay_ms, 0);
+    let env = [("STROM_TRANSACTION_MAX_TIMEOUT_MS", "5000"), ("STROM_TRANSACTION_PARTITION_VERIFICATION_ENABLE", "false")];
+    let config = layers(None, &env, Overrides::default()).unwrap();
+    assert_eq!(config.transaction_max_timeout_ms, 5000);
+    assert!(!config.transaction_partition_verification_enable);
+    for (key, text) in [
+        ("transaction_state_log_num_partitions", "transaction_state_log_num_partitions: 0"),
+        ("transaction_max_timeout_ms", "transaction_max_timeout_ms: 0"),
+        ("transactional_id_expiration_ms", "transactional_id_expiration_ms: 0"),
+    ] {
+        assert_eq!(layers(Some(text), &[], Overrides::default()).unwrap_err().key, key);
+    }
+}
+
+#[test]
 fn security_defaults_are_plaintext_with_no_authorizer() {
     let config = layers(None, &[], Overrides::default()).unwrap();
     assert_eq!(config.security.protocol_of("PLAINTEXT"), SecurityProtocol::Plaintext);
@@ -126,13 +148,14 @@ fn listeners_get_protocols_from_their_names_or_the_map() {
 
 #[test]
 fn security_mistakes_name_their_key() {
-    let cases: [(&[(&str, &str)], &str); 6] = [
+    let cases: [(&[(&str, &str)], &str); 7] = [
         (&[("STROM_LISTENERS", "EXTERNAL://:1"), ("STROM_LISTENER_SECURITY_PROTOCOL_MAP", "OTHER:SSL")], "listener EXTERNAL has no security protocol"),
         (&[("STROM_LISTENERS", "SSL://:1")], "ssl_certificate_chain_file"),
         (&[("STROM_SASL_ENABLED_MECHANISMS", "GSSAPI")], "\"GSSAPI\" is not supported"),
         (&[("STROM_SASL_USERS", "nopassword")], "name:password"),
         (&[("STROM_SCRAM_ITERATIONS", "100")], "between 4096 and 16384"),
         (&[("STROM_AUTHORIZER", "acl")], "none or standard"),
+        (&[("STROM_SSL_PRINCIPAL_MAPPING_RULES", "RULE:^CN=(.*)$")], "STROM_SSL_PRINCIPAL_MAPPING_RULES: rule \"RULE:^CN=(.*)$\" has no '/'"),
     ];
     for (env, expected) in cases {
         let error = layers(None, env, Overrides::default()).unwrap_err().to_string();

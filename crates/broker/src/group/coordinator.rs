@@ -38,6 +38,7 @@ pub use super::classic::Token;
 use super::records::OffsetsRecord;
 use super::snapshot::{CommittedOffset, GroupSnapshot};
 use super::timer::Timer;
+use txn_offsets::PendingTxnOffsets;
 
 /// What the caller must do, in order.
 #[derive(Debug)]
@@ -109,6 +110,8 @@ pub struct GroupCoordinator {
     config: GroupConfig,
     groups: std::collections::HashMap<String, ClassicGroup>,
     timer: Timer<TimerKey, TimerAction>,
+    /// Offsets committed inside transactions that have not ended yet.
+    txn_offsets: PendingTxnOffsets,
 }
 
 /// The mutable context every flow needs besides the group itself.
@@ -137,7 +140,7 @@ fn protocols_of(req: &JoinGroupRequest) -> Vec<Protocol> {
 
 impl GroupCoordinator {
     pub fn new(config: GroupConfig) -> Self {
-        Self { config, groups: std::collections::HashMap::new(), timer: Timer::new() }
+        Self { config, groups: std::collections::HashMap::new(), timer: Timer::new(), txn_offsets: PendingTxnOffsets::default() }
     }
 
     fn flow<'a>(config: &'a GroupConfig, timer: &'a mut Timer<TimerKey, TimerAction>, out: &'a mut Vec<Output>, now: i64) -> Flow<'a> {
@@ -393,6 +396,7 @@ impl GroupCoordinator {
     pub fn apply_offset_commit(&mut self, group_id: &str, offsets: Vec<(String, i32, CommittedOffset)>, now_ms: i64) {
         let group = self.groups.entry(group_id.to_string()).or_insert_with(|| ClassicGroup::new(group_id, now_ms));
         for (topic, partition, offset) in offsets {
+            self.txn_offsets.supersede(group_id, &topic, partition);
             group.offsets.insert((topic, partition), offset);
         }
     }
@@ -435,7 +439,9 @@ impl GroupCoordinator {
                 results.push((topic.clone(), *partition, Err(ResponseError::GroupSubscribedToTopic)));
                 continue;
             }
-            if group.offsets.remove(&(topic.clone(), *partition)).is_some() {
+            let pending = self.txn_offsets.has_pending(group_id, topic, *partition);
+            self.txn_offsets.remove_partition(group_id, topic, *partition);
+            if group.offsets.remove(&(topic.clone(), *partition)).is_some() || pending {
                 tombstones.push(OffsetsRecord::Offset { group_id: group_id.to_string(), topic: topic.clone(), partition: *partition, value: None });
             }
             results.push((topic.clone(), *partition, Ok(())));
@@ -465,6 +471,8 @@ impl GroupCoordinator {
                 .offsets
                 .iter()
                 .filter(|((topic, _), _)| unsubscribed_only.as_ref().is_none_or(|topics| !topics.contains(topic)))
+                // Not while a transaction may still commit a newer one (Kafka's `cleanupExpiredOffsets`).
+                .filter(|((topic, partition), _)| !self.txn_offsets.has_pending(&group.group_id, topic, *partition))
                 .filter(|(_, o)| match o.expire_timestamp_ms {
                     Some(expire) => now_ms >= expire,
                     None => {
@@ -479,7 +487,7 @@ impl GroupCoordinator {
                 .filter_map(|key| group.offsets.remove(&key).map(|_| key))
                 .map(|(topic, partition)| OffsetsRecord::Offset { group_id: group.group_id.clone(), topic, partition, value: None })
                 .collect();
-            if group.is(GroupState::Empty) && group.offsets.is_empty() {
+            if group.is(GroupState::Empty) && group.offsets.is_empty() && !self.txn_offsets.has_open_transactions(&group.group_id) {
                 records.push(OffsetsRecord::Group { group_id: group.group_id.clone(), value: None });
                 deleted.push(group.group_id.clone());
             }
@@ -563,10 +571,11 @@ impl GroupCoordinator {
         if !group.is(GroupState::Empty) {
             return Err(ResponseError::NonEmptyGroup);
         }
-        let mut records: Vec<OffsetsRecord> = group
-            .offsets
-            .keys()
-            .map(|(topic, partition)| OffsetsRecord::Offset { group_id: group_id.to_string(), topic: topic.clone(), partition: *partition, value: None })
+        let mut keys: std::collections::BTreeSet<(String, i32)> = group.offsets.keys().cloned().collect();
+        keys.extend(self.txn_offsets.remove_group(group_id));
+        let mut records: Vec<OffsetsRecord> = keys
+            .into_iter()
+            .map(|(topic, partition)| OffsetsRecord::Offset { group_id: group_id.to_string(), topic, partition, value: None })
             .collect();
         records.push(OffsetsRecord::Group { group_id: group_id.to_string(), value: None });
         self.groups.remove(group_id);
@@ -626,9 +635,11 @@ impl GroupCoordinator {
         let group = self.groups.entry(group_id.to_string()).or_insert_with(|| ClassicGroup::new(group_id, now_ms));
         match offset {
             Some(offset) => {
+                self.txn_offsets.supersede(group_id, topic, partition);
                 group.offsets.insert((topic.to_string(), partition), offset);
             }
             None => {
+                self.txn_offsets.remove_partition(group_id, topic, partition);
                 group.offsets.remove(&(topic.to_string(), partition));
             }
         }
@@ -637,6 +648,7 @@ impl GroupCoordinator {
     /// Replays a group tombstone.
     pub fn remove_group(&mut self, group_id: &str) {
         self.groups.remove(group_id);
+        self.txn_offsets.remove_group(group_id);
     }
 }
 
@@ -1140,6 +1152,9 @@ fn validate_sync(group: &ClassicGroup, req: &SyncGroupRequest) -> Result<(), Res
     }
     Ok(())
 }
+
+#[path = "txn_offsets.rs"]
+mod txn_offsets;
 
 #[cfg(test)]
 #[path = "coordinator_tests.rs"]

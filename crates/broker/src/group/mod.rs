@@ -7,6 +7,8 @@
 //!   coordinates. No I/O, no clock: time comes in as `now_ms`, deferred
 //!   answers go out as [`coordinator::Output`]s, so every transition is unit
 //!   tested with a controllable clock.
+//! - `txn_offsets` (inside `coordinator`): offsets committed inside
+//!   transactions, pending until the transaction's marker (TxnOffsetCommit).
 //! - [`snapshot`]: what is persisted of a group and its offsets.
 //! - [`records`]: those snapshots as records of `__consumer_offsets`, in
 //!   Kafka's own key/value formats.
@@ -15,8 +17,8 @@
 
 mod classic;
 pub mod coordinator;
-mod offsets_log;
+pub(crate) mod offsets_log;
 pub mod records;
 pub mod service;
 pub mod snapshot;
-mod timer;
+pub(crate) mod timer;

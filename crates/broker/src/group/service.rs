@@ -17,10 +17,11 @@ use std::time::Duration;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::*;
 use strom_storage::log::{AppendError, PartitionLog};
+use strom_storage::producer_state::{AppendOrigin, VerificationGuard};
 use tokio::sync::{oneshot, Notify};
 
 use super::coordinator::{GroupConfig, GroupCoordinator, Output, Token};
-use super::offsets_log;
+use super::offsets_log::{self, Replayed};
 use super::records::{self, OffsetsRecord, OFFSETS_TOPIC};
 use super::snapshot::CommittedOffset;
 use crate::metadata::{MetadataStore, NewTopic};
@@ -124,17 +125,25 @@ impl GroupService {
         let Some(topic) = image.topic(OFFSETS_TOPIC) else { return Ok(stats) };
         let now = crate::now_ms();
         let mut state = self.lock();
+        let count = i32::try_from(topic.partitions.len()).unwrap_or(i32::MAX);
         for partition in &topic.partitions {
             let Some(log) = self.partitions.log(OFFSETS_TOPIC, partition.partition) else { continue };
-            offsets_log::replay(&log, |key, value| match records::decode(key, value) {
-                Ok(Some(record)) => {
-                    stats.records += 1;
-                    apply_loaded(&mut state.coordinator, record, now);
-                }
-                Ok(None) => {}
-                Err(error) => {
-                    stats.unreadable += 1;
-                    tracing::warn!(partition = partition.partition, %error, "skipping a record of {OFFSETS_TOPIC}");
+            let index = partition.partition;
+            offsets_log::replay(&log, |replayed| match replayed {
+                Replayed::Record { key, value, producer_id, .. } => match records::decode(key, value) {
+                    Ok(Some(record)) => {
+                        stats.records += 1;
+                        apply_loaded(&mut state.coordinator, record, producer_id, now);
+                    }
+                    Ok(None) => {}
+                    Err(error) => {
+                        stats.unreadable += 1;
+                        tracing::warn!(partition = index, %error, "skipping a record of {OFFSETS_TOPIC}");
+                    }
+                },
+                Replayed::Marker { producer_id, commit } => {
+                    let in_partition = |group: &str| records::partition_for(group, count) == index;
+                    state.coordinator.complete_txn_offsets(producer_id, commit, &in_partition, now);
                 }
             })
             .map_err(|e| format!("{OFFSETS_TOPIC}-{}: {e}", partition.partition))?;
@@ -270,12 +279,69 @@ impl GroupService {
     }
 
     /// Committed offsets of a group (OffsetFetch); `None` partitions means all.
-    pub fn fetch_offsets(&self, group_id: &str, partitions: Option<&[(String, i32)]>) -> Vec<(String, i32, Option<CommittedOffset>)> {
+    /// With `require_stable`, a partition with transactional offsets pending
+    /// is `Err(UNSTABLE_OFFSET_COMMIT)` (Kafka's OffsetMetadataManager).
+    pub fn fetch_offsets(&self, group_id: &str, partitions: Option<&[(String, i32)]>, require_stable: bool) -> Vec<FetchedOffset> {
         let state = self.lock();
+        let c = &state.coordinator;
+        let answer = |t: &str, p: i32, offset: Option<CommittedOffset>| {
+            if require_stable && c.has_pending_txn_offsets(group_id, t, p) {
+                Err(ResponseError::UnstableOffsetCommit)
+            } else {
+                Ok(offset)
+            }
+        };
         match partitions {
-            Some(list) => list.iter().map(|(t, p)| (t.clone(), *p, state.coordinator.committed(group_id, t, *p).cloned())).collect(),
-            None => state.coordinator.committed_all(group_id).into_iter().map(|(t, p, o)| (t, p, Some(o))).collect(),
+            Some(list) => list.iter().map(|(t, p)| (t.clone(), *p, answer(t, *p, c.committed(group_id, t, *p).cloned()))).collect(),
+            None => c.committed_all(group_id).into_iter().map(|(t, p, o)| { let a = answer(&t, p, Some(o)); (t, p, a) }).collect(),
         }
+    }
+
+    /// TxnOffsetCommit (after the transaction coordinator confirmed that the
+    /// group's `__consumer_offsets` partition is in the producer's
+    /// transaction, when `append` is verified, KIP-890): checks the member,
+    /// writes the offsets as a transactional batch of the producer, and keeps
+    /// them pending until its marker (see [`Self::complete_txn`]). Returns the
+    /// log to flush, if any.
+    pub fn commit_txn_offsets(
+        &self,
+        group_id: &str,
+        member: CommitMember<'_>,
+        producer: (i64, i16),
+        append: TxnAppend,
+        offsets: Vec<(String, i32, CommittedOffset)>,
+    ) -> Result<Option<(Arc<PartitionLog>, i64)>, StoreError> {
+        let now = crate::now_ms();
+        let mut state = self.lock();
+        state
+            .coordinator
+            .validate_txn_offset_commit(group_id, member.member_id, member.generation_id, member.group_instance_id, now)
+            .map_err(|error| StoreError { error, message: String::new() })?;
+        if offsets.is_empty() {
+            return Ok(None);
+        }
+        let batch: Vec<(Vec<u8>, Option<Vec<u8>>)> = offsets
+            .iter()
+            .map(|(topic, partition, offset)| (records::offset_key(group_id, topic, *partition), Some(records::offset_value(offset))))
+            .collect();
+        let bytes = offsets_log::encode_transactional(&batch, producer, now).map_err(|message| StoreError { error: ResponseError::UnknownServerError, message })?;
+        let flush = self.append_bytes(group_id, bytes, now, Some(append))?;
+        state.coordinator.stage_txn_offsets(producer.0, group_id, offsets, now);
+        Ok(flush)
+    }
+
+    /// The transaction coordinator wrote `producer_id`'s marker to partition
+    /// `partition` of `__consumer_offsets`: its offsets for the groups there
+    /// become visible (commit) or are dropped (abort).
+    pub fn complete_txn(&self, producer_id: i64, partition: i32, commit: bool) {
+        let count = self
+            .metadata
+            .image()
+            .topic(OFFSETS_TOPIC)
+            .map_or(self.offsets_partitions, |t| i32::try_from(t.partitions.len()).unwrap_or(i32::MAX));
+        let in_partition = |group: &str| records::partition_for(group, count) == partition;
+        let visible = self.lock().coordinator.complete_txn_offsets(producer_id, commit, &in_partition, crate::now_ms());
+        tracing::debug!(producer_id, partition, commit, visible, "transactional offsets completed");
     }
 
     /// OffsetDelete: removes offsets (tombstones in `__consumer_offsets`).
@@ -315,6 +381,13 @@ impl GroupService {
 
     /// Appends records for `group_id` to its `__consumer_offsets` partition.
     fn append(&self, group_id: &str, batch: &[(Vec<u8>, Option<Vec<u8>>)], now: i64) -> Result<Option<(Arc<PartitionLog>, i64)>, StoreError> {
+        let bytes = offsets_log::encode(batch, now).map_err(|message| StoreError { error: ResponseError::UnknownServerError, message })?;
+        self.append_bytes(group_id, bytes, now, None)
+    }
+
+    /// Appends one encoded batch: a transactional one (`txn`) with the
+    /// coordinator's origin.
+    fn append_bytes(&self, group_id: &str, bytes: Vec<u8>, now: i64, txn: Option<TxnAppend>) -> Result<Option<(Arc<PartitionLog>, i64)>, StoreError> {
         let unavailable = |message: String| StoreError { error: ResponseError::CoordinatorNotAvailable, message };
         self.ensure_offsets_topic().map_err(|error| StoreError { error, message: format!("{OFFSETS_TOPIC} is missing") })?;
         let partition = self.partition_for(group_id);
@@ -324,11 +397,16 @@ impl GroupService {
             .and_then(|t| t.partitions.get(usize::try_from(partition).unwrap_or(usize::MAX)))
             .map_or(0, |p| p.leader_epoch);
         let log = self.partitions.log(OFFSETS_TOPIC, partition).ok_or_else(|| unavailable(format!("{OFFSETS_TOPIC}-{partition} is not open")))?;
-        let bytes = offsets_log::encode(batch, now).map_err(|message| StoreError { error: ResponseError::UnknownServerError, message })?;
-        match log.append_records(&bytes, epoch, now) {
+        let appended = match txn {
+            None => log.append_records(&bytes, epoch, now),
+            Some(TxnAppend::Unverified) => log.append_records_from(&bytes, epoch, now, AppendOrigin::Coordinator),
+            Some(TxnAppend::Verified(guard)) => log.append_records_verified_from(&bytes, epoch, now, AppendOrigin::Coordinator, guard),
+        };
+        match appended {
             Ok(info) => Ok(info.needs_flush.then(|| (log, info.last_offset + 1))),
             Err(AppendError::Invalid(e)) => Err(StoreError { error: ResponseError::UnknownServerError, message: e.to_string() }),
-            Err(AppendError::Producer(e)) => Err(StoreError { error: ResponseError::UnknownServerError, message: e.to_string() }),
+            // A fenced producer (INVALID_PRODUCER_EPOCH) or a transaction that ended meanwhile (INVALID_TXN_STATE).
+            Err(AppendError::Producer(e)) => Err(StoreError { error: producer_error(e.kafka_error_code()), message: String::new() }),
             Err(AppendError::Storage(e)) => Err(StoreError { error: ResponseError::KafkaStorageError, message: e.to_string() }),
         }
     }
@@ -338,6 +416,23 @@ impl GroupService {
     fn forget(&self, token: Token) {
         self.lock().waiters.remove(&token);
     }
+}
+
+/// How a transactional offset commit is appended.
+pub enum TxnAppend {
+    /// `transaction.partition.verification.enable=false`.
+    Unverified,
+    /// With the guard taken before the coordinator confirmed the partition
+    /// (`None`: the transaction is already open there).
+    Verified(Option<VerificationGuard>),
+}
+
+/// One partition of an OffsetFetch answer: its committed offset (if any), or
+/// UNSTABLE_OFFSET_COMMIT.
+pub type FetchedOffset = (String, i32, Result<Option<CommittedOffset>, ResponseError>);
+
+fn producer_error(code: i16) -> ResponseError {
+    kafka_protocol::error::ParseResponseErrorCode::err(code).unwrap_or(ResponseError::UnknownServerError)
 }
 
 /// Who commits: the generation / member fields of OffsetCommit.
@@ -355,14 +450,18 @@ pub struct LoadStats {
     pub groups: usize,
 }
 
-fn apply_loaded(coordinator: &mut GroupCoordinator, record: OffsetsRecord, now: i64) {
-    match record {
-        OffsetsRecord::Offset { group_id, topic, partition, value } => coordinator.load_offset(&group_id, &topic, partition, value, now),
-        OffsetsRecord::Group { group_id, value: Some(snapshot) } => {
+/// Offsets written for a transaction's producer go pending, as at commit time.
+fn apply_loaded(coordinator: &mut GroupCoordinator, record: OffsetsRecord, producer_id: Option<i64>, now: i64) {
+    match (record, producer_id) {
+        (OffsetsRecord::Offset { group_id, topic, partition, value: Some(value) }, Some(producer_id)) => {
+            coordinator.stage_txn_offsets(producer_id, &group_id, vec![(topic, partition, value)], now);
+        }
+        (OffsetsRecord::Offset { group_id, topic, partition, value }, _) => coordinator.load_offset(&group_id, &topic, partition, value, now),
+        (OffsetsRecord::Group { group_id, value: Some(snapshot) }, _) => {
             debug_assert_eq!(group_id, snapshot.group_id);
             coordinator.load_group(snapshot, now);
         }
-        OffsetsRecord::Group { group_id, value: None } => coordinator.remove_group(&group_id),
+        (OffsetsRecord::Group { group_id, value: None }, _) => coordinator.remove_group(&group_id),
     }
 }
 

@@ -122,6 +122,14 @@ pub fn sample_request(api_key: ApiKey, v: i16) -> RequestKind {
         | ApiKey::ListGroups
         | ApiKey::DescribeGroups
         | ApiKey::DeleteGroups => groups::sample_request(api_key, v, extra),
+        ApiKey::AddPartitionsToTxn
+        | ApiKey::AddOffsetsToTxn
+        | ApiKey::EndTxn
+        | ApiKey::TxnOffsetCommit
+        | ApiKey::DescribeProducers
+        | ApiKey::DescribeTransactions
+        | ApiKey::ListTransactions => txn::sample_request(api_key, v, extra),
+
         ApiKey::SaslHandshake
         | ApiKey::SaslAuthenticate
         | ApiKey::DescribeUserScramCredentials
@@ -134,6 +142,8 @@ pub fn sample_request(api_key: ApiKey, v: i16) -> RequestKind {
 }
 
 mod groups;
+mod txn;
+
 mod security;
 
 fn produce(v: i16) -> ProduceRequest {

@@ -82,6 +82,20 @@ impl PartitionLog {
         self.append_checked(records, leader_epoch, now_ms, AppendOrigin::Client, Verification::Guard(guard))
     }
 
+    /// [`Self::append_records_verified`] for a batch from `origin`: a coordinator
+    /// writing a transactional batch on a producer's behalf (a transactional
+    /// offset commit) after verifying the partition is in its transaction.
+    pub fn append_records_verified_from(
+        &self,
+        records: &[u8],
+        leader_epoch: i32,
+        now_ms: i64,
+        origin: AppendOrigin,
+        guard: Option<VerificationGuard>,
+    ) -> Result<AppendInfo, AppendError> {
+        self.append_checked(records, leader_epoch, now_ms, origin, Verification::Guard(guard))
+    }
+
     fn append_checked(
         &self,
         records: &[u8],

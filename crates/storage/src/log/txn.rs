@@ -90,6 +90,11 @@ impl PartitionLog {
         self.read_lock().producers.entry(producer_id).cloned()
     }
 
+    /// Every producer this partition remembers, by id (DescribeProducers).
+    pub fn producers(&self) -> Vec<(i64, ProducerEntry)> {
+        self.read_lock().producers.entries().map(|(&id, entry)| (id, entry.clone())).collect()
+    }
+
     /// The aborted transactions overlapping `[fetch_offset, upper_bound_offset)`, in
     /// marker order, as Kafka's `collectAbortedTransactions` answers: from the segment
     /// holding `fetch_offset` on, until an index says no later abort can overlap.
