@@ -12,8 +12,9 @@ Used two ways:
 The broker also gets SSL, SASL_PLAINTEXT and SASL_SSL listeners with test
 certificates and users (lib/security.py); their addresses and files reach the
 tests as STROM_SSL_BOOTSTRAP, STROM_SASL_SSL_BOOTSTRAP, ... Set
-STROM_COMPAT_SECURITY=0 for a broker with the PLAINTEXT listener only (e.g.
-the reference Apache Kafka, which takes --listen only).
+STROM_COMPAT_SECURITY=0 for a broker with the PLAINTEXT listener only. The
+reference Apache Kafka (reference/kafka-as-strom) turns the same STROM_*
+settings into Kafka's.
 
 Only the standard library is used, so any Python 3.8+ can run it.
 """
@@ -111,6 +112,11 @@ class StromProcess:
         self._log_file = None
         self._own_log = log_path is None
         self.security = None
+
+    @property
+    def is_reference(self):
+        """Whether this is the reference Apache Kafka (reference/kafka-as-strom), whose log differs."""
+        return os.path.basename(self.binary) == "kafka-as-strom"
 
     @property
     def bootstrap(self):

@@ -12,7 +12,8 @@ import uuid
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
-from kafka.admin import ACL, ACLOperation, ACLPermissionType, ResourcePattern, ResourceType
+from kafka.admin import (ACL, ACLFilter, ACLOperation, ACLPermissionType, ACLResourcePatternType, ResourcePattern,
+                         ResourcePatternFilter, ResourceType)
 from kafka.errors import GroupAuthorizationFailedError, TopicAuthorizationFailedError
 
 import kp
@@ -34,6 +35,14 @@ def grant(bootstrap, principal, operation, resource_type, name):
                   resource_pattern=ResourcePattern(resource_type, name))
         result = client.create_acls([acl])
         assert not result["failed"], result
+        # Kafka applies ACLs a moment after answering (strom at once): wait
+        # until they are listed.
+        wanted = ACLFilter(principal=principal, host="*", operation=operation, permission_type=ACLPermissionType.ALLOW,
+                           resource_pattern=ResourcePatternFilter(resource_type, name, ACLResourcePatternType.LITERAL))
+        deadline = time.monotonic() + 10
+        while not client.describe_acls(wanted)[0]:
+            assert time.monotonic() < deadline, "the ACL was never listed"
+            time.sleep(0.1)
     finally:
         client.close()
 

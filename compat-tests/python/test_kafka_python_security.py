@@ -84,10 +84,10 @@ def test_mutual_tls_produce_and_consume(topic_name):
 
 
 def refused(protocol, broker, error, log_reason, **config):
-    """The client cannot connect at all, and the broker says why."""
+    """The client cannot connect at all, and strom's log says why."""
     with pytest.raises(error):
         kp.list_topics_quickly(bootstrap_of(protocol), **config)
-    if broker is not None and log_reason:
+    if broker is not None and not broker.is_reference and log_reason:
         assert log_reason in broker.log_tail(20000), "broker log lacks %r" % log_reason
 
 

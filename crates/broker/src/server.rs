@@ -133,6 +133,7 @@ async fn serve_connection(
     let tls_stream = match tokio::time::timeout_at(auth_deadline, source.acceptor().accept(stream)).await {
         Ok(Ok(tls_stream)) => tls_stream,
         Ok(Err(error)) => {
+            let error = tls::handshake_error(&error);
             tracing::info!(%peer, %listener, %error, "failed authentication: TLS handshake failed");
             metrics::get().closed("tls_handshake_failed");
             return;

@@ -218,8 +218,10 @@ impl ScramServer {
                 if last.channel_binding != pending.gs2_header.as_bytes() {
                     return Err(self.invalid("channel binding does not echo the gs2 header".to_string()));
                 }
-                // Kafka accepts a final nonce that ends with the combined one:
-                // librdkafka 1.x sends its own nonce before it.
+                // A final nonce that ends with the combined one, as Kafka 3.8.1
+                // to 3.9 accept: librdkafka before 2.6.1 sends its own nonce
+                // once more before it. Kafka 4.x compares exactly and refuses
+                // those clients (Debian's kcat among them).
                 if !last.nonce.ends_with(&pending.nonce) {
                     return Err(self.invalid("Invalid client nonce in the final client message.".to_string()));
                 }

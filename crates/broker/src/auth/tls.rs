@@ -13,8 +13,11 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::pki_types::UnixTime;
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{RootCertStore, ServerConfig};
+use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, OtherError, RootCertStore, ServerConfig, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::TlsAcceptor;
@@ -118,7 +121,7 @@ fn build(config: &TlsConfig) -> Result<ServerConfig, TlsError> {
             }
             let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider));
             let verifier = if auth == ClientAuth::Requested { verifier.allow_unauthenticated() } else { verifier };
-            verifier.build().map_err(|e| fail(ca_file, e))?
+            Arc::new(KafkaAlerts(verifier.build().map_err(|e| fail(ca_file, e))?))
         }
     };
     builder
@@ -127,10 +130,135 @@ fn build(config: &TlsConfig) -> Result<ServerConfig, TlsError> {
         .map_err(|e| fail(key_file, format!("the key does not fit the certificate: {e}")))
 }
 
+/// Kafka's TLS stack (the JDK's) answers every client certificate it cannot
+/// verify with a certificate_unknown alert, where rustls would name the check
+/// that failed (unknown_ca, certificate_expired, ...). Clients show the alert
+/// in their errors (Go: "tls: unknown certificate", OpenSSL:
+/// "sslv3 alert certificate unknown", as Kafka 4.1 on JDK 17 gives them), so
+/// strom sends Kafka's; the log keeps the real reason.
+#[derive(Debug)]
+struct KafkaAlerts(Arc<dyn ClientCertVerifier>);
+
+/// The same rejection, carried so that rustls sends certificate_unknown.
+fn certificate_unknown(error: rustls::Error) -> rustls::Error {
+    match error {
+        rustls::Error::InvalidCertificate(CertificateError::Other(_)) => error,
+        rustls::Error::InvalidCertificate(reason) => {
+            rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(Rejected(reason)))))
+        }
+        other => other,
+    }
+}
+
+/// A certificate error shown as itself inside `CertificateError::Other`.
+struct Rejected(CertificateError);
+
+/// A failed TLS handshake for the log, as rustls describes it without
+/// [`KafkaAlerts`]'s wrapping: "invalid peer certificate: UnknownIssuer".
+pub fn handshake_error(error: &std::io::Error) -> String {
+    let rejected = error.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()).and_then(|e| match e {
+        rustls::Error::InvalidCertificate(CertificateError::Other(other)) => other.0.downcast_ref::<Rejected>(),
+        _ => None,
+    });
+    match rejected {
+        Some(Rejected(reason)) => rustls::Error::InvalidCertificate(reason.clone()).to_string(),
+        None => error.to_string(),
+    }
+}
+
+impl std::fmt::Debug for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl std::error::Error for Rejected {}
+
+impl ClientCertVerifier for KafkaAlerts {
+    fn offer_client_auth(&self) -> bool {
+        self.0.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.0.client_auth_mandatory()
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.0.root_hint_subjects()
+    }
+
+    fn verify_client_cert(&self, end_entity: &CertificateDer<'_>, intermediates: &[CertificateDer<'_>], now: UnixTime) -> Result<ClientCertVerified, rustls::Error> {
+        self.0.verify_client_cert(end_entity, intermediates, now).map_err(certificate_unknown)
+    }
+
+    fn verify_tls12_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
 /// The subject of a DER certificate in RFC 4514 form (what Java's
 /// `X500Principal.getName()` gives), e.g. "CN=client,OU=eng,O=Strom".
 pub fn certificate_subject(der: &[u8]) -> Option<String> {
     use x509_cert::der::Decode;
     let cert = x509_cert::Certificate::from_der(der).ok()?;
     Some(cert.tbs_certificate.subject.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use rustls::AlertDescription;
+
+    use super::*;
+
+    /// The alert rustls sends for a rejected client certificate (its
+    /// `send_cert_verify_error_alert`).
+    fn alert(error: &rustls::Error) -> AlertDescription {
+        match error {
+            rustls::Error::InvalidCertificate(e) => e.clone().into(),
+            _ => AlertDescription::HandshakeFailure,
+        }
+    }
+
+    #[test]
+    fn every_rejected_client_certificate_gets_certificate_unknown_as_from_kafka() {
+        for reason in [CertificateError::UnknownIssuer, CertificateError::Expired, CertificateError::BadEncoding, CertificateError::InvalidPurpose, CertificateError::Revoked] {
+            let original = rustls::Error::InvalidCertificate(reason.clone());
+            assert_ne!(alert(&original), AlertDescription::CertificateUnknown, "{reason:?}");
+            let mapped = certificate_unknown(original.clone());
+            assert_eq!(alert(&mapped), AlertDescription::CertificateUnknown, "{reason:?}");
+            // The log names the reason as rustls would.
+            let io = std::io::Error::new(std::io::ErrorKind::InvalidData, mapped);
+            assert_eq!(handshake_error(&io), original.to_string());
+        }
+        let io = std::io::Error::new(std::io::ErrorKind::InvalidData, certificate_unknown(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)));
+        assert_eq!(handshake_error(&io), "invalid peer certificate: UnknownIssuer");
+    }
+
+    #[test]
+    fn other_handshake_errors_are_logged_as_they_are() {
+        for error in [std::io::Error::new(std::io::ErrorKind::InvalidData, rustls::Error::General("x".into())), std::io::Error::from(std::io::ErrorKind::UnexpectedEof)] {
+            assert_eq!(handshake_error(&error), error.to_string());
+        }
+    }
+
+    #[test]
+    fn other_errors_pass_unchanged() {
+        let error = certificate_unknown(rustls::Error::General("x".into()));
+        assert_eq!(error, rustls::Error::General("x".into()));
+        assert_eq!(alert(&error), AlertDescription::HandshakeFailure);
+    }
 }
