@@ -43,12 +43,19 @@ RUN groupadd --system --gid 10001 strom \
 
 COPY --from=build /usr/local/bin/strom /usr/local/bin/strom
 
-# Healthy when the broker answers a Kafka ApiVersions v0 request: a real
-# round trip, with nothing but bash and coreutils. The port is the first
-# listener's unless given as the argument.
+# Healthy when the broker's /health endpoint answers 200 (serving, every
+# partition log online) if STROM_METRICS_LISTEN is set, else when it answers a
+# Kafka ApiVersions v0 request: real round trips, with nothing but bash and
+# coreutils. The Kafka port is the first listener's unless given as the argument.
 COPY --chmod=0755 <<'EOF' /usr/local/bin/strom-healthcheck
 #!/usr/bin/env bash
 set -eu
+if [ -n "${STROM_METRICS_LISTEN:-}" ] && [ -z "${1:-}" ]; then
+  exec 3<>"/dev/tcp/127.0.0.1/${STROM_METRICS_LISTEN##*:}"
+  printf 'GET /health HTTP/1.0\r\n\r\n' >&3
+  head -n 1 <&3 | grep -q ' 200 '
+  exit
+fi
 first_listener=${STROM_LISTENERS:-PLAINTEXT://0.0.0.0:9092}
 first_listener=${first_listener%%,*}
 port=${1:-${first_listener##*:}}
@@ -64,8 +71,9 @@ VOLUME ["/var/lib/strom"]
 # Listen on every interface; advertised as localhost:9092 unless
 # STROM_ADVERTISED_LISTENERS says otherwise (see docker-compose.yml).
 ENV STROM_LISTENERS="PLAINTEXT://0.0.0.0:9092" \
+    STROM_METRICS_LISTEN="0.0.0.0:9404" \
     STROM_LOG="info"
-EXPOSE 9092
+EXPOSE 9092 9404
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["strom-healthcheck"]
 STOPSIGNAL SIGTERM
 # No --listen flag here: flags override the environment, and the listeners

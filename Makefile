@@ -3,6 +3,7 @@
 #   make run     broker on localhost:9092, data in ./data (ARGS="..." adds flags)
 #   make test    the whole suite: release build, cargo tests, real-client compat tests
 #   make fuzz    only the live fuzz test (STROM_FUZZ_SEED=... to replay a run)
+#   make fuzz-targets  the cargo-fuzz targets, 15 s each (FUZZ_SECONDS=...; fuzz/README.md)
 #   make bench   strom vs Apache Kafka, full run (docs/benchmarks.md; about an hour)
 #   make bench-quick   the same workloads, seconds each: checks the harness
 #   make bench-startup idle memory and startup time of strom alone
@@ -20,7 +21,7 @@ CARGO ?= cargo
 STROM_BIN := $(CURDIR)/target/release/strom
 export STROM_BIN
 
-.PHONY: run test build test-rust test-compat test-bench-harness fuzz bench bench-quick bench-startup docker toolchain
+.PHONY: run test build test-rust test-compat test-bench-harness fuzz fuzz-targets bench bench-quick bench-startup docker toolchain
 
 run: toolchain
 	$(CARGO) run --release -p strom -- $(ARGS)
@@ -31,7 +32,7 @@ run: toolchain
 # took about 2.5 min here; the test crates add seconds). The fuzz test also
 # pushes ~400,000 frames through the broker, which an optimised build serves
 # at ~8,500 frames/s on 2 busy cores.
-test: build test-rust test-bench-harness test-compat
+test: build test-rust fuzz-targets test-bench-harness test-compat
 
 # The whole workspace in one go, not `-p strom`: building strom alone resolves
 # kafka-protocol without the "client" feature the tests enable, and the test
@@ -56,6 +57,14 @@ test-bench-harness:
 
 fuzz: build
 	$(CARGO) test --release -p strom-tests --test fuzz -- --nocapture
+
+# The cargo-fuzz targets (fuzz/, libFuzzer) for FUZZ_SECONDS (default 15)
+# each; a crash fails and leaves its input in fuzz/artifacts/ (make it a
+# regression: fuzz/README.md). Skipped with the reason without rustup's
+# nightly toolchain; cargo-fuzz is installed from crates.io when missing.
+# The stable run of the same targets is tests/tests/fuzz_targets.rs.
+fuzz-targets: build
+	bash fuzz/run.sh
 
 bench: build
 	bash bench/run.sh full

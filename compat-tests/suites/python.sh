@@ -46,7 +46,8 @@ register_suite python-kafka-python-2 install_kafka_python_2 run_kafka_python_2 \
 
 install_confluent_kafka() { ensure_venv confluent-kafka; }
 run_confluent_kafka() { run_pytest confluent-kafka "$1" test_confluent_kafka.py test_confluent_kafka_data.py \
-  test_confluent_kafka_groups.py test_confluent_kafka_compaction.py test_confluent_kafka_txn.py test_confluent_kafka_security.py; }
+  test_confluent_kafka_groups.py test_confluent_kafka_compaction.py test_confluent_kafka_txn.py test_confluent_kafka_security.py \
+  test_confluent_kafka_crash_loop.py; }
 
 register_suite python-confluent-kafka install_confluent_kafka run_confluent_kafka \
   "confluent-kafka with its bundled librdkafka (pytest)"

@@ -8,6 +8,8 @@
 //!   of the fuzz test.
 //! - [`mutate`]: turns a valid request into a hostile one.
 //! - [`probe`]: sends hostile frames, classifies what the broker did, reconnects.
+//! - [`records`]: topics, idempotent produces, fetching whole partitions, group offsets.
+//! - [`fuzz_targets`]: the bodies of the `cargo fuzz` targets in `fuzz/`.
 //!
 //! The tests run against an already built binary: `cargo build --release -p strom`
 //! first (or `make test`, which does), or point `STROM_BIN` at one.
@@ -16,6 +18,8 @@ pub mod bodies;
 pub mod client;
 pub mod mutate;
 pub mod probe;
+pub mod records;
+pub mod fuzz_targets;
 pub mod process;
 
 pub use client::KafkaConnection;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod limits;
 pub mod security;
 
 pub use security::{SecurityConfig, SecurityProtocol};
@@ -15,6 +16,18 @@ pub const DEFAULT_MAX_FRAME_BYTES: usize = strom_protocol::frame::DEFAULT_MAX_FR
 /// Connections served at once; each costs a task and a read buffer. Kafka has
 /// no default limit; this one keeps a connection flood from exhausting memory.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// Request bytes held at once across connections (see `crate::limits`): two
+/// maximum-size produces, or thousands of ordinary ones, at a bounded cost.
+pub const DEFAULT_QUEUED_MAX_REQUEST_BYTES: usize = 512 * 1024 * 1024;
+/// Largest request other than Produce. A decoded request can take about 40
+/// times its wire size in memory (a 2-byte topic entry becomes a 72-byte
+/// struct), so only Produce, whose records stay raw bytes, gets the full
+/// `max_frame_bytes`; 8 MiB is far above any real admin or fetch request.
+pub const DEFAULT_MAX_NON_PRODUCE_REQUEST_BYTES: usize = 8 * 1024 * 1024;
+/// What one batch's records may decompress to (see `strom_storage::validator::MAX_DECOMPRESSED_BYTES`).
+pub const DEFAULT_MAX_DECOMPRESSED_BATCH_BYTES: u64 = strom_storage::validator::MAX_DECOMPRESSED_BYTES;
+/// Kafka's `connections.max.idle.ms` default: 10 minutes.
+pub const DEFAULT_CONNECTIONS_MAX_IDLE_MS: u64 = 600_000;
 
 /// The settings the broker runs with.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +42,18 @@ pub struct Config {
     pub default_replication_factor: i16,
     pub max_frame_bytes: usize,
     pub max_connections: usize,
+    /// Kafka's `max.connections.per.ip` (default: `max_connections`, no extra limit, as Kafka).
+    pub max_connections_per_ip: usize,
+    /// Kafka's `queued.max.request.bytes`: request bytes held at once, all connections together.
+    pub queued_max_request_bytes: usize,
+    /// Largest request of any API but Produce (which has `max_frame_bytes`).
+    pub max_non_produce_request_bytes: usize,
+    /// Per-API request size limits over the two above: (api key, bytes).
+    pub max_request_bytes_per_api: Vec<(i16, usize)>,
+    /// Most bytes one record batch may decompress to when the broker reads its records.
+    pub max_decompressed_batch_bytes: u64,
+    /// Kafka's `connections.max.idle.ms`: a connection with no read or write for this long is closed.
+    pub connections_max_idle_ms: u64,
     /// Kafka's `group.initial.rebalance.delay.ms`: how long a new group waits
     /// for more members before its first rebalance.
     pub group_initial_rebalance_delay_ms: i64,
@@ -59,6 +84,8 @@ pub struct Config {
     pub test_txn_marker_delay_ms: u64,
     /// `tracing` filter directive.
     pub log: String,
+    /// Where `/metrics` and `/health` are served over HTTP; `None`: nowhere.
+    pub metrics_listen: Option<String>,
     /// Listener protocols, TLS, SASL and ACL settings.
     pub security: SecurityConfig,
 }
@@ -92,6 +119,12 @@ pub struct Overrides {
     pub default_replication_factor: Option<i16>,
     pub max_frame_bytes: Option<usize>,
     pub max_connections: Option<usize>,
+    pub max_connections_per_ip: Option<usize>,
+    pub queued_max_request_bytes: Option<usize>,
+    pub max_non_produce_request_bytes: Option<usize>,
+    pub max_request_bytes_per_api: Option<String>,
+    pub max_decompressed_batch_bytes: Option<u64>,
+    pub connections_max_idle_ms: Option<u64>,
     pub group_initial_rebalance_delay_ms: Option<i64>,
     pub group_min_session_timeout_ms: Option<i32>,
     pub group_max_session_timeout_ms: Option<i32>,
@@ -105,6 +138,7 @@ pub struct Overrides {
     pub transaction_partition_verification_enable: Option<bool>,
     pub test_txn_marker_delay_ms: Option<u64>,
     pub log: Option<String>,
+    pub metrics_listen: Option<String>,
     pub listener_security_protocol_map: Option<String>,
     pub ssl_certificate_chain_file: Option<PathBuf>,
     pub ssl_private_key_file: Option<PathBuf>,
@@ -178,6 +212,12 @@ impl Overrides {
             default_replication_factor: parse(&var, "STROM_DEFAULT_REPLICATION_FACTOR")?,
             max_frame_bytes: parse(&var, "STROM_MAX_FRAME_BYTES")?,
             max_connections: parse(&var, "STROM_MAX_CONNECTIONS")?,
+            max_connections_per_ip: parse(&var, "STROM_MAX_CONNECTIONS_PER_IP")?,
+            queued_max_request_bytes: parse(&var, "STROM_QUEUED_MAX_REQUEST_BYTES")?,
+            max_non_produce_request_bytes: parse(&var, "STROM_MAX_NON_PRODUCE_REQUEST_BYTES")?,
+            max_request_bytes_per_api: var("STROM_MAX_REQUEST_BYTES_PER_API"),
+            max_decompressed_batch_bytes: parse(&var, "STROM_MAX_DECOMPRESSED_BATCH_BYTES")?,
+            connections_max_idle_ms: parse(&var, "STROM_CONNECTIONS_MAX_IDLE_MS")?,
             group_initial_rebalance_delay_ms: parse(&var, "STROM_GROUP_INITIAL_REBALANCE_DELAY_MS")?,
             group_min_session_timeout_ms: parse(&var, "STROM_GROUP_MIN_SESSION_TIMEOUT_MS")?,
             group_max_session_timeout_ms: parse(&var, "STROM_GROUP_MAX_SESSION_TIMEOUT_MS")?,
@@ -191,6 +231,7 @@ impl Overrides {
             transaction_partition_verification_enable: parse(&var, "STROM_TRANSACTION_PARTITION_VERIFICATION_ENABLE")?,
             test_txn_marker_delay_ms: parse(&var, "STROM_TEST_TXN_MARKER_DELAY_MS")?,
             log: var("STROM_LOG"),
+            metrics_listen: var("STROM_METRICS_LISTEN"),
             listener_security_protocol_map: var("STROM_LISTENER_SECURITY_PROTOCOL_MAP"),
             ssl_certificate_chain_file: var("STROM_SSL_CERTIFICATE_CHAIN_FILE").map(PathBuf::from),
             ssl_private_key_file: var("STROM_SSL_PRIVATE_KEY_FILE").map(PathBuf::from),
@@ -223,6 +264,12 @@ impl Overrides {
             default_replication_factor: other.default_replication_factor.or(self.default_replication_factor),
             max_frame_bytes: other.max_frame_bytes.or(self.max_frame_bytes),
             max_connections: other.max_connections.or(self.max_connections),
+            max_connections_per_ip: other.max_connections_per_ip.or(self.max_connections_per_ip),
+            queued_max_request_bytes: other.queued_max_request_bytes.or(self.queued_max_request_bytes),
+            max_non_produce_request_bytes: other.max_non_produce_request_bytes.or(self.max_non_produce_request_bytes),
+            max_request_bytes_per_api: other.max_request_bytes_per_api.or(self.max_request_bytes_per_api),
+            max_decompressed_batch_bytes: other.max_decompressed_batch_bytes.or(self.max_decompressed_batch_bytes),
+            connections_max_idle_ms: other.connections_max_idle_ms.or(self.connections_max_idle_ms),
             group_initial_rebalance_delay_ms: other.group_initial_rebalance_delay_ms.or(self.group_initial_rebalance_delay_ms),
             group_min_session_timeout_ms: other.group_min_session_timeout_ms.or(self.group_min_session_timeout_ms),
             group_max_session_timeout_ms: other.group_max_session_timeout_ms.or(self.group_max_session_timeout_ms),
@@ -238,6 +285,7 @@ impl Overrides {
                 .or(self.transaction_partition_verification_enable),
             test_txn_marker_delay_ms: other.test_txn_marker_delay_ms.or(self.test_txn_marker_delay_ms),
             log: other.log.or(self.log),
+            metrics_listen: other.metrics_listen.or(self.metrics_listen),
             listener_security_protocol_map: other.listener_security_protocol_map.or(self.listener_security_protocol_map),
             ssl_certificate_chain_file: other.ssl_certificate_chain_file.or(self.ssl_certificate_chain_file),
             ssl_private_key_file: other.ssl_private_key_file.or(self.ssl_private_key_file),
@@ -297,7 +345,7 @@ impl Config {
             None => listeners.iter().map(default_advertised).collect(),
         };
         let security = security::resolve(&o, &listeners, &origin)?;
-        let config = Config {
+        let mut config = Config {
             node_id: o.node_id.unwrap_or(1),
             data_dir: o.data_dir.unwrap_or_else(|| PathBuf::from("./data")),
             listeners,
@@ -307,6 +355,12 @@ impl Config {
             default_replication_factor: o.default_replication_factor.unwrap_or(1),
             max_frame_bytes: o.max_frame_bytes.unwrap_or(DEFAULT_MAX_FRAME_BYTES),
             max_connections: o.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+            max_connections_per_ip: o.max_connections_per_ip.or(o.max_connections).unwrap_or(DEFAULT_MAX_CONNECTIONS),
+            queued_max_request_bytes: o.queued_max_request_bytes.unwrap_or(DEFAULT_QUEUED_MAX_REQUEST_BYTES),
+            max_non_produce_request_bytes: o.max_non_produce_request_bytes.unwrap_or(DEFAULT_MAX_NON_PRODUCE_REQUEST_BYTES),
+            max_request_bytes_per_api: Vec::new(), // checked below, against max_frame_bytes
+            max_decompressed_batch_bytes: o.max_decompressed_batch_bytes.unwrap_or(DEFAULT_MAX_DECOMPRESSED_BATCH_BYTES),
+            connections_max_idle_ms: o.connections_max_idle_ms.unwrap_or(DEFAULT_CONNECTIONS_MAX_IDLE_MS),
             group_initial_rebalance_delay_ms: o.group_initial_rebalance_delay_ms.unwrap_or(3000),
             group_min_session_timeout_ms: o.group_min_session_timeout_ms.unwrap_or(6000),
             group_max_session_timeout_ms: o.group_max_session_timeout_ms.unwrap_or(1_800_000),
@@ -320,6 +374,8 @@ impl Config {
             transaction_partition_verification_enable: o.transaction_partition_verification_enable.unwrap_or(true),
             test_txn_marker_delay_ms: o.test_txn_marker_delay_ms.unwrap_or(0),
             log: o.log.unwrap_or_else(|| "info".to_string()),
+            // An empty value turns the endpoint off, as leaving it unset does.
+            metrics_listen: o.metrics_listen.filter(|a| !a.trim().is_empty()),
             security,
         };
         if config.node_id < 0 {
@@ -347,6 +403,30 @@ impl Config {
         }
         if config.max_connections == 0 {
             return Err(problem(&origin(|o| o.max_connections.is_some()), "max_connections", "must be at least 1"));
+        }
+        if config.max_connections_per_ip == 0 {
+            return Err(problem(&origin(|o| o.max_connections_per_ip.is_some()), "max_connections_per_ip", "must be at least 1"));
+        }
+        if !(1024..=u32::MAX as usize).contains(&config.queued_max_request_bytes) {
+            let src = origin(|o| o.queued_max_request_bytes.is_some());
+            return Err(problem(&src, "queued_max_request_bytes", format!("must be between 1024 and {}", u32::MAX)));
+        }
+        if config.max_non_produce_request_bytes < 1024 {
+            let src = origin(|o| o.max_non_produce_request_bytes.is_some());
+            return Err(problem(&src, "max_non_produce_request_bytes", "must be at least 1024"));
+        }
+        if let Some(text) = &o.max_request_bytes_per_api {
+            let src = origin(|o| o.max_request_bytes_per_api.is_some());
+            config.max_request_bytes_per_api = limits::parse_request_limits(text, config.max_frame_bytes)
+                .map_err(|p| problem(&src, "max_request_bytes_per_api", p))?;
+        }
+        if config.max_decompressed_batch_bytes < 1 << 20 {
+            let src = origin(|o| o.max_decompressed_batch_bytes.is_some());
+            return Err(problem(&src, "max_decompressed_batch_bytes", "must be at least 1048576 (1 MiB)"));
+        }
+        if config.connections_max_idle_ms < 1 {
+            let src = origin(|o| o.connections_max_idle_ms.is_some());
+            return Err(problem(&src, "connections_max_idle_ms", "must be at least 1"));
         }
         if config.group_initial_rebalance_delay_ms < 0 {
             let src = origin(|o| o.group_initial_rebalance_delay_ms.is_some());

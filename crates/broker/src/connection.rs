@@ -22,18 +22,19 @@ use tokio::time::Instant;
 use crate::api::{self, RequestContext};
 use crate::auth::session::{Session, Verdict};
 use crate::broker::Broker;
+use crate::limits::{self, Limits};
+use crate::metrics;
 
 /// Bytes read per socket read. The buffer only grows as bytes really arrive,
 /// whatever size a frame claims.
 const READ_CHUNK_BYTES: usize = 64 * 1024;
-/// Largest request other than Produce. A decoded request can take about 40
-/// times its wire size in memory (a 2-byte topic entry becomes a 72-byte
-/// struct), so only Produce, whose records stay raw bytes, gets the full
-/// `max_frame_bytes`; 8 MiB is far above any real admin or fetch request.
-const MAX_NON_PRODUCE_REQUEST_BYTES: usize = 8 * 1024 * 1024;
 /// Largest frame before authentication (Kafka's `sasl.server.max.receive.size`).
 const MAX_UNAUTHENTICATED_FRAME_BYTES: usize = 512 * 1024;
-const PRODUCE_API_KEY: i16 = 0;
+/// How long closing may take to write (a TLS close_notify).
+const CLOSE_WRITE_BOUND: Duration = Duration::from_secs(1);
+/// After a request larger than this, an empty read buffer is replaced, so a
+/// connection that sent one large request does not keep its memory.
+const RETAINED_BUFFER_BYTES: usize = 256 * 1024;
 /// Most parts handed to one vectored write (Linux's IOV_MAX is 1024).
 const MAX_IOVECS: usize = 64;
 
@@ -43,6 +44,7 @@ pub struct Connection {
     pub peer: SocketAddr,
     /// `peer`'s address as Kafka prints it: "/127.0.0.1".
     pub client_host: String,
+    pub limits: Arc<Limits>,
     pub session: Session,
     /// When authentication must be done by (from accept, TLS included).
     pub auth_deadline: Instant,
@@ -58,20 +60,32 @@ impl Connection {
     /// Serves the connection until the client leaves, a request is refused,
     /// or shutdown is signalled (between requests, never in the middle of one).
     pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(mut self, mut stream: S, mut shutdown: watch::Receiver<bool>) {
+        let _counted = metrics::get().connection(&self.listener);
         let mut buf = BytesMut::with_capacity(8 * 1024);
+        // Request bytes this connection holds of the global budget (see crate::limits).
+        let mut reserved = None;
         loop {
             loop {
-                let max_frame = if self.session.authenticated() { self.broker.config.max_frame_bytes } else { MAX_UNAUTHENTICATED_FRAME_BYTES };
-                match frame::split_frame(&mut buf, max_frame) {
+                // Per frame: a SaslAuthenticate just answered raises the limit.
+                match frame::split_frame(&mut buf, self.max_frame_bytes()) {
                     Ok(Some(frame)) => {
+                        let frame_bytes = frame.len();
                         if let Next::Close = self.answer(frame.freeze(), &mut stream).await {
-                            let _ = stream.shutdown().await;
+                            // A TLS close_notify is a write: bounded like any other.
+                            let _ = tokio::time::timeout(CLOSE_WRITE_BOUND, stream.shutdown()).await;
                             return;
+                        }
+                        reserved = None;
+                        if buf.is_empty() && frame_bytes > RETAINED_BUFFER_BYTES {
+                            // The rest of `buf` still shares the large request's allocation:
+                            // give it back rather than keep it per connection.
+                            buf = BytesMut::with_capacity(8 * 1024);
                         }
                     }
                     Ok(None) => break,
                     Err(error) => {
-                        tracing::info!(peer = %self.peer, %error, "closing connection");
+                        tracing::info!(peer = %self.peer, listener = %self.listener, %error, "closing connection");
+                        metrics::get().closed("bad_frame");
                         return;
                     }
                 }
@@ -79,24 +93,40 @@ impl Connection {
             if *shutdown.borrow() {
                 return;
             }
+            if reserved.is_none() {
+                if let Some(size) = limits::frame_size(&buf) {
+                    tokio::select! {
+                        permit = self.limits.reserve(size) => reserved = permit,
+                        _ = shutdown.changed() => return,
+                    }
+                    // Room for the whole frame at once (the size is checked when split).
+                    buf.reserve(size.min(self.max_frame_bytes()).saturating_sub(buf.len()));
+                }
+            }
             buf.reserve(READ_CHUNK_BYTES);
             let authenticating = self.session.logging_in();
             tokio::select! {
-                read = stream.read_buf(&mut buf) => match read {
-                    Ok(0) => {
+                read = tokio::time::timeout(self.limits.idle, stream.read_buf(&mut buf)) => match read {
+                    Err(_) => {
+                        tracing::info!(peer = %self.peer, listener = %self.listener, idle_ms = self.limits.idle.as_millis() as u64, pending_bytes = buf.len(), "closing idle connection (connections_max_idle_ms)");
+                        metrics::get().closed("idle");
+                        return;
+                    }
+                    Ok(Ok(0)) => {
                         if !buf.is_empty() {
                             tracing::debug!(peer = %self.peer, pending = buf.len(), "client closed mid-request");
                         }
                         return;
                     }
-                    Ok(_) => {}
-                    Err(error) => {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(error)) => {
                         tracing::debug!(peer = %self.peer, %error, "connection read failed");
                         return;
                     }
                 },
                 _ = tokio::time::sleep_until(self.auth_deadline), if authenticating => {
                     tracing::info!(peer = %self.peer, listener = %self.listener, "closing connection: authentication did not finish in time");
+                    metrics::get().closed("authentication_timeout");
                     return;
                 }
                 _ = shutdown.changed() => return,
@@ -104,19 +134,33 @@ impl Connection {
         }
     }
 
+    /// The largest frame accepted now: before SASL authentication, Kafka's
+    /// `sasl.server.max.receive.size`.
+    fn max_frame_bytes(&self) -> usize {
+        if self.session.authenticated() {
+            self.broker.config.max_frame_bytes
+        } else {
+            MAX_UNAUTHENTICATED_FRAME_BYTES.min(self.broker.config.max_frame_bytes)
+        }
+    }
+
     /// Answers one request frame.
     async fn answer<S: AsyncWrite + Unpin>(&mut self, frame: Bytes, stream: &mut S) -> Next {
+        metrics::get().bytes_in.inc_by(frame.len() as u64 + 4);
         if self.session.expects_raw_token() {
             return self.answer_raw_token(&frame, stream).await;
         }
         let api_key = strom_protocol::header::peek_prefix(&frame).map(|p| p.api_key);
-        if frame.len() > MAX_NON_PRODUCE_REQUEST_BYTES && api_key != Some(PRODUCE_API_KEY) {
-            tracing::info!(peer = %self.peer, bytes = frame.len(), ?api_key, "closing connection: request too large for its API");
+        let max_request = self.limits.max_request_bytes(api_key);
+        if frame.len() > max_request {
+            tracing::info!(peer = %self.peer, listener = %self.listener, bytes = frame.len(), max = max_request, ?api_key, "closing connection: request too large for its API");
+            metrics::get().closed("request_too_large");
             return Next::Close;
         }
         let encoded = match decode_request(frame) {
             Err(error) => {
-                tracing::info!(peer = %self.peer, %error, "closing connection");
+                tracing::info!(peer = %self.peer, listener = %self.listener, %error, "closing connection");
+                metrics::get().closed("bad_request");
                 return Next::Close;
             }
             Ok(Decoded::UnsupportedApiVersions { correlation_id, version }) => {
@@ -129,10 +173,12 @@ impl Connection {
                 }
                 let correlation_id = request.correlation_id();
                 let (api_key, version) = (request.api_key, request.api_version);
-                tracing::trace!(peer = %self.peer, ?api_key, version, correlation_id, "request");
+                let client_id = request.client_id().to_string();
+                let span = tracing::debug_span!("request", api = ?api_key, version, correlation_id, client_id = %client_id);
+                let started = std::time::Instant::now();
+                let api_name = format!("{api_key:?}");
                 let body = match self.session.check(&self.broker, self.peer.ip(), api_key, version, &request.body) {
                     Verdict::Serve => {
-                        let client_id = request.client_id().to_string();
                         let ctx = RequestContext {
                             broker: &self.broker,
                             listener: &self.listener,
@@ -141,11 +187,16 @@ impl Connection {
                             client_host: &self.client_host,
                             principal: self.session.principal(),
                         };
-                        match api::handle(&ctx, request.body).await {
+                        let handled = tracing::Instrument::instrument(api::handle(&ctx, request.body), span.clone()).await;
+                        match handled {
                             Ok(Some(body)) => body,
-                            Ok(None) => return Next::Continue,
+                            Ok(None) => {
+                                metrics::get().request(&api_name, started.elapsed(), &[]);
+                                return Next::Continue;
+                            }
                             Err(error) => {
                                 tracing::error!(peer = %self.peer, %error, "closing connection");
+                                metrics::get().closed("internal_error");
                                 return Next::Close;
                             }
                         }
@@ -153,6 +204,9 @@ impl Connection {
                     Verdict::Respond(body) => body,
                     Verdict::Fail { response, failure } => {
                         self.log_failure(&failure.reason);
+                        if let Some(body) = &response {
+                            metrics::get().request(&api_name, started.elapsed(), &metrics::error_codes(body));
+                        }
                         self.failure_delay().await;
                         if let Some(body) = response {
                             self.write_response(stream, response::encode_response_parts(api_key, version, correlation_id, &body)).await;
@@ -161,9 +215,12 @@ impl Connection {
                     }
                     Verdict::Close(reason) => {
                         tracing::info!(peer = %self.peer, listener = %self.listener, "closing connection: {reason}");
+                        metrics::get().closed("refused_by_session");
                         return Next::Close;
                     }
                 };
+                metrics::get().request(&api_name, started.elapsed(), &metrics::error_codes(&body));
+                span.in_scope(|| tracing::debug!(ms = started.elapsed().as_secs_f64() * 1000.0, "answered"));
                 response::encode_response_parts(api_key, version, correlation_id, &body)
             }
         };
@@ -190,6 +247,7 @@ impl Connection {
 
     fn log_failure(&self, reason: &str) {
         tracing::info!(peer = %self.peer, listener = %self.listener, reason, "failed authentication");
+        metrics::get().closed("authentication_failed");
     }
 
     /// Kafka's `connection.failed.authentication.delay.ms`: slows down guessing.
@@ -200,22 +258,29 @@ impl Connection {
         }
     }
 
+    /// Writes (and flushes: TLS streams buffer) a response; a client that
+    /// reads none of it for `connections_max_idle_ms` is closed.
     async fn write_response<S: AsyncWrite + Unpin>(&self, stream: &mut S, encoded: Result<Vec<Bytes>, impl std::fmt::Display>) -> Next {
         let parts = match encoded {
             Ok(parts) => parts,
             Err(error) => {
                 tracing::error!(peer = %self.peer, %error, "closing connection");
+                metrics::get().closed("internal_error");
                 return Next::Close;
             }
         };
-        // TLS streams buffer writes: flush so the response leaves now.
-        match async {
+        let write = async {
             write_parts(stream, &parts).await?;
             stream.flush().await
-        }
-        .await
-        {
+        };
+        let Ok(written) = tokio::time::timeout(self.limits.idle, write).await else {
+            tracing::info!(peer = %self.peer, listener = %self.listener, idle_ms = self.limits.idle.as_millis() as u64, "closing connection: the client has not read its responses (connections_max_idle_ms)");
+            metrics::get().closed("not_reading");
+            return Next::Close;
+        };
+        match written {
             Ok(()) => {
+                metrics::get().bytes_out.inc_by(parts.iter().map(|p| p.len() as u64).sum());
                 tracing::trace!(peer = %self.peer, "response written");
                 Next::Continue
             }

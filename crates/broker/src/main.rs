@@ -10,7 +10,9 @@ mod broker;
 mod config;
 mod connection;
 mod group;
+mod limits;
 mod metadata;
+mod metrics;
 mod partitions;
 mod server;
 mod txn;
@@ -111,6 +113,7 @@ fn load_config(cli: &Cli) -> Result<Config, config::ConfigError> {
 }
 
 async fn run(mut config: Config) -> anyhow::Result<()> {
+    let signal = shutdown_signal();
     let mut bound = Vec::new();
     for (listener, advertised) in config.listeners.iter().zip(config.advertised.iter_mut()) {
         let address = listener.bind_address();
@@ -125,10 +128,20 @@ async fn run(mut config: Config) -> anyhow::Result<()> {
         tracing::info!(protocol = %protocol.name(), "listening on {local} (advertised as {}:{})", advertised.host, advertised.port);
         bound.push(BoundListener { name: listener.name.clone(), listener: tcp });
     }
+    let metrics_listener = match &config.metrics_listen {
+        Some(address) => {
+            let tcp = TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address} (metrics_listen)"))?;
+            tracing::info!("metrics and health on http://{}/metrics and /health", tcp.local_addr().map_or(address.clone(), |a| a.to_string()));
+            Some(tcp)
+        }
+        None => None,
+    };
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
     let partitions = Arc::new(
-        Partitions::open(&config.data_dir, config.node_id).context("cannot open the partition logs")?,
+        Partitions::open(&config.data_dir, config.node_id)
+            .context("cannot open the partition logs")?
+            .with_max_decompressed_bytes(config.max_decompressed_batch_bytes),
     );
     let registration = BrokerRegistration {
         node_id: config.node_id,
@@ -191,8 +204,17 @@ async fn run(mut config: Config) -> anyhow::Result<()> {
     let cleaner = CleanerConfig { dedupe_buffer_bytes: broker.config.log_cleaner_dedupe_buffer_size };
     let backoff = Duration::from_millis(broker.config.log_cleaner_backoff_ms);
     let log_cleaner = tokio::spawn(log_cleaner(Arc::clone(&partitions), backoff, cleaner));
+    let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
+    if let Some(listener) = metrics_listener {
+        let state = metrics::collector::StateCollector { partitions: Arc::clone(&partitions), groups: Arc::clone(&broker.groups) };
+        tokio::spawn(metrics::http::serve(listener, state, stopping));
+    }
+    let shutdown = async move {
+        signal.await;
+        let _ = stopping_tx.send(true); // /health answers 503 from now on
+    };
     let tls_reload = tls.map(|tls| tokio::spawn(reload_certificates(tls)));
-    server::serve(bound, broker, shutdown_signal()).await;
+    server::serve(bound, broker, shutdown).await;
     housekeeping.abort();
     log_cleaner.abort(); // a pass under way stops when the logs close
     if let Some(task) = tls_reload {
@@ -280,24 +302,35 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// Completes on SIGTERM or SIGINT.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Resolves on SIGTERM or SIGINT. Both are watched from the call on, not
+/// from the first poll: call it before startup, so that a signal arriving
+/// while the broker starts up (or just as it begins serving) is not fatal
+/// but starts a clean shutdown as soon as the broker serves.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
+        use tokio::signal::unix::{signal, SignalKind};
+        let watch = |kind: SignalKind, name: &str| {
+            signal(kind).map_err(|error| tracing::warn!(%error, "cannot watch {name}")).ok()
+        };
+        let (term, int) = (watch(SignalKind::terminate(), "SIGTERM"), watch(SignalKind::interrupt(), "SIGINT"));
+        async move {
+            let received = |signal: Option<tokio::signal::unix::Signal>| async move {
+                match signal {
+                    Some(mut signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
                 }
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot watch SIGTERM; only SIGINT stops the broker");
-                let _ = ctrl_c.await;
+            };
+            tokio::select! {
+                _ = received(term) => {}
+                _ = received(int) => {}
             }
         }
     }
     #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

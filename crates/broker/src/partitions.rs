@@ -24,16 +24,30 @@ pub struct Partitions {
     node_id: i32,
     manager: LogManager,
     strays_removed: AtomicBool,
+    /// Broker-wide `max_decompressed_batch_bytes`, given to every log.
+    max_decompressed_bytes: u64,
 }
 
 impl Partitions {
     pub fn open(data_dir: &Path, node_id: i32) -> Result<Self, StorageError> {
+        Self::open_in(&strom_storage::fs::os(), data_dir, node_id)
+    }
+
+    /// [`Self::open`] on the file system `fs` (tests inject disk faults with it).
+    pub fn open_in(fs: &strom_storage::fs::Fs, data_dir: &Path, node_id: i32) -> Result<Self, StorageError> {
         Ok(Self {
             data_dir: data_dir.to_path_buf(),
             node_id,
-            manager: LogManager::open(data_dir)?,
+            manager: LogManager::open_in(fs, data_dir)?,
             strays_removed: AtomicBool::new(false),
+            max_decompressed_bytes: strom_storage::validator::MAX_DECOMPRESSED_BYTES,
         })
+    }
+
+    /// Bounds what one batch's records may decompress to in every log.
+    pub fn with_max_decompressed_bytes(mut self, bytes: u64) -> Self {
+        self.max_decompressed_bytes = bytes;
+        self
     }
 
     /// The log of a partition this broker hosts.
@@ -50,7 +64,7 @@ impl Partitions {
     pub fn publish(&self, image: &MetadataImage) {
         let mut hosted = HashSet::new();
         for topic in image.topics.values() {
-            let config = log_config(&topic.configs);
+            let config = LogConfig { max_decompressed_bytes: self.max_decompressed_bytes, ..log_config(&topic.configs) };
             for partition in topic.partitions.iter().filter(|p| p.replicas.contains(&self.node_id)) {
                 hosted.insert((topic.name.clone(), partition.partition));
                 match self.manager.get(&topic.name, partition.partition) {
@@ -140,6 +154,7 @@ pub fn log_config(overrides: &BTreeMap<String, String>) -> LogConfig {
         },
         timestamp_before_max_ms: long("message.timestamp.before.max.ms", i64::MAX),
         timestamp_after_max_ms: long("message.timestamp.after.max.ms", defaults.timestamp_after_max_ms),
+        max_decompressed_bytes: defaults.max_decompressed_bytes,
     }
 }
 

@@ -18,6 +18,8 @@ use crate::auth::{tls, Principal};
 use crate::broker::Broker;
 use crate::config::SecurityProtocol;
 use crate::connection::Connection;
+use crate::limits::Limits;
+use crate::metrics;
 
 /// How long shutdown waits for connections to finish their current request.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -36,8 +38,10 @@ pub async fn serve(listeners: Vec<BoundListener>, broker: Arc<Broker>, shutdown:
     // Every connection task holds a sender; when all are gone, recv() ends.
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
     let limit = Arc::new(Semaphore::new(broker.config.max_connections));
+    let limits = Limits::new(&broker.config);
     for bound in listeners {
-        tokio::spawn(accept_loop(bound, Arc::clone(&broker), Arc::clone(&limit), shutdown_rx.clone(), done_tx.clone()));
+        let limits = Arc::clone(&limits);
+        tokio::spawn(accept_loop(bound, Arc::clone(&broker), Arc::clone(&limit), limits, shutdown_rx.clone(), done_tx.clone()));
     }
     drop(done_tx);
     shutdown.await;
@@ -52,6 +56,7 @@ async fn accept_loop(
     bound: BoundListener,
     broker: Arc<Broker>,
     limit: Arc<Semaphore>,
+    limits: Arc<Limits>,
     mut shutdown: watch::Receiver<bool>,
     done: mpsc::Sender<()>,
 ) {
@@ -70,13 +75,25 @@ async fn accept_loop(
         };
         match accepted {
             Ok((stream, peer)) => {
+                let Some(ip_slot) = limits.admit(peer.ip()) else {
+                    tracing::info!(listener = %name, %peer, max = broker.config.max_connections_per_ip, "refusing connection: too many from this IP (max_connections_per_ip)");
+                    metrics::get().closed("max_connections_per_ip");
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
-                let (broker, name, shutdown, done) = (Arc::clone(&broker), Arc::clone(&name), shutdown.clone(), done.clone());
-                tokio::spawn(async move {
-                    serve_connection(broker, name, stream, peer, shutdown).await;
-                    drop(permit);
-                    drop(done);
-                });
+                let (broker, name, limits, shutdown, done) =
+                    (Arc::clone(&broker), Arc::clone(&name), Arc::clone(&limits), shutdown.clone(), done.clone());
+                let span = tracing::debug_span!("connection", listener = %name, %peer);
+                tokio::spawn(tracing::Instrument::instrument(
+                    async move {
+                        tracing::debug!("accepted");
+                        serve_connection(broker, name, limits, stream, peer, shutdown).await;
+                        drop(ip_slot);
+                        drop(permit);
+                        drop(done);
+                    },
+                    span,
+                ));
             }
             Err(error) => {
                 tracing::warn!(listener = %name, %error, "accept failed");
@@ -87,7 +104,14 @@ async fn accept_loop(
 }
 
 /// Runs one accepted connection, after the TLS handshake where its listener wants one.
-async fn serve_connection(broker: Arc<Broker>, listener: Arc<str>, stream: TcpStream, peer: SocketAddr, shutdown: watch::Receiver<bool>) {
+async fn serve_connection(
+    broker: Arc<Broker>,
+    listener: Arc<str>,
+    limits: Arc<Limits>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    shutdown: watch::Receiver<bool>,
+) {
     let protocol = broker.config.security.protocol_of(&listener);
     let auth_deadline = Instant::now() + Duration::from_millis(broker.config.security.authentication_timeout_ms);
     let connection = |principal| Connection {
@@ -95,6 +119,7 @@ async fn serve_connection(broker: Arc<Broker>, listener: Arc<str>, stream: TcpSt
         listener: Arc::clone(&listener),
         peer,
         client_host: format!("/{}", peer.ip()),
+        limits: Arc::clone(&limits),
         session: Session::new(protocol, principal),
         auth_deadline,
     };
@@ -110,10 +135,12 @@ async fn serve_connection(broker: Arc<Broker>, listener: Arc<str>, stream: TcpSt
         Ok(Err(error)) => {
             let error = tls::handshake_error(&error);
             tracing::info!(%peer, %listener, %error, "failed authentication: TLS handshake failed");
+            metrics::get().closed("tls_handshake_failed");
             return;
         }
         Err(_) => {
             tracing::info!(%peer, %listener, "closing connection: TLS handshake did not finish in time");
+            metrics::get().closed("authentication_timeout");
             return;
         }
     };
@@ -122,11 +149,13 @@ async fn serve_connection(broker: Arc<Broker>, listener: Arc<str>, stream: TcpSt
         (SecurityProtocol::Ssl, Some(cert)) => {
             let Some(subject) = tls::certificate_subject(cert) else {
                 tracing::info!(%peer, %listener, "failed authentication: unreadable client certificate subject");
+                metrics::get().closed("authentication_failed");
                 return;
             };
             let mapper = &broker.config.security.principal_mapper;
             let Some(name) = mapper.map(&subject) else {
                 tracing::info!(%peer, %listener, %subject, rules = %mapper.describe(), "failed authentication: no ssl_principal_mapping_rules rule applies to the certificate subject");
+                metrics::get().closed("authentication_failed");
                 return;
             };
             Principal::user(&name)

@@ -44,6 +44,9 @@ pub struct LogConfig {
     pub timestamp_before_max_ms: i64,
     /// `message.timestamp.after.max.ms`.
     pub timestamp_after_max_ms: i64,
+    /// Most bytes one batch's records may decompress to wherever they are
+    /// read (broker-wide: `max_decompressed_batch_bytes`).
+    pub max_decompressed_bytes: u64,
 }
 
 impl Default for LogConfig {
@@ -66,6 +69,7 @@ impl Default for LogConfig {
             timestamp_type: TimestampType::CreateTime,
             timestamp_before_max_ms: i64::MAX,
             timestamp_after_max_ms: 3_600_000,
+            max_decompressed_bytes: crate::validator::MAX_DECOMPRESSED_BYTES,
         }
     }
 }
@@ -79,6 +83,7 @@ impl LogConfig {
             timestamp_type: self.timestamp_type,
             timestamp_before_max_ms: self.timestamp_before_max_ms,
             timestamp_after_max_ms: self.timestamp_after_max_ms,
+            max_decompressed_bytes: self.max_decompressed_bytes,
         }
     }
 }

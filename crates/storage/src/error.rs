@@ -20,6 +20,10 @@ pub enum StorageError {
     InvalidConfig(String),
     #[error("log cleaning stopped: the log manager is closing")]
     CleaningStopped,
+    /// The log hit an error it cannot recover from while running (see
+    /// `PartitionLog::offline`); a restart recovers it.
+    #[error("{path} is offline until restart: {reason}")]
+    Offline { path: PathBuf, reason: String },
 }
 
 impl StorageError {
@@ -27,6 +31,11 @@ impl StorageError {
     pub fn io(op: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
         move |source| Self::Io { op, path, source }
+    }
+
+    /// A failed fsync: what was written since the last good one may be lost.
+    pub fn is_fsync(&self) -> bool {
+        matches!(self, Self::Io { op: "fsync", .. })
     }
 }
 

@@ -8,11 +8,10 @@
 //! fsynced on every append because they can always be rebuilt from the log
 //! (recovery does so when a file is missing, torn or inconsistent).
 
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Result, StorageError};
+use crate::fs::{self, FileSystem, Handle, OpenMode};
 
 /// Bytes of one offset index entry.
 pub const OFFSET_ENTRY_BYTES: usize = 8;
@@ -22,22 +21,22 @@ pub const TIME_ENTRY_BYTES: usize = 12;
 /// Offset index: relative offset -> byte position of the batch holding it.
 pub struct OffsetIndex {
     path: PathBuf,
-    file: File,
+    file: Handle,
     entries: Vec<(u32, u32)>,
 }
 
 /// Time index: timestamp -> relative offset of the first batch whose max timestamp reaches it.
 pub struct TimeIndex {
     path: PathBuf,
-    file: File,
+    file: Handle,
     entries: Vec<(i64, u32)>,
 }
 
 impl OffsetIndex {
     /// Opens an index file, loading its entries. `None` when the file is
     /// missing or not a consistent index (then the caller rebuilds it).
-    pub fn load(path: &Path, log_size: u64) -> Result<Option<Self>> {
-        let Some(bytes) = read_if_exists(path)? else { return Ok(None) };
+    pub fn load(fs: &dyn FileSystem, path: &Path, log_size: u64) -> Result<Option<Self>> {
+        let Some(bytes) = read_if_exists(fs, path)? else { return Ok(None) };
         if bytes.len() % OFFSET_ENTRY_BYTES != 0 {
             return Ok(None);
         }
@@ -50,12 +49,12 @@ impl OffsetIndex {
         if !ordered || !in_file {
             return Ok(None);
         }
-        Ok(Some(Self { file: open_append(path)?, path: path.to_path_buf(), entries }))
+        Ok(Some(Self { file: open_existing(fs, path)?, path: path.to_path_buf(), entries }))
     }
 
     /// Creates an empty index file, replacing any existing one.
-    pub fn create(path: &Path) -> Result<Self> {
-        Ok(Self { file: create_truncated(path)?, path: path.to_path_buf(), entries: Vec::new() })
+    pub fn create(fs: &dyn FileSystem, path: &Path) -> Result<Self> {
+        Ok(Self { file: create_truncated(fs, path)?, path: path.to_path_buf(), entries: Vec::new() })
     }
 
     pub fn append(&mut self, relative_offset: u32, position: u32) -> Result<()> {
@@ -65,7 +64,10 @@ impl OffsetIndex {
         let mut entry = [0u8; OFFSET_ENTRY_BYTES];
         entry[..4].copy_from_slice(&relative_offset.to_be_bytes());
         entry[4..].copy_from_slice(&position.to_be_bytes());
-        self.file.write_all(&entry).map_err(StorageError::io("append to", &self.path))?;
+        // A torn entry a failed write leaves is overwritten by the next
+        // append, or makes the file's length refuse it at the next load.
+        let at = (self.entries.len() * OFFSET_ENTRY_BYTES) as u64;
+        self.file.write_all_at(&entry, at).map_err(StorageError::io("append to", &self.path))?;
         self.entries.push((relative_offset, position));
         Ok(())
     }
@@ -106,8 +108,8 @@ impl OffsetIndex {
 
 impl TimeIndex {
     /// Opens an index file, loading its entries; `None` when missing or inconsistent.
-    pub fn load(path: &Path) -> Result<Option<Self>> {
-        let Some(bytes) = read_if_exists(path)? else { return Ok(None) };
+    pub fn load(fs: &dyn FileSystem, path: &Path) -> Result<Option<Self>> {
+        let Some(bytes) = read_if_exists(fs, path)? else { return Ok(None) };
         if bytes.len() % TIME_ENTRY_BYTES != 0 {
             return Ok(None);
         }
@@ -118,11 +120,11 @@ impl TimeIndex {
         if !entries.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1) {
             return Ok(None);
         }
-        Ok(Some(Self { file: open_append(path)?, path: path.to_path_buf(), entries }))
+        Ok(Some(Self { file: open_existing(fs, path)?, path: path.to_path_buf(), entries }))
     }
 
-    pub fn create(path: &Path) -> Result<Self> {
-        Ok(Self { file: create_truncated(path)?, path: path.to_path_buf(), entries: Vec::new() })
+    pub fn create(fs: &dyn FileSystem, path: &Path) -> Result<Self> {
+        Ok(Self { file: create_truncated(fs, path)?, path: path.to_path_buf(), entries: Vec::new() })
     }
 
     /// The file was renamed (compaction swap); errors name the new path.
@@ -139,7 +141,8 @@ impl TimeIndex {
         let mut entry = [0u8; TIME_ENTRY_BYTES];
         entry[..8].copy_from_slice(&timestamp.to_be_bytes());
         entry[8..].copy_from_slice(&relative_offset.to_be_bytes());
-        self.file.write_all(&entry).map_err(StorageError::io("append to", &self.path))?;
+        let at = (self.entries.len() * TIME_ENTRY_BYTES) as u64;
+        self.file.write_all_at(&entry, at).map_err(StorageError::io("append to", &self.path))?;
         self.entries.push((timestamp, relative_offset));
         Ok(())
     }
@@ -170,32 +173,16 @@ impl TimeIndex {
     }
 }
 
-fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>> {
-    let mut file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(StorageError::io("open", path)(e)),
-    };
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes).map_err(StorageError::io("read", path))?;
-    Ok(Some(bytes))
+fn read_if_exists(fs: &dyn FileSystem, path: &Path) -> Result<Option<Vec<u8>>> {
+    fs::read_if_exists(fs, path).map_err(StorageError::io("read", path))
 }
 
-fn open_append(path: &Path) -> Result<File> {
-    OpenOptions::new().append(true).open(path).map_err(StorageError::io("open", path))
+fn open_existing(fs: &dyn FileSystem, path: &Path) -> Result<Handle> {
+    fs.open(path, OpenMode::Existing).map_err(StorageError::io("open", path))
 }
 
-fn create_truncated(path: &Path) -> Result<File> {
-    OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .open(path)
-        .map_err(StorageError::io("create", path))
-        .and_then(|f| {
-            drop(f);
-            open_append(path)
-        })
+fn create_truncated(fs: &dyn FileSystem, path: &Path) -> Result<Handle> {
+    fs.open(path, OpenMode::Truncate).map_err(StorageError::io("create", path))
 }
 
 fn be_u32(b: &[u8]) -> u32 {
@@ -214,38 +201,38 @@ mod tests {
     fn offset_index_lookups_find_the_floor_entry() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("0.index");
-        let mut index = OffsetIndex::create(&path).unwrap();
+        let mut index = OffsetIndex::create(&*fs::os(), &path).unwrap();
         assert_eq!(index.lookup(5), 0);
         index.append(10, 4000).unwrap();
         index.append(20, 8000).unwrap();
         index.append(15, 9000).unwrap(); // out of order: ignored
         assert_eq!((index.lookup(0), index.lookup(9), index.lookup(10), index.lookup(19), index.lookup(99)), (0, 0, 4000, 4000, 8000));
-        let loaded = OffsetIndex::load(&path, 9000).unwrap().unwrap();
+        let loaded = OffsetIndex::load(&*fs::os(), &path, 9000).unwrap().unwrap();
         assert_eq!(loaded.entries, index.entries);
-        assert!(OffsetIndex::load(&path, 8000).unwrap().is_none(), "entry beyond the log");
+        assert!(OffsetIndex::load(&*fs::os(), &path, 8000).unwrap().is_none(), "entry beyond the log");
         index.truncate_to_position(8000).unwrap();
-        assert_eq!(OffsetIndex::load(&path, 9000).unwrap().unwrap().entries, vec![(10, 4000)]);
+        assert_eq!(OffsetIndex::load(&*fs::os(), &path, 9000).unwrap().unwrap().entries, vec![(10, 4000)]);
     }
 
     #[test]
     fn damaged_index_files_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("0.index");
-        assert!(OffsetIndex::load(&path, 100).unwrap().is_none(), "missing");
+        assert!(OffsetIndex::load(&*fs::os(), &path, 100).unwrap().is_none(), "missing");
         std::fs::write(&path, [0u8; 7]).unwrap();
-        assert!(OffsetIndex::load(&path, 100).unwrap().is_none(), "torn");
+        assert!(OffsetIndex::load(&*fs::os(), &path, 100).unwrap().is_none(), "torn");
         std::fs::write(&path, [0, 0, 0, 5, 0, 0, 0, 9, 0, 0, 0, 4, 0, 0, 0, 10]).unwrap();
-        assert!(OffsetIndex::load(&path, 100).unwrap().is_none(), "unordered");
+        assert!(OffsetIndex::load(&*fs::os(), &path, 100).unwrap().is_none(), "unordered");
         let tpath = dir.path().join("0.timeindex");
         std::fs::write(&tpath, [1u8; 13]).unwrap();
-        assert!(TimeIndex::load(&tpath).unwrap().is_none());
+        assert!(TimeIndex::load(&*fs::os(), &tpath).unwrap().is_none());
     }
 
     #[test]
     fn time_index_finds_where_to_start_scanning() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("0.timeindex");
-        let mut index = TimeIndex::create(&path).unwrap();
+        let mut index = TimeIndex::create(&*fs::os(), &path).unwrap();
         index.append(100, 0).unwrap();
         index.append(200, 10).unwrap();
         index.append(150, 20).unwrap(); // not increasing: ignored
@@ -253,6 +240,6 @@ mod tests {
         assert_eq!((index.lookup(50), index.lookup(100), index.lookup(150), index.lookup(250), index.lookup(999)), (0, 0, 0, 10, 30));
         assert_eq!(index.max_timestamp(), Some(300));
         index.truncate_to_offset(30).unwrap();
-        assert_eq!(TimeIndex::load(&path).unwrap().unwrap().entries, vec![(100, 0), (200, 10)]);
+        assert_eq!(TimeIndex::load(&*fs::os(), &path).unwrap().unwrap().entries, vec![(100, 0), (200, 10)]);
     }
 }

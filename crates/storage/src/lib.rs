@@ -17,12 +17,14 @@
 //! - [`cleaner`]: log compaction (`cleanup.policy=compact`, Kafka's `LogCleaner`).
 //! - [`manager`]: every partition log of a data directory, clean-shutdown marker.
 //! - [`config`]: per-partition settings.
+//! - [`fs`]: the file-system trait every file access goes through, with a fault-injecting one for tests.
 
 pub mod batch;
 pub mod cleaner;
 pub mod config;
 pub mod control;
 pub mod error;
+pub mod fs;
 pub mod index;
 pub mod layout;
 pub mod log;

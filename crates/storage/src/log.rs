@@ -12,7 +12,6 @@
 //! durability is covered by the next fsync (group commit).
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -20,6 +19,7 @@ use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use crate::batch::BatchHeader;
 use crate::config::LogConfig;
 use crate::error::{Result, StorageError};
+use crate::fs::{self, Fs};
 use crate::layout::{parse_offset_file, CLEANER_CHECKPOINT_FILE, LOG_SUFFIX};
 use crate::producer_state::ProducerStateManager;
 use crate::segment::{FileSlice, Segment};
@@ -60,6 +60,7 @@ pub struct TimestampOffset {
 }
 
 pub struct PartitionLog {
+    fs: Fs,
     dir: PathBuf,
     inner: RwLock<Inner>,
     /// Held by the one thread doing an fsync; others wait and usually find
@@ -87,6 +88,8 @@ struct Inner {
     /// A segment file was created since the last flush: its directory entry
     /// (and the partition directory's) must be fsynced with the next flush.
     dir_dirty: bool,
+    /// Why the log went offline (see [`PartitionLog::offline`]), if it did.
+    offline: Option<String>,
 }
 
 impl PartitionLog {
@@ -94,30 +97,39 @@ impl PartitionLog {
     /// (`clean == false`) every segment from the recovery point on is
     /// CRC-checked and truncated after its last valid batch.
     pub fn open(dir: &Path, config: LogConfig, clean: bool) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(StorageError::io("create", dir))?;
-        let swapped = crate::cleaner::recovery::finish_interrupted_swaps(dir)?;
-        let bases = segment_bases(dir)?;
-        let recovery_point = if clean { i64::MAX } else { read_offset_file(&dir.join(RECOVERY_POINT_FILE))?.unwrap_or(0) };
+        Self::open_in(&fs::os(), dir, config, clean)
+    }
+
+    /// [`Self::open`] on the file system `fs`.
+    pub fn open_in(fs: &Fs, dir: &Path, config: LogConfig, clean: bool) -> Result<Self> {
+        fs.create_dir_all(dir).map_err(StorageError::io("create", dir))?;
+        let swapped = crate::cleaner::recovery::finish_interrupted_swaps(fs, dir)?;
+        let bases = segment_bases(fs, dir)?;
+        let recovery_point = if clean { i64::MAX } else { read_offset_file(fs, &dir.join(RECOVERY_POINT_FILE))?.unwrap_or(0) };
+        let started = std::time::Instant::now();
         let mut segments = BTreeMap::new();
+        let (mut recovered, mut truncated_bytes) = (0usize, 0u64);
         let mut truncated_at: Option<i64> = None;
         for base in bases {
             if truncated_at.is_some() {
                 // A segment after a truncated one would leave a gap: drop it.
-                let (segment, _) = Segment::open(dir, base, config.index_interval_bytes, false)?;
+                let (segment, _) = Segment::open(fs, dir, base, config.index_interval_bytes, false)?;
                 tracing::warn!(dir = %dir.display(), base_offset = base, "deleting a segment that follows a truncated one");
                 segment.delete()?;
                 continue;
             }
             let recover = (!clean && base >= recovery_point) || swapped.contains(&base);
-            let (segment, truncated) = Segment::open(dir, base, config.index_interval_bytes, recover)?;
+            let (segment, truncated) = Segment::open(fs, dir, base, config.index_interval_bytes, recover)?;
+            recovered += usize::from(recover);
+            truncated_bytes += truncated;
             if truncated > 0 {
                 truncated_at = Some(segment.next_offset());
             }
             segments.insert(base, segment);
         }
-        let log_start_checkpoint = read_offset_file(&dir.join(LOG_START_FILE))?.unwrap_or(0);
+        let log_start_checkpoint = read_offset_file(fs, &dir.join(LOG_START_FILE))?.unwrap_or(0);
         if segments.is_empty() {
-            let segment = Segment::create(dir, log_start_checkpoint, config.index_interval_bytes)?;
+            let segment = Segment::create(fs, dir, log_start_checkpoint, config.index_interval_bytes)?;
             segments.insert(log_start_checkpoint, segment);
         }
         let first_base = segments.keys().next().copied().unwrap_or(0);
@@ -131,15 +143,27 @@ impl PartitionLog {
             first_unflushed_ms: None,
             producers: ProducerStateManager::new(),
             dir_dirty: true,
+            offline: None,
         };
-        load::load_state(dir, &mut inner)?;
+        load::load_state(fs, dir, &mut inner)?;
+        if recovered > 0 {
+            tracing::info!(
+                dir = %dir.display(),
+                segments_checked = recovered,
+                truncated_bytes,
+                log_end_offset,
+                ms = started.elapsed().as_millis() as u64,
+                "recovered partition log"
+            );
+        }
         Ok(Self {
+            fs: fs.clone(),
             dir: dir.to_path_buf(),
             inner: RwLock::new(inner),
             flush_lock: Mutex::new(()),
             flushed_offset: AtomicI64::new(log_end_offset),
             clean_lock: Mutex::new(()),
-            cleaner_checkpoint: AtomicI64::new(read_offset_file(&dir.join(CLEANER_CHECKPOINT_FILE))?.unwrap_or(-1)),
+            cleaner_checkpoint: AtomicI64::new(read_offset_file(fs, &dir.join(CLEANER_CHECKPOINT_FILE))?.unwrap_or(-1)),
         })
     }
 
@@ -152,7 +176,7 @@ impl PartitionLog {
             path: self.dir.clone(),
             reason: format!("appending an unparsable batch: {e}"),
         })?;
-        inner.append(&self.dir, batch, &header, now_ms)
+        inner.append(&self.fs, &self.dir, batch, &header, now_ms)
     }
 
     /// Runs `f` with the log end offset under the append lock, then appends the
@@ -164,16 +188,17 @@ impl PartitionLog {
         f: impl FnOnce(i64, &LogConfig) -> std::result::Result<Option<(T, Vec<u8>, BatchHeader)>, E>,
     ) -> std::result::Result<(Option<T>, bool), E> {
         let mut inner = self.write();
+        inner.check_online(&self.dir)?;
         let next_offset = inner.log_end_offset();
         let Some((value, batch, header)) = f(next_offset, &inner.config)? else { return Ok((None, false)) };
-        let needs_flush = inner.append(&self.dir, &batch, &header, now_ms)?;
+        let needs_flush = inner.append(&self.fs, &self.dir, &batch, &header, now_ms)?;
         Ok((Some(value), needs_flush))
     }
 
     /// Whole batches from the one holding `offset`, up to `max_bytes` (at least
     /// one batch), below `max_offset` (exclusive; e.g. the high watermark).
     pub fn read(&self, offset: i64, max_bytes: usize, max_offset: i64) -> Result<ReadResult> {
-        self.read_lock().read(offset, max_bytes, max_offset).map(|(result, _)| result)
+        self.read_lock().read(&self.dir, offset, max_bytes, max_offset).map(|(result, _)| result)
     }
 
     /// Makes everything appended so far durable. Concurrent callers share fsyncs.
@@ -184,6 +209,11 @@ impl PartitionLog {
 
     /// Makes every offset below `offset` durable, sharing an fsync with any
     /// other caller waiting at the same time (group commit).
+    ///
+    /// A failed fsync takes the log offline: after one, the kernel may have
+    /// dropped the dirty pages it could not write while reads still see them
+    /// (PostgreSQL's "fsyncgate"), so nothing written since the last good
+    /// fsync can be trusted or served until a restart recovers the log.
     pub fn flush_until(&self, offset: i64) -> Result<()> {
         if self.flushed_offset.load(Ordering::Acquire) >= offset {
             return Ok(());
@@ -192,8 +222,18 @@ impl PartitionLog {
         if self.flushed_offset.load(Ordering::Acquire) >= offset {
             return Ok(()); // the fsync we waited behind covered us
         }
+        let synced = self.sync_active();
+        if let Err(error) = &synced {
+            self.write().take_offline(&self.dir, error);
+        }
+        synced
+    }
+
+    /// The fsyncs of [`Self::flush_until`], under its lock.
+    fn sync_active(&self) -> Result<()> {
         let (target, file, txn_index, dir_dirty) = {
             let mut inner = self.write();
+            inner.check_online(&self.dir)?;
             inner.unflushed_messages = 0;
             inner.first_unflushed_ms = None;
             let txn_index = inner.active_mut().take_unsynced_txn_index();
@@ -207,7 +247,7 @@ impl PartitionLog {
         }
         if dir_dirty {
             // New files are durable only once their directory entries are.
-            let synced = sync_dir(&self.dir).and_then(|()| self.dir.parent().map_or(Ok(()), sync_dir));
+            let synced = sync_dir(&self.fs, &self.dir).and_then(|()| self.dir.parent().map_or(Ok(()), |p| sync_dir(&self.fs, p)));
             if let Err(error) = synced {
                 self.write().dir_dirty = true;
                 return Err(error);
@@ -235,7 +275,8 @@ impl PartitionLog {
             let Some(found) = segment.find_by_timestamp(timestamp)? else { continue };
             let batch = segment.read_batch(&found)?;
             // A batch whose records cannot be read answers to the batch, as before.
-            let (offset, record_timestamp) = crate::validator::first_record_at_or_after(&batch, timestamp)
+            let limit = inner.config.max_decompressed_bytes;
+            let (offset, record_timestamp) = crate::validator::first_record_at_or_after(&batch, timestamp, limit)
                 .ok()
                 .flatten()
                 .unwrap_or((found.header.base_offset, found.header.max_timestamp));
@@ -263,10 +304,11 @@ impl PartitionLog {
         if offset < 0 || offset > log_end_offset {
             return Err(StorageError::OffsetOutOfRange { offset, log_start_offset: inner.log_start_offset, log_end_offset });
         }
+        inner.check_online(&self.dir)?;
         if offset > inner.log_start_offset {
-            write_offset_file(&self.dir.join(LOG_START_FILE), offset)?;
+            write_offset_file(&self.fs, &self.dir.join(LOG_START_FILE), offset)?;
             inner.log_start_offset = offset;
-            inner.delete_segments_below(&self.dir, offset)?;
+            inner.delete_segments_below(&self.fs, &self.dir, offset)?;
         }
         Ok(inner.log_start_offset)
     }
@@ -276,7 +318,7 @@ impl PartitionLog {
     /// Returns how many segments were deleted.
     pub fn apply_retention(&self, now_ms: i64) -> Result<usize> {
         let mut inner = self.write();
-        if !inner.config.cleanup_delete {
+        if !inner.config.cleanup_delete || inner.offline.is_some() {
             return Ok(0);
         }
         let (retention_ms, retention_bytes) = (inner.config.retention_ms, inner.config.retention_bytes);
@@ -302,7 +344,7 @@ impl PartitionLog {
         let Some(new_start) = new_start else { return Ok(0) };
         let before = inner.segments.len();
         inner.log_start_offset = inner.log_start_offset.max(new_start);
-        inner.delete_segments_below(&self.dir, new_start)?;
+        inner.delete_segments_below(&self.fs, &self.dir, new_start)?;
         Ok(before - inner.segments.len())
     }
 
@@ -346,6 +388,17 @@ impl PartitionLog {
         &self.dir
     }
 
+    /// Why the log is offline, if it is. A log goes offline when an fsync
+    /// fails or a failed append cannot be undone (Kafka takes the whole log
+    /// directory offline on any I/O error, and halts the broker when it was
+    /// the last one); from then on appends, reads and flushes fail with
+    /// [`StorageError::Offline`] (KAFKA_STORAGE_ERROR) until a restart
+    /// recovers it. A failed write that could be undone (a full disk) leaves
+    /// the log online: the next append may succeed once there is room.
+    pub fn offline(&self) -> Option<String> {
+        self.read_lock().offline.clone()
+    }
+
     fn read_lock(&self) -> RwLockReadGuard<'_, Inner> {
         // A panic in another thread cannot leave Inner half-updated in a way
         // reads care about: every field is updated after the I/O succeeded.
@@ -373,7 +426,8 @@ impl Inner {
 
     /// Whole batches from the one holding `offset` (see [`PartitionLog::read`]), and
     /// where the data ends: (base offset of its segment, end position in it).
-    fn read(&self, offset: i64, max_bytes: usize, max_offset: i64) -> Result<(ReadResult, Option<(i64, u64)>)> {
+    fn read(&self, dir: &Path, offset: i64, max_bytes: usize, max_offset: i64) -> Result<(ReadResult, Option<(i64, u64)>)> {
+        self.check_online(dir)?;
         let log_end_offset = self.log_end_offset();
         let log_start_offset = self.log_start_offset;
         if offset < log_start_offset || offset > log_end_offset {
@@ -394,15 +448,43 @@ impl Inner {
         Ok((result, None))
     }
 
-    fn append(&mut self, dir: &Path, batch: &[u8], header: &BatchHeader, now_ms: i64) -> Result<bool> {
+    /// The log is online, else [`StorageError::Offline`].
+    fn check_online(&self, dir: &Path) -> Result<()> {
+        match &self.offline {
+            None => Ok(()),
+            Some(reason) => Err(StorageError::Offline { path: dir.to_path_buf(), reason: reason.clone() }),
+        }
+    }
+
+    /// Takes the log offline after `error` (see [`PartitionLog::offline`]).
+    fn take_offline(&mut self, dir: &Path, error: &StorageError) {
+        if self.offline.is_none() && !matches!(error, StorageError::Offline { .. }) {
+            tracing::error!(dir = %dir.display(), log_end_offset = self.log_end_offset(), %error, "partition log offline until restart");
+            self.offline = Some(error.to_string());
+        }
+    }
+
+    fn append(&mut self, fs: &Fs, dir: &Path, batch: &[u8], header: &BatchHeader, now_ms: i64) -> Result<bool> {
         let (head, body) = batch.split_at(crate::batch::HEADER_BYTES.min(batch.len()));
-        self.append_parts(dir, head, body, header, now_ms)
+        self.append_parts(fs, dir, head, body, header, now_ms)
     }
 
     /// Appends the batch `head` + `body` (one batch in two slices, written together).
-    fn append_parts(&mut self, dir: &Path, head: &[u8], body: &[u8], header: &BatchHeader, now_ms: i64) -> Result<bool> {
+    fn append_parts(&mut self, fs: &Fs, dir: &Path, head: &[u8], body: &[u8], header: &BatchHeader, now_ms: i64) -> Result<bool> {
+        self.check_online(dir)?;
+        let appended = self.try_append(fs, dir, head, body, header, now_ms);
+        if let Err(error) = &appended {
+            // A write that was undone leaves the log as it was: it stays online.
+            if error.is_fsync() || self.active().damaged() {
+                self.take_offline(dir, error);
+            }
+        }
+        appended
+    }
+
+    fn try_append(&mut self, fs: &Fs, dir: &Path, head: &[u8], body: &[u8], header: &BatchHeader, now_ms: i64) -> Result<bool> {
         if self.should_roll((head.len() + body.len()) as u64, header, now_ms) {
-            self.roll(dir)?;
+            self.roll(fs, dir)?;
         }
         self.active_mut().append_parts(head, body, header)?;
         self.unflushed_messages += u64::try_from(header.records_count).unwrap_or(0);
@@ -422,29 +504,29 @@ impl Inner {
 
     /// Starts a new active segment at the log end offset. The old one is
     /// fsynced first, so recovery only ever needs to check from here on.
-    fn roll(&mut self, dir: &Path) -> Result<()> {
+    fn roll(&mut self, fs: &Fs, dir: &Path) -> Result<()> {
         let base = self.log_end_offset();
         self.active_mut().flush()?;
         if self.dir_dirty {
             // Files of the old segment (its transaction index may be new) must be
             // durable before the recovery point moves past them.
-            sync_dir(dir)?;
+            sync_dir(fs, dir)?;
         }
-        let segment = Segment::create(dir, base, self.config.index_interval_bytes)?;
+        let segment = Segment::create(fs, dir, base, self.config.index_interval_bytes)?;
         self.segments.insert(base, segment);
         self.dir_dirty = true;
-        write_offset_file(&dir.join(RECOVERY_POINT_FILE), base)?;
+        write_offset_file(fs, &dir.join(RECOVERY_POINT_FILE), base)?;
         // A snapshot per roll bounds how much of the log a restart replays.
-        append::write_snapshot(dir, self)?;
+        append::write_snapshot(fs, dir, self)?;
         tracing::debug!(dir = %dir.display(), base_offset = base, "rolled a new segment");
         Ok(())
     }
 
     /// Deletes segments whose every offset is below `offset`; rolls first if
     /// that includes the active one, so a log always has a segment.
-    fn delete_segments_below(&mut self, dir: &Path, offset: i64) -> Result<()> {
+    fn delete_segments_below(&mut self, fs: &Fs, dir: &Path, offset: i64) -> Result<()> {
         if self.log_end_offset() <= offset && !self.active().is_empty() {
-            self.roll(dir)?;
+            self.roll(fs, dir)?;
         }
         let doomed: Vec<i64> = self
             .segments
@@ -465,37 +547,38 @@ impl Inner {
 
 
 /// Base offsets of the segments in `dir`, ascending.
-fn segment_bases(dir: &Path) -> Result<Vec<i64>> {
-    let mut bases = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(StorageError::io("list", dir))? {
-        let entry = entry.map_err(StorageError::io("list", dir))?;
-        if let Some(base) = entry.file_name().to_str().and_then(|n| parse_offset_file(n, LOG_SUFFIX)) {
-            bases.push(base);
-        }
-    }
+fn segment_bases(fs: &Fs, dir: &Path) -> Result<Vec<i64>> {
+    let names = fs.list_dir(dir).map_err(StorageError::io("list", dir))?;
+    let mut bases: Vec<i64> = names.iter().filter_map(|n| parse_offset_file(n, LOG_SUFFIX)).collect();
     bases.sort_unstable();
     Ok(bases)
 }
 
-fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(StorageError::io("fsync", dir))
+fn sync_dir(fs: &Fs, dir: &Path) -> Result<()> {
+    fs.sync_dir(dir).map_err(StorageError::io("fsync", dir))
 }
 
-fn read_offset_file(path: &Path) -> Result<Option<i64>> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(text.trim().parse().ok()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(StorageError::io("read", path)(e)),
-    }
+fn read_offset_file(fs: &Fs, path: &Path) -> Result<Option<i64>> {
+    let bytes = fs::read_if_exists(&**fs, path).map_err(StorageError::io("read", path))?;
+    Ok(bytes.and_then(|b| String::from_utf8_lossy(&b).trim().parse().ok()))
 }
 
-/// Writes a small offset file atomically (temp file, fsync, rename).
-fn write_offset_file(path: &Path, offset: i64) -> Result<()> {
+/// Writes a small file atomically (temp file, fsync, rename).
+fn write_file_atomically(fs: &Fs, path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, format!("{offset}\n")).map_err(StorageError::io("write", &tmp))?;
-    File::open(&tmp).and_then(|f| f.sync_all()).map_err(StorageError::io("fsync", &tmp))?;
-    std::fs::rename(&tmp, path).map_err(StorageError::io("rename", path))
+    let file = fs.open(&tmp, fs::OpenMode::Truncate).map_err(StorageError::io("create", &tmp))?;
+    file.write_all_at(bytes, 0).map_err(StorageError::io("write", &tmp))?;
+    file.sync_data().map_err(StorageError::io("fsync", &tmp))?;
+    fs.rename(&tmp, path).map_err(StorageError::io("rename", path))
+}
+
+/// Writes a small offset file atomically.
+fn write_offset_file(fs: &Fs, path: &Path, offset: i64) -> Result<()> {
+    write_file_atomically(fs, path, format!("{offset}\n").as_bytes())
 }
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod fault_tests;

@@ -16,6 +16,7 @@ use std::sync::{Arc, RwLock};
 use crate::cleaner::{CleanStats, CleanerConfig};
 use crate::config::LogConfig;
 use crate::error::{Result, StorageError};
+use crate::fs::{self, Fs};
 use crate::layout::partition_dir;
 use crate::log::PartitionLog;
 
@@ -26,6 +27,7 @@ const PARTITION_METADATA_FILE: &str = "partition.metadata";
 
 /// Every open partition log, by (topic, partition).
 pub struct LogManager {
+    fs: Fs,
     data_dir: PathBuf,
     clean_start: bool,
     logs: RwLock<HashMap<(String, i32), Arc<PartitionLog>>>,
@@ -41,22 +43,33 @@ impl LogManager {
     /// Prepares the data directory. Logs are opened on demand with
     /// [`Self::open_log`], as the cluster metadata names them.
     pub fn open(data_dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(data_dir).map_err(StorageError::io("create", data_dir))?;
+        Self::open_in(&fs::os(), data_dir)
+    }
+
+    /// [`Self::open`] on the file system `fs`.
+    pub fn open_in(fs: &Fs, data_dir: &Path) -> Result<Self> {
+        fs.create_dir_all(data_dir).map_err(StorageError::io("create", data_dir))?;
         let marker = data_dir.join(CLEAN_SHUTDOWN_FILE);
-        let clean_start = marker.exists();
-        let fresh = std::fs::read_dir(data_dir).map_err(StorageError::io("list", data_dir))?.next().is_none();
+        let clean_start = fs.exists(&marker).map_err(StorageError::io("stat", &marker))?;
+        let fresh = fs.list_dir(data_dir).map_err(StorageError::io("list", data_dir))?.is_empty();
         if !clean_start && !fresh {
             tracing::info!(data_dir = %data_dir.display(), "no clean shutdown marker: partition logs will be recovered");
         }
-        Ok(Self { data_dir: data_dir.to_path_buf(), clean_start, logs: RwLock::new(HashMap::new()), stopping: AtomicBool::new(false) })
+        Ok(Self {
+            fs: fs.clone(),
+            data_dir: data_dir.to_path_buf(),
+            clean_start,
+            logs: RwLock::new(HashMap::new()),
+            stopping: AtomicBool::new(false),
+        })
     }
 
     /// Call once every existing log is open: from now on a crash must lead to
     /// recovery, so the clean-shutdown marker goes.
     pub fn finish_startup(&self) -> Result<()> {
         let marker = self.data_dir.join(CLEAN_SHUTDOWN_FILE);
-        match std::fs::remove_file(&marker) {
-            Ok(()) => sync_dir(&self.data_dir),
+        match self.fs.remove_file(&marker) {
+            Ok(()) => self.sync_dir(&self.data_dir),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(StorageError::io("remove", &marker)(e)),
         }
@@ -82,19 +95,19 @@ impl LogManager {
         let dir = partition_dir(&self.data_dir, topic, partition);
         let id_file = dir.join(PARTITION_METADATA_FILE);
         let expected = format!("version: 0\ntopic_id: {}\n", hex(&topic_id));
-        let found = std::fs::read_to_string(&id_file).unwrap_or_default();
+        let found = fs::read(&*self.fs, &id_file).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
         // Only a readable, different id proves the data belongs to another
         // topic; a missing or torn file (a crash right after creation) does not.
         let found_id = found.lines().find_map(|l| l.strip_prefix("topic_id: ")).map(str::trim);
         if found_id.is_some_and(|id| id.len() == 32 && id != hex(&topic_id)) {
             tracing::warn!(dir = %dir.display(), "deleting a log left by an earlier topic of the same name");
-            std::fs::remove_dir_all(&dir).map_err(StorageError::io("delete", &dir))?;
+            self.fs.remove_dir_all(&dir).map_err(StorageError::io("delete", &dir))?;
         }
-        let log = Arc::new(PartitionLog::open(&dir, config, self.clean_start)?);
+        let log = Arc::new(PartitionLog::open_in(&self.fs, &dir, config, self.clean_start)?);
         if found != expected {
             // Not fsynced here: creating 10,000 partitions must stay fast, and
             // the log's first flush makes the directory entries durable.
-            std::fs::write(&id_file, expected).map_err(StorageError::io("write", &id_file))?;
+            fs::write(&*self.fs, &id_file, expected.as_bytes()).map_err(StorageError::io("write", &id_file))?;
         }
         let mut logs = self.write();
         Ok(Arc::clone(logs.entry(key).or_insert(log)))
@@ -104,8 +117,8 @@ impl LogManager {
     pub fn delete_log(&self, topic: &str, partition: i32) -> Result<()> {
         self.write().remove(&(topic.to_string(), partition));
         let dir = partition_dir(&self.data_dir, topic, partition);
-        match std::fs::remove_dir_all(&dir) {
-            Ok(()) => sync_dir(&self.data_dir),
+        match self.fs.remove_dir_all(&dir) {
+            Ok(()) => self.sync_dir(&self.data_dir),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(StorageError::io("delete", &dir)(e)),
         }
@@ -193,16 +206,28 @@ impl LogManager {
     }
 
     /// Flushes every log and writes the clean-shutdown marker. Nothing may be
-    /// appended afterwards.
+    /// appended afterwards. Every log is flushed even when one fails; the
+    /// marker is written only when all were, so an offline log (or one that
+    /// failed now) is recovered at the next start.
     pub fn close(&self) -> Result<()> {
         self.stopping.store(true, Ordering::Release);
-        for (_, log) in self.logs() {
-            log.flush()?;
-            log.snapshot_producers()?;
+        let mut first_error = None;
+        for ((topic, partition), log) in self.logs() {
+            if let Err(error) = log.flush().and_then(|()| log.snapshot_producers()) {
+                tracing::error!(%topic, partition, %error, "cannot close partition log: it will be recovered at the next start");
+                first_error.get_or_insert(error);
+            }
+        }
+        if let Some(error) = first_error {
+            return Err(error);
         }
         let marker = self.data_dir.join(CLEAN_SHUTDOWN_FILE);
-        std::fs::write(&marker, b"").map_err(StorageError::io("write", &marker))?;
-        sync_dir(&self.data_dir)
+        fs::write(&*self.fs, &marker, b"").map_err(StorageError::io("write", &marker))?;
+        self.sync_dir(&self.data_dir)
+    }
+
+    fn sync_dir(&self, dir: &Path) -> Result<()> {
+        self.fs.sync_dir(dir).map_err(StorageError::io("fsync", dir))
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<(String, i32), Arc<PartitionLog>>> {
@@ -218,9 +243,6 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn sync_dir(dir: &Path) -> Result<()> {
-    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(StorageError::io("fsync", dir))
-}
 
 #[cfg(test)]
 mod tests {

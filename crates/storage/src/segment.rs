@@ -6,8 +6,6 @@
 //! return [`FileSlice`]s of whole batches, so the broker can send file data
 //! without decoding it.
 
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -15,6 +13,7 @@ use bytes::Bytes;
 
 use crate::batch::{self, BatchHeader, HEADER_BYTES};
 use crate::error::{Result, StorageError};
+use crate::fs::{self, Fs, Handle, OpenMode};
 use crate::index::{OffsetIndex, TimeIndex};
 use crate::layout::{offset_file, segment_file, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX};
 use crate::txn_index::{AbortedTxn, TxnIndex, TxnIndexSearch};
@@ -22,7 +21,7 @@ use crate::txn_index::{AbortedTxn, TxnIndex, TxnIndexSearch};
 /// A byte range of a segment file holding whole batches.
 #[derive(Debug, Clone)]
 pub struct FileSlice {
-    pub file: Arc<File>,
+    pub file: Handle,
     pub position: u64,
     pub len: usize,
 }
@@ -44,14 +43,17 @@ pub struct BatchPosition {
 }
 
 pub struct Segment {
+    fs: Fs,
     base_offset: i64,
     dir: PathBuf,
     /// Compaction file state (`cleaned`, `swap`) of a segment not yet in the log.
     state: Option<&'static str>,
     log_path: PathBuf,
-    file: Arc<File>,
+    file: Handle,
     /// Bytes of valid batches in the file.
     size: u64,
+    /// A failed append could not be undone: the files no longer match memory.
+    damaged: bool,
     offset_index: OffsetIndex,
     time_index: TimeIndex,
     txn_index: TxnIndex,
@@ -69,31 +71,46 @@ pub struct Segment {
 
 impl Segment {
     /// Creates an empty segment.
-    pub fn create(dir: &Path, base_offset: i64, index_interval_bytes: u64) -> Result<Self> {
-        Self::create_in_state(dir, base_offset, index_interval_bytes, None)
+    pub fn create(fs: &Fs, dir: &Path, base_offset: i64, index_interval_bytes: u64) -> Result<Self> {
+        Self::create_in_state(fs, dir, base_offset, index_interval_bytes, None)
     }
 
     /// Creates an empty segment whose files carry a compaction state suffix
     /// (see [`crate::layout`]); [`Self::rename_state`] moves it on.
-    pub fn create_in_state(dir: &Path, base_offset: i64, index_interval_bytes: u64, state: Option<&'static str>) -> Result<Self> {
+    /// Files created before a failure are removed again, so a later attempt
+    /// (once the disk has room) starts from nothing.
+    pub fn create_in_state(fs: &Fs, dir: &Path, base_offset: i64, index_interval_bytes: u64, state: Option<&'static str>) -> Result<Self> {
         let log_path = segment_file(dir, base_offset, LOG_SUFFIX, state);
-        let file = OpenOptions::new()
-            .create_new(true)
-            .read(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(StorageError::io("create", &log_path))?;
+        let file = fs.open(&log_path, OpenMode::CreateNew).map_err(StorageError::io("create", &log_path))?;
+        let indexes = (|| {
+            Ok((
+                OffsetIndex::create(&**fs, &segment_file(dir, base_offset, INDEX_SUFFIX, state))?,
+                TimeIndex::create(&**fs, &segment_file(dir, base_offset, TIME_INDEX_SUFFIX, state))?,
+                TxnIndex::create(fs, &segment_file(dir, base_offset, TXN_INDEX_SUFFIX, state))?,
+            ))
+        })();
+        let (offset_index, time_index, txn_index) = match indexes {
+            Ok(indexes) => indexes,
+            Err(error) => {
+                if let Err(cleanup) = delete_segment_files(fs, dir, base_offset, state) {
+                    tracing::warn!(segment = %log_path.display(), error = %cleanup, "cannot remove a half-created segment");
+                }
+                return Err(error);
+            }
+        };
         Ok(Self {
+            fs: fs.clone(),
             base_offset,
             dir: dir.to_path_buf(),
             state,
-            offset_index: OffsetIndex::create(&segment_file(dir, base_offset, INDEX_SUFFIX, state))?,
-            time_index: TimeIndex::create(&segment_file(dir, base_offset, TIME_INDEX_SUFFIX, state))?,
-            txn_index: TxnIndex::create(&segment_file(dir, base_offset, TXN_INDEX_SUFFIX, state))?,
+            offset_index,
+            time_index,
+            txn_index,
             txn_index_lost: false,
             log_path,
-            file: Arc::new(file),
+            file,
             size: 0,
+            damaged: false,
             index_interval_bytes,
             bytes_since_index_entry: 0,
             next_offset: base_offset,
@@ -109,21 +126,17 @@ impl Segment {
     /// The transaction index needs producer state to rebuild, so the log does
     /// that: it is left empty with `recover`, or when it does not load cleanly
     /// (see [`Self::txn_index_lost`]).
-    pub fn open(dir: &Path, base_offset: i64, index_interval_bytes: u64, recover: bool) -> Result<(Self, u64)> {
+    pub fn open(fs: &Fs, dir: &Path, base_offset: i64, index_interval_bytes: u64, recover: bool) -> Result<(Self, u64)> {
         let log_path = offset_file(dir, base_offset, LOG_SUFFIX);
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(StorageError::io("open", &log_path))?;
-        let file_len = file.metadata().map_err(StorageError::io("stat", &log_path))?.len();
+        let file = fs.open(&log_path, OpenMode::Existing).map_err(StorageError::io("open", &log_path))?;
+        let file_len = file.size().map_err(StorageError::io("stat", &log_path))?;
         let index_path = offset_file(dir, base_offset, INDEX_SUFFIX);
         let time_path = offset_file(dir, base_offset, TIME_INDEX_SUFFIX);
         let txn_path = offset_file(dir, base_offset, TXN_INDEX_SUFFIX);
         let indexes = if recover {
             None
         } else {
-            match (OffsetIndex::load(&index_path, file_len)?, TimeIndex::load(&time_path)?) {
+            match (OffsetIndex::load(&**fs, &index_path, file_len)?, TimeIndex::load(&**fs, &time_path)?) {
                 (Some(o), Some(t)) => Some((o, t)),
                 _ => None,
             }
@@ -131,19 +144,21 @@ impl Segment {
         let rebuild = indexes.is_none();
         let (offset_index, time_index) = match indexes {
             Some(pair) => pair,
-            None => (OffsetIndex::create(&index_path)?, TimeIndex::create(&time_path)?),
+            None => (OffsetIndex::create(&**fs, &index_path)?, TimeIndex::create(&**fs, &time_path)?),
         };
         let mut segment = Self {
+            fs: fs.clone(),
             base_offset,
             dir: dir.to_path_buf(),
             state: None,
             log_path,
-            file: Arc::new(file),
+            file,
             size: 0,
+            damaged: false,
             offset_index,
             time_index,
             // Loaded after the scan, which tells the offsets it may hold.
-            txn_index: if recover { TxnIndex::create(&txn_path)? } else { TxnIndex::unloaded(&txn_path) },
+            txn_index: if recover { TxnIndex::create(fs, &txn_path)? } else { TxnIndex::unloaded(fs, &txn_path) },
             txn_index_lost: recover,
             index_interval_bytes,
             bytes_since_index_entry: 0,
@@ -153,11 +168,11 @@ impl Segment {
         };
         let truncated = segment.scan(file_len, recover, rebuild)?;
         if !recover {
-            match TxnIndex::load(&txn_path, base_offset, segment.next_offset)? {
+            match TxnIndex::load(fs, &txn_path, base_offset, segment.next_offset)? {
                 Some(index) => segment.txn_index = index,
                 None => {
                     tracing::warn!(index = %txn_path.display(), "transaction index is damaged: rebuilding it from the log");
-                    segment.txn_index = TxnIndex::create(&txn_path)?;
+                    segment.txn_index = TxnIndex::create(fs, &txn_path)?;
                     segment.txn_index_lost = true;
                 }
             }
@@ -207,34 +222,84 @@ impl Segment {
     }
 
     /// Appends one validated batch (offsets assigned) that must start at `next_offset()` or later.
+    ///
+    /// All or nothing: when a write fails (a full disk, an I/O error) the
+    /// bytes and index entry written so far are removed again and the segment
+    /// is as before. When even that fails the segment is [`Self::damaged`].
     pub fn append(&mut self, batch: &[u8], header: &BatchHeader) -> Result<()> {
         self.append_parts(batch, &[], header)
     }
 
     /// Appends one batch held as two slices (a patched header and the rest as
-    /// received) with vectored writes, so the rest is never copied in memory.
+    /// received) with one vectored write, so the rest is never copied in
+    /// memory. All or nothing, as [`Self::append`].
     pub fn append_parts(&mut self, head: &[u8], body: &[u8], header: &BatchHeader) -> Result<()> {
+        if self.damaged {
+            return Err(StorageError::Corrupt { path: self.log_path.clone(), reason: "an earlier failed append could not be undone".into() });
+        }
         let position = self.size;
-        write_all_vectored(&self.file, head, body).map_err(StorageError::io("append to", &self.log_path))?;
+        let written = self
+            .file
+            .write_all_vectored_at(head, body, position)
+            .map_err(StorageError::io("append to", &self.log_path))
+            .and_then(|()| self.write_index_entries(header, position));
+        if let Err(error) = written {
+            if let Err(undo) = self.undo_append(position) {
+                tracing::error!(segment = %self.log_path.display(), valid_bytes = position, %error, %undo, "cannot undo a failed append: the segment is damaged");
+                self.damaged = true;
+            }
+            return Err(error);
+        }
         self.size += (head.len() + body.len()) as u64;
-        self.index_batch(header, position)
+        self.track_indexed_batch(header);
+        Ok(())
+    }
+
+    /// Removes what a failed append at `position` may have left: a partial
+    /// batch and an offset index entry pointing at it (a failed time index
+    /// write leaves at most a torn entry the next one overwrites).
+    fn undo_append(&mut self, position: u64) -> Result<()> {
+        self.file.set_len(position).map_err(StorageError::io("truncate", &self.log_path))?;
+        self.offset_index.truncate_to_position(u32::try_from(position).unwrap_or(u32::MAX))
+    }
+
+    /// A failed append could not be undone: the files no longer match what is
+    /// in memory, and only recovery at the next start can tell what is valid.
+    pub fn damaged(&self) -> bool {
+        self.damaged
     }
 
     /// Updates in-memory state and, every `index_interval_bytes`, the indexes.
     fn index_batch(&mut self, header: &BatchHeader, position: u64) -> Result<()> {
-        let first = self.next_offset == self.base_offset;
-        if first || self.bytes_since_index_entry >= self.index_interval_bytes {
+        self.write_index_entries(header, position)?;
+        self.track_indexed_batch(header);
+        Ok(())
+    }
+
+    /// Every `index_interval_bytes`, an entry in each index for the batch at `position`.
+    fn write_index_entries(&mut self, header: &BatchHeader, position: u64) -> Result<()> {
+        if self.index_entry_due() {
             // The entry names the batch's base offset: a lookup of any offset
             // at or above it may start scanning at this batch.
             let position = u32::try_from(position).unwrap_or(u32::MAX);
             self.offset_index.append(self.relative(header.base_offset), position)?;
             let ts = self.max_timestamp.map_or(header.max_timestamp, |(t, _)| t.max(header.max_timestamp));
             self.time_index.append(ts, self.relative(header.base_offset))?;
+        }
+        Ok(())
+    }
+
+    fn index_entry_due(&self) -> bool {
+        self.next_offset == self.base_offset || self.bytes_since_index_entry >= self.index_interval_bytes
+    }
+
+    /// The in-memory half of [`Self::index_batch`], once its entries are written.
+    fn track_indexed_batch(&mut self, header: &BatchHeader) {
+        if self.index_entry_due() {
             self.bytes_since_index_entry = 0;
         }
         self.bytes_since_index_entry += header.size() as u64;
         self.track_batch(header);
-        Ok(())
     }
 
     fn track_batch(&mut self, header: &BatchHeader) {
@@ -345,13 +410,13 @@ impl Segment {
         self.txn_index.sync()
     }
 
-    pub(crate) fn slice_file(&self) -> Arc<File> {
+    pub(crate) fn slice_file(&self) -> Handle {
         Arc::clone(&self.file)
     }
 
     /// Deletes the segment's files.
     pub fn delete(self) -> Result<()> {
-        delete_segment_files(&self.dir, self.base_offset, self.state)
+        delete_segment_files(&self.fs, &self.dir, self.base_offset, self.state)
     }
 
     /// Renames the segment's files to another compaction state (`None`: a
@@ -363,7 +428,7 @@ impl Segment {
         for suffix in [TXN_INDEX_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, LOG_SUFFIX] {
             let from = segment_file(&self.dir, self.base_offset, suffix, self.state);
             let dest = segment_file(&self.dir, self.base_offset, suffix, to);
-            match std::fs::rename(&from, &dest) {
+            match self.fs.rename(&from, &dest) {
                 Ok(()) => {}
                 Err(e) if suffix == TXN_INDEX_SUFFIX && e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(StorageError::io("rename", &from)(e)),
@@ -438,7 +503,7 @@ impl Segment {
 
     /// The transaction index file if it has entries not yet fsynced; the
     /// caller fsyncs it.
-    pub fn take_unsynced_txn_index(&mut self) -> Option<Arc<File>> {
+    pub fn take_unsynced_txn_index(&mut self) -> Option<Handle> {
         self.txn_index.take_unsynced()
     }
 
@@ -482,30 +547,11 @@ impl Segment {
     }
 }
 
-/// Writes `head` then `body` to the end of `file`, retrying short writes.
-fn write_all_vectored(file: &File, mut head: &[u8], mut body: &[u8]) -> std::io::Result<()> {
-    use std::io::{IoSlice, Write};
-    while !head.is_empty() || !body.is_empty() {
-        let written = (&*file).write_vectored(&[IoSlice::new(head), IoSlice::new(body)])?;
-        if written == 0 {
-            return Err(std::io::ErrorKind::WriteZero.into());
-        }
-        let from_head = written.min(head.len());
-        head = &head[from_head..];
-        body = &body[(written - from_head).min(body.len())..];
-    }
-    Ok(())
-}
-
 /// Removes the files of segment `base_offset` in `state`, those that exist.
-pub(crate) fn delete_segment_files(dir: &Path, base_offset: i64, state: Option<&str>) -> Result<()> {
+pub(crate) fn delete_segment_files(fs: &Fs, dir: &Path, base_offset: i64, state: Option<&str>) -> Result<()> {
     for suffix in [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX] {
         let path = segment_file(dir, base_offset, suffix, state);
-        match std::fs::remove_file(&path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(StorageError::io("delete", &path)(e)),
-        }
+        fs::remove_if_exists(&**fs, &path).map_err(StorageError::io("delete", &path))?;
     }
     Ok(())
 }

@@ -19,12 +19,10 @@
 //! Entries are read from the file on each query, as Kafka does, so memory does not
 //! grow with the number of aborted transactions.
 
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use crate::error::{Result, StorageError};
+use crate::fs::{self, Fs, Handle, OpenMode};
 
 /// Bytes of one entry.
 pub const ENTRY_BYTES: usize = 34;
@@ -74,10 +72,11 @@ pub struct TxnIndexSearch {
 }
 
 pub struct TxnIndex {
+    fs: Fs,
     path: PathBuf,
     /// `None` until the first entry is written. Shared so a flush can fsync
     /// it outside the log's locks.
-    file: Option<Arc<File>>,
+    file: Option<Handle>,
     entries: u64,
     last_offset: Option<i64>,
     /// Entries were written since the last fsync.
@@ -92,28 +91,22 @@ impl TxnIndex {
     }
 
     /// An empty index; a file left at `path` (by an earlier segment) is removed.
-    pub fn create(path: &Path) -> Result<Self> {
-        match std::fs::remove_file(path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(StorageError::io("delete", path)(e)),
-        }
-        Ok(Self::unloaded(path))
+    pub fn create(fs: &Fs, path: &Path) -> Result<Self> {
+        fs::remove_if_exists(&**fs, path).map_err(StorageError::io("delete", path))?;
+        Ok(Self::unloaded(fs, path))
     }
 
     /// An empty index that has not looked at the disk (a placeholder until [`Self::load`]).
-    pub(crate) fn unloaded(path: &Path) -> Self {
-        Self { path: path.to_path_buf(), file: None, entries: 0, last_offset: None, unsynced: false }
+    pub(crate) fn unloaded(fs: &Fs, path: &Path) -> Self {
+        Self { fs: fs.clone(), path: path.to_path_buf(), file: None, entries: 0, last_offset: None, unsynced: false }
     }
 
     /// Opens the index of a segment holding offsets `[base_offset, next_offset)`.
     /// `None` when the file is torn or holds an entry that segment could not have
     /// written (then the caller rebuilds it from the log). A missing file is empty.
-    pub fn load(path: &Path, base_offset: i64, next_offset: i64) -> Result<Option<Self>> {
-        let bytes = match std::fs::read(path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Self::create(path).map(Some),
-            Err(e) => return Err(StorageError::io("read", path)(e)),
+    pub fn load(fs: &Fs, path: &Path, base_offset: i64, next_offset: i64) -> Result<Option<Self>> {
+        let Some(bytes) = fs::read_if_exists(&**fs, path).map_err(StorageError::io("read", path))? else {
+            return Self::create(fs, path).map(Some);
         };
         if bytes.len() % ENTRY_BYTES != 0 {
             return Ok(None);
@@ -130,9 +123,9 @@ impl TxnIndex {
             }
             last_offset = Some(txn.last_offset);
         }
-        let file = Arc::new(open_rw(path)?);
+        let file = open_rw(fs, path)?;
         let entries = (bytes.len() / ENTRY_BYTES) as u64;
-        Ok(Some(Self { path: path.to_path_buf(), file: Some(file), entries, last_offset, unsynced: false }))
+        Ok(Some(Self { fs: fs.clone(), path: path.to_path_buf(), file: Some(file), entries, last_offset, unsynced: false }))
     }
 
     /// Appends an entry; marker offsets only grow. Returns whether the file was
@@ -146,7 +139,7 @@ impl TxnIndex {
         }
         let created = self.file.is_none();
         if created {
-            self.file = Some(Arc::new(open_rw(&self.path)?));
+            self.file = Some(open_rw(&self.fs, &self.path)?);
         }
         let file = self.file.as_ref().ok_or_else(|| StorageError::Corrupt { path: self.path.clone(), reason: "no file".into() })?;
         file.write_all_at(&txn.encode(), self.entries * ENTRY_BYTES as u64)
@@ -215,7 +208,7 @@ impl TxnIndex {
 
     /// The file, if entries were written since the last sync, for the caller to
     /// fsync (outside its locks); from now on they count as synced.
-    pub fn take_unsynced(&mut self) -> Option<Arc<File>> {
+    pub fn take_unsynced(&mut self) -> Option<Handle> {
         if !std::mem::take(&mut self.unsynced) {
             return None;
         }
@@ -262,8 +255,8 @@ impl TxnIndex {
     }
 }
 
-fn open_rw(path: &Path) -> Result<File> {
-    OpenOptions::new().create(true).truncate(false).read(true).write(true).open(path).map_err(StorageError::io("open", path))
+fn open_rw(fs: &Fs, path: &Path) -> Result<Handle> {
+    fs.open(path, OpenMode::Create).map_err(StorageError::io("open", path))
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 //!
 //! Differences from Kafka, on purpose:
 //! - Work is per batch. Records are walked only on compacted topics (keys must be read),
-//!   decompressing with a hard bound ([`MAX_DECOMPRESSED_BYTES`]). Elsewhere the CreateTime
+//!   decompressing with a hard bound (`max_decompressed_bytes`, by default [`MAX_DECOMPRESSED_BYTES`]). Elsewhere the CreateTime
 //!   window is checked on the header's baseTimestamp and maxTimestamp instead of every
 //!   record, and maxTimestamp is trusted instead of recomputed from the records.
 //! - A record error stops at the first bad record (Kafka lists all of them).
@@ -55,6 +55,8 @@ pub struct ValidationConfig {
     pub timestamp_before_max_ms: i64,
     /// `message.timestamp.after.max.ms` (Kafka 4 default 3600000).
     pub timestamp_after_max_ms: i64,
+    /// Most bytes the records may decompress to when they are walked.
+    pub max_decompressed_bytes: u64,
 }
 
 impl Default for ValidationConfig {
@@ -66,6 +68,7 @@ impl Default for ValidationConfig {
             timestamp_type: TimestampType::CreateTime,
             timestamp_before_max_ms: i64::MAX,
             timestamp_after_max_ms: 3_600_000,
+            max_decompressed_bytes: MAX_DECOMPRESSED_BYTES,
         }
     }
 }
@@ -245,7 +248,7 @@ pub fn validate_and_assign_from(
     check_timestamps_in_header(&header, now_ms, cfg)?;
     if cfg.compacted {
         let window = create_time_window(&header, now_ms, cfg);
-        records::check_records(&records[..size], &header, window)?;
+        records::check_records(&records[..size], &header, window, cfg.max_decompressed_bytes)?;
     }
     Ok(assign(&records[..size], header, next_offset, leader_epoch, now_ms, cfg))
 }

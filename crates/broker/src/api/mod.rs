@@ -220,3 +220,5 @@ mod security_tests;
 mod tests;
 #[cfg(test)]
 mod txn_tests;
+#[cfg(test)]
+mod storage_fault_tests;

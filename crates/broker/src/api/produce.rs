@@ -291,7 +291,12 @@ fn error_name(error: ResponseError) -> &'static str {
 /// Starts an fsync of the log up to `offset` off the async threads;
 /// concurrent callers share fsyncs (group commit).
 fn flush(log: Arc<PartitionLog>, offset: i64) -> tokio::task::JoinHandle<Result<(), String>> {
-    tokio::task::spawn_blocking(move || log.flush_until(offset).map_err(|error| error.to_string()))
+    tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let flushed = log.flush_until(offset).map_err(|error| error.to_string());
+        crate::metrics::get().flush_seconds.observe(started.elapsed().as_secs_f64());
+        flushed
+    })
 }
 
 /// Waits for a flush started by [`flush`].

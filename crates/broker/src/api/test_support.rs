@@ -18,10 +18,15 @@ pub fn broker() -> TestBroker {
 
 /// A broker with these settings on top of the test defaults.
 pub fn broker_with(settings: Overrides) -> TestBroker {
-    open(tempfile::tempdir().unwrap(), settings)
+    open(&strom_storage::fs::os(), tempfile::tempdir().unwrap(), settings)
 }
 
-fn open(dir: tempfile::TempDir, settings: Overrides) -> TestBroker {
+/// A broker whose partition logs use the file system `fs`.
+pub fn broker_on(fs: &strom_storage::fs::Fs) -> TestBroker {
+    open(fs, tempfile::tempdir().unwrap(), Overrides::default())
+}
+
+fn open(fs: &strom_storage::fs::Fs, dir: tempfile::TempDir, settings: Overrides) -> TestBroker {
     // New groups rebalance at once; few internal partitions keep tests quick.
     let flags = Overrides {
         data_dir: Some(dir.path().to_path_buf()),
@@ -39,7 +44,7 @@ fn open(dir: tempfile::TempDir, settings: Overrides) -> TestBroker {
     };
     let defaults = TopicDefaults { num_partitions: 1, replication_factor: 1 };
     let metadata = Arc::new(MetadataStore::open(dir.path(), defaults, registration).unwrap());
-    let partitions = Arc::new(Partitions::open(dir.path(), 1).unwrap());
+    let partitions = Arc::new(Partitions::open_in(fs, dir.path(), 1).unwrap().with_max_decompressed_bytes(config.max_decompressed_batch_bytes));
     let publisher = Arc::clone(&partitions);
     metadata.add_publisher(Box::new(move |image| publisher.publish(image)));
     TestBroker { broker: Broker::new(config, metadata, partitions), dir }
@@ -52,7 +57,7 @@ impl TestBroker {
     pub fn crash_and_restart(self, rt: &tokio::runtime::Runtime) -> TestBroker {
         let TestBroker { broker, dir } = self;
         drop(broker);
-        let restarted = open(dir, Overrides::default());
+        let restarted = open(&strom_storage::fs::os(), dir, Overrides::default());
         let _inside = rt.enter();
         restarted.broker.groups.load().unwrap();
         restarted.broker.txns.load().unwrap();

@@ -169,3 +169,18 @@ fn sasl_users_read_as_a_yaml_list() {
     let config = layers(Some(file), &[], Overrides::default()).unwrap();
     assert_eq!(config.security.sasl_users[0].name, "alice");
 }
+
+#[test]
+fn request_and_decompression_limits_are_settings_and_are_checked() {
+    let defaults = layers(None, &[], Overrides::default()).unwrap();
+    assert_eq!((defaults.max_decompressed_batch_bytes, defaults.max_request_bytes_per_api.len()), (64 << 20, 0));
+    let file = "max_request_bytes_per_api: SyncGroup=16777216,JoinGroup=1048576\n";
+    let config = layers(Some(file), &[("STROM_MAX_DECOMPRESSED_BATCH_BYTES", "2097152")], Overrides::default()).unwrap();
+    assert_eq!(config.max_request_bytes_per_api, vec![(14, 16 << 20), (11, 1 << 20)]);
+    assert_eq!(config.max_decompressed_batch_bytes, 2 << 20);
+    let err = layers(None, &[("STROM_MAX_DECOMPRESSED_BATCH_BYTES", "1000")], Overrides::default()).unwrap_err();
+    assert_eq!(err.to_string(), "environment: STROM_MAX_DECOMPRESSED_BATCH_BYTES: must be at least 1048576 (1 MiB)");
+    let err = layers(Some("max_frame_bytes: 2048\nmax_request_bytes_per_api: Fetch=4096\n"), &[], Overrides::default()).unwrap_err();
+    assert_eq!(err.key, "max_request_bytes_per_api");
+    assert!(err.problem.contains("max_frame_bytes (2048)"), "{err}");
+}

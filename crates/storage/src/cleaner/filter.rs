@@ -26,6 +26,8 @@ pub struct FilterContext<'a> {
     /// The first offset this round does not clean (Kafka's
     /// `upperBoundOffsetOfCleaningRound`).
     pub upper_bound_offset: i64,
+    /// Most bytes one batch's records may decompress to.
+    pub max_decompressed_bytes: u64,
 }
 
 /// The fate of one batch.
@@ -54,13 +56,13 @@ pub fn filter_batch(batch: &[u8], header: &BatchHeader, ctx: &FilterContext<'_>)
         return Ok((Filtered::Keep, FilterCounts { read: count, retained: count }));
     }
     let horizon = header.delete_horizon_ms();
-    let mut reader = RecordReader::over(batch, header)?;
+    let mut reader = RecordReader::over(batch, header, ctx.max_decompressed_bytes)?;
     let mut kept = Vec::new();
     let mut all_kept = true;
     let mut has_tombstone = false;
     for _ in 0..header.records_count {
         let record = reader.next()?;
-        let offset = header.base_offset + i64::from(record.offset_delta);
+        let offset = header.base_offset.saturating_add(i64::from(record.offset_delta));
         let retain = if offset > ctx.map.latest_offset() {
             true
         } else if let Some(key) = record.key {
@@ -95,15 +97,22 @@ pub fn filter_batch(batch: &[u8], header: &BatchHeader, ctx: &FilterContext<'_>)
 }
 
 /// Adds the keys of `batch`'s records at or after `start_offset` and below
-/// `end_offset` to `map`. Returns false when the map filled up before the
-/// end; the map's latest offset then says how far it got.
-pub fn map_batch(batch: &[u8], header: &BatchHeader, map: &mut OffsetMap, start_offset: i64, end_offset: i64) -> Result<bool, String> {
+/// `end_offset` to `map`, decompressing at most `limit` bytes. Returns false
+/// when the map filled up before the end; the map's latest offset then says
+/// how far it got.
+pub fn map_batch(
+    batch: &[u8],
+    header: &BatchHeader,
+    map: &mut OffsetMap,
+    (start_offset, end_offset): (i64, i64),
+    limit: u64,
+) -> Result<bool, String> {
     // Transactional records never shadow older ones: they are kept whole (see filter_batch).
     if !header.is_control() && !header.is_transactional() {
-        let mut reader = RecordReader::over(batch, header)?;
+        let mut reader = RecordReader::over(batch, header, limit)?;
         for _ in 0..header.records_count {
             let record = reader.next()?;
-            let offset = header.base_offset + i64::from(record.offset_delta);
+            let offset = header.base_offset.saturating_add(i64::from(record.offset_delta));
             if offset >= end_offset {
                 return Ok(true);
             }
@@ -138,9 +147,9 @@ struct RecordReader<'a> {
 }
 
 impl<'a> RecordReader<'a> {
-    fn over(batch: &'a [u8], header: &BatchHeader) -> Result<Self, String> {
+    fn over(batch: &'a [u8], header: &BatchHeader, limit: u64) -> Result<Self, String> {
         let payload = batch.get(HEADER_BYTES..header.size().min(batch.len())).unwrap_or_default();
-        let input = records_reader(payload, header.compression()).map_err(|e| e.to_string())?;
+        let input = records_reader(payload, header.compression(), limit).map_err(|e| e.to_string())?;
         Ok(Self { input: Box::new(input), body: Vec::new() })
     }
 

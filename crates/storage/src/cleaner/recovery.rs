@@ -21,25 +21,18 @@
 //! hold only records a later one supersedes, so the log stays consistent, and
 //! the next compaction removes them.
 
-use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use crate::batch::{BatchHeader, HEADER_BYTES};
 use crate::error::{Result, StorageError};
+use crate::fs::{self, Fs, OpenMode};
 use crate::layout::{parse_segment_file_in_state, segment_file, CLEANED_STATE, DELETED_STATE, LOG_SUFFIX, SWAP_STATE};
 use crate::segment::delete_segment_files;
 
 /// Brings the partition directory `dir` to a state with no compaction files.
 /// Returns the base offsets of the segments a finished swap put in place.
-pub fn finish_interrupted_swaps(dir: &Path) -> Result<Vec<i64>> {
-    let mut names = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(StorageError::io("list", dir))? {
-        let entry = entry.map_err(StorageError::io("list", dir))?;
-        if let Some(name) = entry.file_name().to_str() {
-            names.push(name.to_string());
-        }
-    }
+pub fn finish_interrupted_swaps(fs: &Fs, dir: &Path) -> Result<Vec<i64>> {
+    let names = fs.list_dir(dir).map_err(StorageError::io("list", dir))?;
     let mut changed = false;
     let mut swapped_logs = Vec::new();
     for name in &names {
@@ -51,36 +44,36 @@ pub fn finish_interrupted_swaps(dir: &Path) -> Result<Vec<i64>> {
             swapped_logs.push(base);
         } else if discard {
             tracing::info!(file = %path.display(), "removing a file left by an interrupted compaction");
-            remove(&path)?;
+            fs::remove_if_exists(&**fs, &path).map_err(StorageError::io("delete", &path))?;
             changed = true;
         }
     }
     swapped_logs.sort_unstable();
     for &base in &swapped_logs {
         let swap = segment_file(dir, base, LOG_SUFFIX, Some(SWAP_STATE));
-        let end = next_offset(&swap, base)?.max(base + 1);
+        let end = next_offset(fs, &swap, base)?.max(base + 1);
         for name in &names {
             if let Some(old) = crate::layout::parse_offset_file(name, LOG_SUFFIX).filter(|&o| o >= base && o < end) {
-                delete_segment_files(dir, old, None)?;
+                delete_segment_files(fs, dir, old, None)?;
             }
         }
         // Whatever index files the base has belong to a replaced segment: rebuilt at open.
-        delete_segment_files(dir, base, None)?;
+        delete_segment_files(fs, dir, base, None)?;
         let live = segment_file(dir, base, LOG_SUFFIX, None);
-        std::fs::rename(&swap, &live).map_err(StorageError::io("rename", &swap))?;
+        fs.rename(&swap, &live).map_err(StorageError::io("rename", &swap))?;
         tracing::info!(segment = %live.display(), replaced_until = end, "finished a compaction interrupted by a crash");
         changed = true;
     }
     if changed {
-        File::open(dir).and_then(|d| d.sync_all()).map_err(StorageError::io("fsync", dir))?;
+        fs.sync_dir(dir).map_err(StorageError::io("fsync", dir))?;
     }
     Ok(swapped_logs)
 }
 
 /// The offset after the last whole batch of the log file at `path`.
-fn next_offset(path: &Path, base: i64) -> Result<i64> {
-    let file = File::open(path).map_err(StorageError::io("open", path))?;
-    let len = file.metadata().map_err(StorageError::io("stat", path))?.len();
+fn next_offset(fs: &Fs, path: &Path, base: i64) -> Result<i64> {
+    let file = fs.open(path, OpenMode::Existing).map_err(StorageError::io("open", path))?;
+    let len = file.size().map_err(StorageError::io("stat", path))?;
     let (mut position, mut next) = (0u64, base);
     let mut head = [0u8; HEADER_BYTES];
     while position + HEADER_BYTES as u64 <= len {
@@ -93,12 +86,4 @@ fn next_offset(path: &Path, base: i64) -> Result<i64> {
         position += header.size() as u64;
     }
     Ok(next)
-}
-
-fn remove(path: &Path) -> Result<()> {
-    match std::fs::remove_file(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(StorageError::io("delete", path)(e)),
-    }
 }

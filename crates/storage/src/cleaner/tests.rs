@@ -85,6 +85,7 @@ impl Ctx {
             delete_retention_ms: 1000,
             last_data_offsets: &self.producers,
             upper_bound_offset: self.upper_bound,
+            max_decompressed_bytes: crate::validator::MAX_DECOMPRESSED_BYTES,
         };
         filter_batch(bytes, &BatchHeader::parse(bytes).unwrap(), &ctx).unwrap().0
     }

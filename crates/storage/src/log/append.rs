@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use crate::error::StorageError;
+use crate::fs::{self, Fs};
 use crate::layout::{offset_file, SNAPSHOT_SUFFIX};
 use crate::producer_state::{AppendOrigin, ProducerStateError, SequenceCheck, VerificationGuard};
 use crate::validator::{self, ValidationError};
@@ -105,6 +106,7 @@ impl PartitionLog {
         verification: Verification,
     ) -> Result<AppendInfo, AppendError> {
         let mut inner = self.write();
+        inner.check_online(&self.dir)?;
         let next_offset = inner.log_end_offset();
         let validation = inner.config.validation();
         let validated = validator::validate_and_assign_from(records, next_offset, leader_epoch, now_ms, &validation, origin)?;
@@ -132,7 +134,7 @@ impl PartitionLog {
         }
         // The producer's bytes go to the file as they came, behind the patched header.
         let body = records.get(crate::batch::HEADER_BYTES..validated.size).unwrap_or_default();
-        let needs_flush = inner.append_parts(&self.dir, &validated.head, body, &header, now_ms)?;
+        let needs_flush = inner.append_parts(&self.fs, &self.dir, &validated.head, body, &header, now_ms)?;
         if header.has_producer_id() {
             inner.producers.record(&header, now_ms);
         }
@@ -149,7 +151,8 @@ impl PartitionLog {
     /// Writes a producer-state snapshot at the log end offset (clean shutdown).
     pub fn snapshot_producers(&self) -> Result<(), StorageError> {
         let inner = self.read_lock();
-        write_snapshot(&self.dir, &inner)
+        inner.check_online(&self.dir)?;
+        write_snapshot(&self.fs, &self.dir, &inner)
     }
 }
 
@@ -162,21 +165,18 @@ enum Verification {
 /// Writes `<leo>.snapshot` and deletes older snapshots but the previous one and
 /// the newest at or below the active segment's base, where an unclean start
 /// replays from (it recovers the active segment).
-pub(super) fn write_snapshot(dir: &Path, inner: &Inner) -> Result<(), StorageError> {
+pub(super) fn write_snapshot(fs: &Fs, dir: &Path, inner: &Inner) -> Result<(), StorageError> {
     let offset = inner.log_end_offset();
     let path = offset_file(dir, offset, SNAPSHOT_SUFFIX);
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, inner.producers.snapshot(offset)).map_err(StorageError::io("write", &tmp))?;
-    std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(StorageError::io("fsync", &tmp))?;
-    std::fs::rename(&tmp, &path).map_err(StorageError::io("rename", &path))?;
-    let mut older = snapshot_offsets(dir)?;
+    super::write_file_atomically(fs, &path, &inner.producers.snapshot(offset))?;
+    let mut older = snapshot_offsets(fs, dir)?;
     older.retain(|&o| o < offset);
     let previous = older.last().copied();
     let active_base = inner.active().base_offset();
     let recovery = older.iter().rev().find(|&&o| o <= active_base).copied();
     for stale in older.into_iter().filter(|&o| Some(o) != previous && Some(o) != recovery) {
         let stale_path = offset_file(dir, stale, SNAPSHOT_SUFFIX);
-        std::fs::remove_file(&stale_path).map_err(StorageError::io("delete", &stale_path))?;
+        fs::remove_if_exists(&**fs, &stale_path).map_err(StorageError::io("delete", &stale_path))?;
     }
     Ok(())
 }

@@ -13,8 +13,6 @@
 //! lock, so it sees the old segments or the new one, never a mix.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -28,6 +26,7 @@ use crate::cleaner::plan::{group_by_size, log_to_clean, LogFacts, LogToClean, Se
 use crate::cleaner::{CleanStats, CleanerConfig};
 use crate::config::LogConfig;
 use crate::error::{Result, StorageError};
+use crate::fs::{Fs, Handle};
 use crate::layout::{CLEANED_STATE, CLEANER_CHECKPOINT_FILE, DELETED_STATE, SWAP_STATE};
 use crate::segment::{delete_segment_files, Segment};
 
@@ -37,7 +36,7 @@ use super::{sync_dir, write_offset_file, Inner, PartitionLog};
 #[derive(Clone)]
 struct SegmentView {
     info: SegmentInfo,
-    file: Arc<File>,
+    file: Handle,
     /// The segment's aborted transaction index. Cleaning keeps every
     /// transactional batch and marker, so the cleaned segment carries these
     /// entries over unchanged (Kafka's cleaner re-appends each aborted
@@ -58,7 +57,7 @@ impl PartitionLog {
     /// How dirty the log is, if it is compacted and has data (Kafka's `LogToClean`).
     pub fn cleanable(&self, now_ms: i64) -> Option<LogToClean> {
         let inner = self.read_lock();
-        if !inner.config.cleanup_compact {
+        if !inner.config.cleanup_compact || inner.offline.is_some() {
             return None;
         }
         let plan = self.plan(&inner, now_ms);
@@ -106,6 +105,7 @@ impl PartitionLog {
             delete_retention_ms: snapshot.config.delete_retention_ms,
             last_data_offsets: &snapshot.last_data_offsets,
             upper_bound_offset: plan.first_uncleanable_offset,
+            max_decompressed_bytes: snapshot.config.max_decompressed_bytes,
         };
         for group in group_by_size(&infos, snapshot.config.segment_bytes, plan.first_uncleanable_offset) {
             let group = &to_clean[group];
@@ -140,7 +140,7 @@ impl PartitionLog {
 
     fn snapshot(&self, now_ms: i64) -> Result<Option<Snapshot>> {
         let inner = self.read_lock();
-        if !inner.config.cleanup_compact {
+        if !inner.config.cleanup_compact || inner.offline.is_some() {
             return Ok(None);
         }
         let inactive = inner.segments.len().saturating_sub(1);
@@ -184,7 +184,8 @@ impl PartitionLog {
                     return Ok(false);
                 }
                 if header.next_offset() > start {
-                    full = !map_batch(batch, header, &mut map, start, end).map_err(|reason| self.corrupt(segment, header, reason))?;
+                    let limit = snapshot.config.max_decompressed_bytes;
+                    full = !map_batch(batch, header, &mut map, (start, end), limit).map_err(|reason| self.corrupt(segment, header, reason))?;
                 }
                 Ok(!full)
             })?;
@@ -208,8 +209,8 @@ impl PartitionLog {
         stop: &AtomicBool,
     ) -> Result<Segment> {
         let base = group.first().map_or(0, |s| s.info.base_offset);
-        delete_segment_files(&self.dir, base, Some(CLEANED_STATE))?; // left by an abandoned pass
-        let mut cleaned = Segment::create_in_state(&self.dir, base, config.index_interval_bytes, Some(CLEANED_STATE))?;
+        delete_segment_files(&self.fs, &self.dir, base, Some(CLEANED_STATE))?; // left by an abandoned pass
+        let mut cleaned = Segment::create_in_state(&self.fs, &self.dir, base, config.index_interval_bytes, Some(CLEANED_STATE))?;
         let written = (|| {
             for segment in group {
                 self.for_each_batch(segment, stop, |bytes, header| {
@@ -266,12 +267,12 @@ impl PartitionLog {
         // Committed: from here an open finishes the swap, so memory follows
         // even if a rename below fails (the next open repairs the files).
         let finished = (|| {
-            sync_dir(&self.dir)?;
+            sync_dir(&self.fs, &self.dir)?;
             for v in group {
-                rename_segment_files(&self.dir, v.info.base_offset, None, Some(DELETED_STATE))?;
+                rename_segment_files(&self.fs, &self.dir, v.info.base_offset, None, Some(DELETED_STATE))?;
             }
             cleaned.rename_state(None)?;
-            sync_dir(&self.dir)
+            sync_dir(&self.fs, &self.dir)
         })();
         for v in group {
             inner.segments.remove(&v.info.base_offset);
@@ -280,7 +281,7 @@ impl PartitionLog {
         drop(inner);
         finished?;
         for v in group {
-            delete_segment_files(&self.dir, v.info.base_offset, Some(DELETED_STATE))?;
+            delete_segment_files(&self.fs, &self.dir, v.info.base_offset, Some(DELETED_STATE))?;
         }
         Ok(true)
     }
@@ -350,7 +351,7 @@ impl PartitionLog {
     }
 
     fn set_cleaner_checkpoint(&self, offset: i64) -> Result<()> {
-        write_offset_file(&self.dir.join(CLEANER_CHECKPOINT_FILE), offset)?;
+        write_offset_file(&self.fs, &self.dir.join(CLEANER_CHECKPOINT_FILE), offset)?;
         self.cleaner_checkpoint.store(offset, Ordering::Release);
         Ok(())
     }
@@ -367,11 +368,11 @@ fn info(segment: &Segment) -> SegmentInfo {
 }
 
 /// Renames a segment's files from one compaction state to another.
-fn rename_segment_files(dir: &Path, base: i64, from: Option<&str>, to: Option<&str>) -> Result<()> {
+fn rename_segment_files(fs: &Fs, dir: &Path, base: i64, from: Option<&str>, to: Option<&str>) -> Result<()> {
     use crate::layout::{segment_file, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX};
     for suffix in [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX] {
         let (source, dest) = (segment_file(dir, base, suffix, from), segment_file(dir, base, suffix, to));
-        match std::fs::rename(&source, &dest) {
+        match fs.rename(&source, &dest) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && suffix != LOG_SUFFIX => {}
             Err(e) => return Err(StorageError::io("rename", &source)(e)),

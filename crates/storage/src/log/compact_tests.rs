@@ -248,7 +248,7 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 fn segment_bases_in(dir: &Path) -> Vec<i64> {
-    crate::log::segment_bases(dir).unwrap()
+    crate::log::segment_bases(&crate::fs::os(), dir).unwrap()
 }
 
 #[test]
@@ -416,7 +416,7 @@ fn a_pass_whose_segments_changed_meanwhile_is_abandoned_and_retried() {
     // Retention deletes every old segment between the plan and the swap.
     let snapshot = log.snapshot(NOW).unwrap().unwrap();
     let group: Vec<&SegmentView> = snapshot.segments.iter().take(1).collect();
-    let cleaned = Segment::create_in_state(dir.path(), group[0].info.base_offset, 64, Some(CLEANED_STATE)).unwrap();
+    let cleaned = Segment::create_in_state(&crate::fs::os(), dir.path(), group[0].info.base_offset, 64, Some(CLEANED_STATE)).unwrap();
     assert!(log.apply_retention(NOW + 100_000).unwrap() > 0);
     assert!(!log.swap_in(cleaned, &group).unwrap());
     assert!(!segment_file(dir.path(), 0, LOG_SUFFIX, Some(CLEANED_STATE)).exists());

@@ -13,6 +13,7 @@ use std::path::Path;
 
 use crate::control;
 use crate::error::StorageError;
+use crate::fs::{self, Fs};
 use crate::layout::{offset_file, parse_offset_file, SNAPSHOT_SUFFIX};
 use crate::producer_state::ProducerStateManager;
 use crate::segment::Segment;
@@ -20,14 +21,14 @@ use crate::segment::Segment;
 use super::Inner;
 
 /// Rebuilds `inner.producers` and the transaction indexes that need it.
-pub(super) fn load_state(dir: &Path, inner: &mut Inner) -> Result<(), StorageError> {
+pub(super) fn load_state(fs: &Fs, dir: &Path, inner: &mut Inner) -> Result<(), StorageError> {
     let log_end_offset = inner.log_end_offset();
     let rebuild_from = inner.segments.values().find(|s| s.txn_index_lost()).map_or(i64::MAX, Segment::base_offset);
     for segment in inner.segments.range_mut(rebuild_from..).map(|(_, s)| s) {
         segment.reset_txn_index()?;
     }
-    delete_stale_snapshots(dir, log_end_offset)?;
-    let (mut producers, from) = latest_snapshot(dir, log_end_offset.min(rebuild_from))?;
+    delete_stale_snapshots(fs, dir, log_end_offset)?;
+    let (mut producers, from) = latest_snapshot(fs, dir, log_end_offset.min(rebuild_from))?;
     for segment in inner.segments.values_mut().filter(|s| s.next_offset() > from) {
         let rebuild = segment.base_offset() >= rebuild_from;
         replay_segment(segment, from, rebuild, &mut producers)?;
@@ -77,11 +78,11 @@ fn replay_segment(segment: &mut Segment, from: i64, rebuild: bool, producers: &m
 
 /// The newest readable snapshot at or below `at_most`, and its offset (else an
 /// empty state from offset 0, before the whole log is replayed).
-fn latest_snapshot(dir: &Path, at_most: i64) -> Result<(ProducerStateManager, i64), StorageError> {
-    let offsets = snapshot_offsets(dir)?;
+fn latest_snapshot(fs: &Fs, dir: &Path, at_most: i64) -> Result<(ProducerStateManager, i64), StorageError> {
+    let offsets = snapshot_offsets(fs, dir)?;
     for offset in offsets.iter().rev().filter(|&&o| o <= at_most) {
         let path = offset_file(dir, *offset, SNAPSHOT_SUFFIX);
-        let bytes = std::fs::read(&path).map_err(StorageError::io("read", &path))?;
+        let bytes = fs::read(&**fs, &path).map_err(StorageError::io("read", &path))?;
         match ProducerStateManager::from_snapshot(&bytes) {
             Ok((producers, _)) => return Ok((producers, *offset)),
             Err(error) => tracing::warn!(snapshot = %path.display(), %error, "ignoring an unreadable producer snapshot"),
@@ -91,23 +92,18 @@ fn latest_snapshot(dir: &Path, at_most: i64) -> Result<(ProducerStateManager, i6
 }
 
 /// Deletes snapshots above `log_end_offset`: recovery truncated the log below them.
-fn delete_stale_snapshots(dir: &Path, log_end_offset: i64) -> Result<(), StorageError> {
-    for stale in snapshot_offsets(dir)?.into_iter().filter(|&o| o > log_end_offset) {
+fn delete_stale_snapshots(fs: &Fs, dir: &Path, log_end_offset: i64) -> Result<(), StorageError> {
+    for stale in snapshot_offsets(fs, dir)?.into_iter().filter(|&o| o > log_end_offset) {
         let path = offset_file(dir, stale, SNAPSHOT_SUFFIX);
-        std::fs::remove_file(&path).map_err(StorageError::io("delete", &path))?;
+        fs::remove_if_exists(&**fs, &path).map_err(StorageError::io("delete", &path))?;
     }
     Ok(())
 }
 
 /// Offsets of the snapshots in `dir`, ascending.
-pub(super) fn snapshot_offsets(dir: &Path) -> Result<Vec<i64>, StorageError> {
-    let mut offsets = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(StorageError::io("list", dir))? {
-        let entry = entry.map_err(StorageError::io("list", dir))?;
-        if let Some(offset) = entry.file_name().to_str().and_then(|n| parse_offset_file(n, SNAPSHOT_SUFFIX)) {
-            offsets.push(offset);
-        }
-    }
+pub(super) fn snapshot_offsets(fs: &Fs, dir: &Path) -> Result<Vec<i64>, StorageError> {
+    let names = fs.list_dir(dir).map_err(StorageError::io("list", dir))?;
+    let mut offsets: Vec<i64> = names.iter().filter_map(|n| parse_offset_file(n, SNAPSHOT_SUFFIX)).collect();
     offsets.sort_unstable();
     Ok(offsets)
 }

@@ -40,6 +40,7 @@ impl PartitionLog {
     /// whether the flush policy asks for an fsync.
     pub fn write_txn_marker(&self, marker: TxnMarker, leader_epoch: i32, now_ms: i64) -> Result<AppendInfo, AppendError> {
         let mut inner = self.write();
+        inner.check_online(&self.dir)?;
         inner.producers.check_marker(marker.producer_id, marker.producer_epoch, marker.coordinator_epoch)?;
         let offset = inner.log_end_offset();
         let end = EndTxnMarker { control_type: marker.control_type, coordinator_epoch: marker.coordinator_epoch };
@@ -50,10 +51,17 @@ impl PartitionLog {
         });
         let header = BatchHeader::parse(&bytes)
             .map_err(|e| StorageError::Corrupt { path: self.dir.clone(), reason: format!("built an unparsable marker: {e}") })?;
-        let needs_flush = inner.append(&self.dir, &bytes, &header, now_ms)?;
+        let needs_flush = inner.append(&self.fs, &self.dir, &bytes, &header, now_ms)?;
         if let Some(txn) = inner.producers.record_marker(&header, &end, now_ms) {
-            if txn.aborted && inner.active_mut().append_aborted_txn(txn.aborted_txn())? {
-                inner.dir_dirty = true;
+            if txn.aborted {
+                match inner.active_mut().append_aborted_txn(txn.aborted_txn()) {
+                    Ok(created) => inner.dir_dirty |= created,
+                    Err(error) => {
+                        // The marker is in the log but its index entry is not.
+                        inner.take_offline(&self.dir, &error);
+                        return Err(error.into());
+                    }
+                }
             }
             inner.producers.complete_txn(&txn);
         }
@@ -107,7 +115,7 @@ impl PartitionLog {
     /// transactions overlapping the returned batches (an empty list without data).
     pub fn read_committed(&self, offset: i64, max_bytes: usize, max_offset: i64) -> Result<ReadResult> {
         let inner = self.read_lock();
-        let (mut result, end) = inner.read(offset, max_bytes, max_offset.min(inner.last_stable_offset()))?;
+        let (mut result, end) = inner.read(&self.dir, offset, max_bytes, max_offset.min(inner.last_stable_offset()))?;
         let aborted = match end {
             // The bound is the offset right after the returned batches (Kafka rounds
             // it up to an index entry; the extra transactions change nothing for clients).

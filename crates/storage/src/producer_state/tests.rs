@@ -457,6 +457,7 @@ fn rebuilding_from_the_log_gives_the_live_state() {
         timestamp_type: TimestampType::CreateTime,
         timestamp_before_max_ms: i64::MAX,
         timestamp_after_max_ms: i64::MAX,
+        max_decompressed_bytes: crate::validator::MAX_DECOMPRESSED_BYTES,
     };
     let mut live = ProducerStateManager::new();
     let mut log = Vec::new();

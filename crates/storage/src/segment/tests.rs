@@ -33,7 +33,7 @@ fn append(segment: &mut Segment, base: i64, count: i32, ts: i64, payload: usize)
 #[test]
 fn appended_batches_are_found_and_read_whole() {
     let dir = tempfile::tempdir().unwrap();
-    let mut seg = Segment::create(dir.path(), 100, 200).unwrap();
+    let mut seg = Segment::create(&crate::fs::os(), dir.path(), 100, 200).unwrap();
     let mut all = Vec::new();
     for i in 0..20 {
         all.push(append(&mut seg, 100 + i * 3, 3, 1000 + i, 100));
@@ -58,7 +58,7 @@ fn appended_batches_are_found_and_read_whole() {
 #[test]
 fn timestamps_find_the_first_batch_reaching_them() {
     let dir = tempfile::tempdir().unwrap();
-    let mut seg = Segment::create(dir.path(), 0, 0).unwrap();
+    let mut seg = Segment::create(&crate::fs::os(), dir.path(), 0, 0).unwrap();
     for (i, ts) in [10, 20, 15, 40, 50].into_iter().enumerate() {
         append(&mut seg, i as i64, 1, ts, 10);
     }
@@ -70,7 +70,7 @@ fn timestamps_find_the_first_batch_reaching_them() {
 #[test]
 fn reopening_cleanly_or_with_recovery_gives_the_same_segment() {
     let dir = tempfile::tempdir().unwrap();
-    let mut seg = Segment::create(dir.path(), 0, 150).unwrap();
+    let mut seg = Segment::create(&crate::fs::os(), dir.path(), 0, 150).unwrap();
     for i in 0..30 {
         append(&mut seg, i * 2, 2, 500 + i, 60);
     }
@@ -78,7 +78,7 @@ fn reopening_cleanly_or_with_recovery_gives_the_same_segment() {
     let (size, next) = (seg.size(), seg.next_offset());
     drop(seg);
     for recover in [false, true] {
-        let (seg, truncated) = Segment::open(dir.path(), 0, 150, recover).unwrap();
+        let (seg, truncated) = Segment::open(&crate::fs::os(), dir.path(), 0, 150, recover).unwrap();
         assert_eq!((seg.size(), seg.next_offset(), truncated), (size, next, 0));
         assert_eq!(seg.find_batch(33).unwrap().unwrap().header.base_offset, 32);
         assert_eq!(seg.max_timestamp(), Some((529, 58)));
@@ -88,7 +88,7 @@ fn reopening_cleanly_or_with_recovery_gives_the_same_segment() {
 #[test]
 fn recovery_truncates_at_the_first_torn_or_corrupt_batch() {
     let dir = tempfile::tempdir().unwrap();
-    let mut seg = Segment::create(dir.path(), 0, 100).unwrap();
+    let mut seg = Segment::create(&crate::fs::os(), dir.path(), 0, 100).unwrap();
     let batches: Vec<Vec<u8>> = (0..5).map(|i| append(&mut seg, i, 1, i, 40)).collect();
     drop(seg);
     let path = offset_file(dir.path(), 0, LOG_SUFFIX);
@@ -96,7 +96,7 @@ fn recovery_truncates_at_the_first_torn_or_corrupt_batch() {
     let boundaries: Vec<usize> = batches.iter().scan(0, |end, b| { *end += b.len(); Some(*end) }).collect();
     for cut in 0..=full.len() {
         std::fs::write(&path, &full[..cut]).unwrap();
-        let (seg, _) = Segment::open(dir.path(), 0, 100, true).unwrap();
+        let (seg, _) = Segment::open(&crate::fs::os(), dir.path(), 0, 100, true).unwrap();
         let whole = boundaries.iter().filter(|&&e| e <= cut).count();
         assert_eq!(seg.next_offset(), whole as i64, "cut at {cut}");
         assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, boundaries.get(whole.wrapping_sub(1)).copied().unwrap_or(0));
@@ -105,7 +105,7 @@ fn recovery_truncates_at_the_first_torn_or_corrupt_batch() {
         let mut damaged = full.clone();
         damaged[flip] ^= 0x10;
         std::fs::write(&path, &damaged).unwrap();
-        let (seg, _) = Segment::open(dir.path(), 0, 100, true).unwrap();
+        let (seg, _) = Segment::open(&crate::fs::os(), dir.path(), 0, 100, true).unwrap();
         let broken = boundaries.iter().position(|&e| flip < e).unwrap();
         // Base offset and leader epoch sit outside the CRC by design (Kafka's
         // format rewrites them in place), so flips there cannot be detected.
@@ -130,14 +130,14 @@ fn recovery_truncates_at_the_first_torn_or_corrupt_batch() {
 #[test]
 fn missing_or_damaged_indexes_are_rebuilt_on_open() {
     let dir = tempfile::tempdir().unwrap();
-    let mut seg = Segment::create(dir.path(), 0, 50).unwrap();
+    let mut seg = Segment::create(&crate::fs::os(), dir.path(), 0, 50).unwrap();
     for i in 0..10 {
         append(&mut seg, i, 1, i, 60);
     }
     drop(seg);
     std::fs::remove_file(offset_file(dir.path(), 0, INDEX_SUFFIX)).unwrap();
     std::fs::write(offset_file(dir.path(), 0, TIME_INDEX_SUFFIX), [7u8; 5]).unwrap();
-    let (seg, _) = Segment::open(dir.path(), 0, 50, false).unwrap();
+    let (seg, _) = Segment::open(&crate::fs::os(), dir.path(), 0, 50, false).unwrap();
     assert_eq!(seg.next_offset(), 10);
     assert_eq!(seg.find_batch(7).unwrap().unwrap().header.base_offset, 7);
     assert_eq!(seg.find_by_timestamp(7).unwrap().unwrap().header.base_offset, 7);
@@ -147,7 +147,7 @@ fn missing_or_damaged_indexes_are_rebuilt_on_open() {
 #[test]
 fn truncate_to_drops_later_batches() {
     let dir = tempfile::tempdir().unwrap();
-    let mut seg = Segment::create(dir.path(), 0, 0).unwrap();
+    let mut seg = Segment::create(&crate::fs::os(), dir.path(), 0, 0).unwrap();
     for i in 0..10 {
         append(&mut seg, i * 2, 2, 100 + i, 20);
     }

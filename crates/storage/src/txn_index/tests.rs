@@ -24,7 +24,7 @@ fn entries_are_kafkas_34_byte_format() {
 fn the_file_appears_with_the_first_entry_and_reloads() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("00000000000000000100.txnindex");
-    let mut index = TxnIndex::create(&path).unwrap();
+    let mut index = TxnIndex::create(&crate::fs::os(), &path).unwrap();
     assert!(!path.exists());
     assert_eq!(index.collect(0, i64::MAX).unwrap(), TxnIndexSearch { aborted: vec![], complete: false });
     assert!(index.append(txn(1, 90, 110, 100)).unwrap(), "created");
@@ -32,11 +32,11 @@ fn the_file_appears_with_the_first_entry_and_reloads() {
     assert!(index.append(txn(3, 115, 120, 121)).is_err(), "markers only move forward");
     index.sync().unwrap();
     assert_eq!(std::fs::metadata(&path).unwrap().len(), 2 * ENTRY_BYTES as u64);
-    let loaded = TxnIndex::load(&path, 100, 130).unwrap().unwrap();
+    let loaded = TxnIndex::load(&crate::fs::os(), &path, 100, 130).unwrap().unwrap();
     assert_eq!(loaded.all().unwrap(), vec![txn(1, 90, 110, 100), txn(2, 100, 120, 121)]);
     // A stale file at a new segment's base is removed.
     drop(loaded);
-    assert!(TxnIndex::create(&path).unwrap().is_empty());
+    assert!(TxnIndex::create(&crate::fs::os(), &path).unwrap().is_empty());
     assert!(!path.exists());
 }
 
@@ -44,10 +44,10 @@ fn the_file_appears_with_the_first_entry_and_reloads() {
 fn damaged_or_implausible_files_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("x.txnindex");
-    assert!(TxnIndex::load(&path, 0, 10).unwrap().unwrap().is_empty(), "missing = empty");
+    assert!(TxnIndex::load(&crate::fs::os(), &path, 0, 10).unwrap().unwrap().is_empty(), "missing = empty");
     let good = txn(1, 2, 5, 6).encode();
     std::fs::write(&path, &good[..20]).unwrap();
-    assert!(TxnIndex::load(&path, 0, 10).unwrap().is_none(), "torn");
+    assert!(TxnIndex::load(&crate::fs::os(), &path, 0, 10).unwrap().is_none(), "torn");
     for (bad, why) in [
         (txn(1, 2, 5, 6), "marker beyond the segment"),
         (txn(1, 6, 5, 6), "first after last"),
@@ -55,18 +55,18 @@ fn damaged_or_implausible_files_are_refused() {
     ] {
         std::fs::write(&path, bad.encode()).unwrap();
         let (base, next) = if why.starts_with("marker") { (0, 5) } else { (0, 10) };
-        assert!(TxnIndex::load(&path, base, next).unwrap().is_none(), "{why}");
+        assert!(TxnIndex::load(&crate::fs::os(), &path, base, next).unwrap().is_none(), "{why}");
     }
     std::fs::write(&path, [good, txn(2, 1, 4, 5).encode()].concat()).unwrap();
-    assert!(TxnIndex::load(&path, 0, 10).unwrap().is_none(), "out of order");
+    assert!(TxnIndex::load(&crate::fs::os(), &path, 0, 10).unwrap().is_none(), "out of order");
     std::fs::write(&path, [good, txn(2, 1, 7, 8).encode()].concat()).unwrap();
-    assert_eq!(TxnIndex::load(&path, 0, 10).unwrap().unwrap().all().unwrap().len(), 2);
+    assert_eq!(TxnIndex::load(&crate::fs::os(), &path, 0, 10).unwrap().unwrap().all().unwrap().len(), 2);
 }
 
 #[test]
 fn collect_answers_as_kafka_and_stops_at_the_stable_offset() {
     let dir = tempfile::tempdir().unwrap();
-    let mut index = TxnIndex::create(&dir.path().join("0.txnindex")).unwrap();
+    let mut index = TxnIndex::create(&crate::fs::os(), &dir.path().join("0.txnindex")).unwrap();
     // Kafka's TransactionIndexTest.testCollectAbortedTransactions, and more.
     let all = [txn(0, 0, 10, 11), txn(1, 5, 15, 13), txn(2, 18, 35, 25), txn(3, 32, 50, 40)];
     for t in all {
@@ -86,7 +86,7 @@ fn collect_answers_as_kafka_and_stops_at_the_stable_offset() {
 fn truncation_and_reset_drop_entries() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("0.txnindex");
-    let mut index = TxnIndex::create(&path).unwrap();
+    let mut index = TxnIndex::create(&crate::fs::os(), &path).unwrap();
     // More entries than one read holds, to cross chunk boundaries.
     let all: Vec<AbortedTxn> = (0..2500).map(|i| txn(i, i * 10, i * 10 + 5, i * 10 + 6)).collect();
     for t in &all {
@@ -99,7 +99,7 @@ fn truncation_and_reset_drop_entries() {
     index.truncate_to(12_005).unwrap();
     assert_eq!(index.all().unwrap(), all[..1200]);
     index.append(txn(9, 12_001, 12_003, 12_004)).unwrap();
-    assert_eq!(TxnIndex::load(&path, 0, 20_000).unwrap().unwrap().all().unwrap().len(), 1201);
+    assert_eq!(TxnIndex::load(&crate::fs::os(), &path, 0, 20_000).unwrap().unwrap().all().unwrap().len(), 1201);
     index.reset().unwrap();
     assert!(index.all().unwrap().is_empty());
     assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);

@@ -4,7 +4,8 @@
 //! Reads only each record's length, attributes, timestamp delta, offset delta and key
 //! length, and skips the rest, so memory stays small whatever the record sizes.
 //! Compressed records are decompressed as a stream and stop with an error past
-//! [`MAX_DECOMPRESSED_BYTES`]. Codec framings follow Kafka's `CompressionType`:
+//! a bound (the broker's `max_decompressed_batch_bytes`, by default
+//! [`MAX_DECOMPRESSED_BYTES`]). Codec framings follow Kafka's `CompressionType`:
 //! gzip (concatenated members allowed), snappy in xerial-java framing (raw snappy
 //! accepted too, as snappy-java's reader does), lz4 frame format, zstd (one frame).
 
@@ -13,7 +14,7 @@ use std::io::{self, BufReader, Read};
 use super::{TimestampWindow, ValidationError};
 use crate::batch::{BatchHeader, Compression, HEADER_BYTES};
 
-/// Most bytes the records of one batch may decompress to. Far above what producers
+/// Default of the most bytes the records of one batch may decompress to. Far above what producers
 /// build (Java closes a batch near `batch.size`, 16 KiB by default, and refuses records
 /// over `max.request.size`, 1 MiB), and low enough that a decompression bomb costs at
 /// most this much CPU work and no memory beyond a few buffers.
@@ -21,13 +22,14 @@ pub const MAX_DECOMPRESSED_BYTES: u64 = 64 << 20;
 
 /// Checks every record of `batch` (one whole, CRC-checked batch): the declared count of
 /// records is there and nothing follows, each has a key, and each timestamp lies in
-/// `window` when given.
+/// `window` when given. Decompresses at most `limit` bytes.
 pub(super) fn check_records(
     batch: &[u8],
     header: &BatchHeader,
     window: Option<TimestampWindow>,
+    limit: u64,
 ) -> Result<(), ValidationError> {
-    let mut walker = Walker::over(batch.get(HEADER_BYTES..).unwrap_or_default(), header.compression())?;
+    let mut walker = Walker::over(batch.get(HEADER_BYTES..).unwrap_or_default(), header.compression(), limit)?;
     for index in 0..header.records_count {
         walker.record_index = index;
         let record = walker.record_head()?;
@@ -50,7 +52,8 @@ pub(super) fn check_records(
 /// timestamp is at least `timestamp`: its (offset, timestamp). ListOffsets by
 /// time answers to the record, as Kafka does, not to the batch. On a
 /// LogAppendTime batch every record has the batch's max timestamp.
-pub fn first_record_at_or_after(batch: &[u8], timestamp: i64) -> Result<Option<(i64, i64)>, ValidationError> {
+/// Decompresses at most `limit` bytes.
+pub fn first_record_at_or_after(batch: &[u8], timestamp: i64, limit: u64) -> Result<Option<(i64, i64)>, ValidationError> {
     let header = BatchHeader::parse(batch).map_err(|e| ValidationError::Decompression {
         codec: "none",
         reason: e.to_string(),
@@ -59,40 +62,40 @@ pub fn first_record_at_or_after(batch: &[u8], timestamp: i64) -> Result<Option<(
         return Ok((header.max_timestamp >= timestamp).then_some((header.base_offset, header.max_timestamp)));
     }
     let payload = batch.get(HEADER_BYTES..header.size().min(batch.len())).unwrap_or_default();
-    let mut walker = Walker::over(payload, header.compression())?;
+    let mut walker = Walker::over(payload, header.compression(), limit)?;
     for index in 0..header.records_count {
         walker.record_index = index;
         let record = walker.record_head()?;
         let record_timestamp = header.base_timestamp.saturating_add(record.timestamp_delta);
         if record_timestamp >= timestamp {
-            return Ok(Some((header.base_offset + i64::from(record.offset_delta), record_timestamp)));
+            // Saturating: a stored batch's base offset is the broker's, but its deltas are the producer's.
+            return Ok(Some((header.base_offset.saturating_add(i64::from(record.offset_delta)), record_timestamp)));
         }
     }
     Ok(None)
 }
 
 /// A reader of the records of a stored batch (`payload`: the bytes after the
-/// header), decompressing with `codec`, failing past [`MAX_DECOMPRESSED_BYTES`].
-pub(crate) fn records_reader<'a>(payload: &'a [u8], codec: Compression) -> Result<impl Read + 'a, ValidationError> {
-    let inner = decompressor(codec, payload)?;
-    Ok(BufReader::with_capacity(8 * 1024, Bounded { inner, left: MAX_DECOMPRESSED_BYTES, exceeded: false }))
+/// header), decompressing with `codec`, failing past `limit` bytes.
+pub(crate) fn records_reader<'a>(payload: &'a [u8], codec: Compression, limit: u64) -> Result<impl Read + 'a, ValidationError> {
+    let inner = decompressor(codec, payload, limit)?;
+    Ok(BufReader::with_capacity(8 * 1024, Bounded { inner, left: limit, limit, exceeded: false }))
 }
 
 fn decompressor<'a>(
     codec: Compression,
     payload: &'a [u8],
+    limit: u64,
 ) -> Result<Box<dyn Read + 'a>, ValidationError> {
     Ok(match codec {
         Compression::None => Box::new(payload),
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(payload)),
-        Compression::Snappy => Box::new(SnappyJavaReader::new(payload)),
+        Compression::Snappy => Box::new(SnappyJavaReader::new(payload, limit)),
         Compression::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(payload)),
         Compression::Zstd => {
             // The decoder reserves the frame's window up front: bound it first.
-            if zstd_window_bytes(payload).is_some_and(|window| window > MAX_DECOMPRESSED_BYTES) {
-                return Err(ValidationError::DecompressedTooLarge {
-                    limit: MAX_DECOMPRESSED_BYTES,
-                });
+            if zstd_window_bytes(payload).is_some_and(|window| window > limit) {
+                return Err(ValidationError::DecompressedTooLarge { limit });
             }
             let decoder = ruzstd::decoding::StreamingDecoder::new(payload).map_err(|e| {
                 ValidationError::Decompression {
@@ -146,16 +149,17 @@ struct Walker<'a> {
     input: BufReader<Bounded<Box<dyn Read + 'a>>>,
     codec: Compression,
     record_index: i32,
+    limit: u64,
 }
 
 impl<'a> Walker<'a> {
     /// Reads one record's head and skips the rest of the record.
     /// A walker over a batch's records (`payload`: the bytes after the
-    /// header), decompressing with `codec`, bounded by [`MAX_DECOMPRESSED_BYTES`].
-    fn over(payload: &'a [u8], codec: Compression) -> Result<Self, ValidationError> {
-        let inner = decompressor(codec, payload)?;
-        let bounded = Bounded { inner, left: MAX_DECOMPRESSED_BYTES, exceeded: false };
-        Ok(Walker { input: BufReader::with_capacity(8 * 1024, bounded), codec, record_index: 0 })
+    /// header), decompressing with `codec`, bounded by `limit` bytes.
+    fn over(payload: &'a [u8], codec: Compression, limit: u64) -> Result<Self, ValidationError> {
+        let inner = decompressor(codec, payload, limit)?;
+        let bounded = Bounded { inner, left: limit, limit, exceeded: false };
+        Ok(Walker { input: BufReader::with_capacity(8 * 1024, bounded), codec, record_index: 0, limit })
     }
 
     fn record_head(&mut self) -> Result<RecordHead, ValidationError> {
@@ -210,9 +214,7 @@ impl<'a> Walker<'a> {
     fn io_error(&self, error: io::Error) -> ValidationError {
         let bound_hit = error.get_ref().is_some_and(|e| e.is::<SizeBoundExceeded>());
         if bound_hit || self.input.get_ref().exceeded {
-            return ValidationError::DecompressedTooLarge {
-                limit: MAX_DECOMPRESSED_BYTES,
-            };
+            return ValidationError::DecompressedTooLarge { limit: self.limit };
         }
         match error.kind() {
             io::ErrorKind::UnexpectedEof => {
@@ -279,16 +281,13 @@ fn invalid_data(message: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message.to_owned())
 }
 
-/// The error a reader returns past [`MAX_DECOMPRESSED_BYTES`].
+/// The error a reader returns past its bound (the bound in bytes).
 #[derive(Debug)]
-struct SizeBoundExceeded;
+struct SizeBoundExceeded(u64);
 
 impl std::fmt::Display for SizeBoundExceeded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "decompressed size bound of {MAX_DECOMPRESSED_BYTES} bytes exceeded"
-        )
+        write!(f, "decompressed size bound of {} bytes exceeded", self.0)
     }
 }
 
@@ -312,6 +311,7 @@ impl<R: Read> Read for Counting<'_, R> {
 struct Bounded<R> {
     inner: R,
     left: u64,
+    limit: u64,
     exceeded: bool,
 }
 
@@ -324,7 +324,7 @@ impl<R: Read> Read for Bounded<R> {
         let n = self.inner.read(&mut buf[..want])?;
         if n as u64 > self.left {
             self.exceeded = true;
-            return Err(io::Error::other(SizeBoundExceeded));
+            return Err(io::Error::other(SizeBoundExceeded(self.limit)));
         }
         self.left -= n as u64;
         Ok(n)
@@ -340,18 +340,21 @@ struct SnappyJavaReader<'a> {
     framed: Option<bool>,
     block: Vec<u8>,
     cursor: usize,
+    /// Largest block (decompressed) accepted: checked before allocating it.
+    limit: u64,
 }
 
 const SNAPPY_JAVA_MAGIC: &[u8; 8] = b"\x82SNAPPY\x00";
 const SNAPPY_JAVA_HEADER_BYTES: usize = 16;
 
 impl<'a> SnappyJavaReader<'a> {
-    fn new(input: &'a [u8]) -> Self {
+    fn new(input: &'a [u8], limit: u64) -> Self {
         SnappyJavaReader {
             input,
             framed: None,
             block: Vec::new(),
             cursor: 0,
+            limit,
         }
     }
 
@@ -397,8 +400,8 @@ impl<'a> SnappyJavaReader<'a> {
     fn decode(&mut self, block: &[u8]) -> io::Result<()> {
         let length = snap::raw::decompress_len(block).map_err(|e| invalid_data(&e.to_string()))?;
         // The block's claimed size is checked before allocating it.
-        if length as u64 > MAX_DECOMPRESSED_BYTES {
-            return Err(io::Error::other(SizeBoundExceeded));
+        if length as u64 > self.limit {
+            return Err(io::Error::other(SizeBoundExceeded(self.limit)));
         }
         self.block.clear();
         self.block.resize(length, 0);

@@ -23,6 +23,7 @@ fn cfg() -> ValidationConfig {
         timestamp_type: TimestampType::CreateTime,
         timestamp_before_max_ms: i64::MAX,
         timestamp_after_max_ms: 3_600_000,
+        max_decompressed_bytes: MAX_DECOMPRESSED_BYTES,
     }
 }
 
@@ -620,6 +621,21 @@ fn decompression_is_bounded() {
 }
 
 #[test]
+fn the_decompression_bound_is_the_configured_one() {
+    let limit = 1 << 20;
+    let roomy = || ValidationConfig { max_message_bytes: usize::MAX, ..compacted() };
+    let small = || ValidationConfig { max_decompressed_bytes: limit, ..roomy() };
+    let over = huge_record_payload(limit as usize + 1);
+    for codec in [Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd] {
+        let template = build(&Spec::with_records(1).compressed(codec));
+        let mut b = with_payload(&template, &compress(codec, &over));
+        assert_eq!(validate(&mut b, &small()), Err(ValidationError::DecompressedTooLarge { limit }), "{codec:?}");
+        let mut b = with_payload(&template, &compress(codec, &over));
+        assert!(validate(&mut b, &roomy()).is_ok(), "{codec:?} within the default bound");
+    }
+}
+
+#[test]
 fn zstd_and_raw_snappy_records_are_read() {
     let raw = huge_record_payload(1000);
     for codec in [Compression::Zstd, Compression::Snappy] {
@@ -803,4 +819,14 @@ fn zstd_frames_asking_for_huge_windows_are_refused_before_decoding() {
         super::records::zstd_window_bytes(&compress(Compression::Zstd, &raw))
             .is_some_and(|w| w < 1 << 20)
     );
+}
+
+/// Found by the record_batch fuzz target (fuzz/regressions/record_batch/):
+/// a base offset near i64::MAX plus a record's offset delta overflowed.
+#[test]
+fn record_offsets_saturate_instead_of_overflowing() {
+    let mut b = build(&Spec::with_records(3));
+    crate::batch::set_base_offset(&mut b, i64::MAX - 1);
+    let last = Spec::with_records(3).base_timestamp + 2;
+    assert_eq!(first_record_at_or_after(&b, last, MAX_DECOMPRESSED_BYTES), Ok(Some((i64::MAX, last))));
 }

@@ -1,0 +1,269 @@
+//! The storage crate's one door to the disk: a small file-system trait, after
+//! tikv/raft-engine's `FileSystem` and franz-go kfake's persistence interface,
+//! so tests can inject failures ([`faulty::FaultyFs`]) where the real disk
+//! ([`OsFs`]) never fails on demand.
+//!
+//! The seam is thin on purpose: open, positional read and write, truncate,
+//! fsync, rename, remove, list and create directories. Every higher-level
+//! operation (write a small file atomically, read one whole) is built from
+//! those in this module, so an injected failure reaches the storage logic
+//! exactly where a real one would.
+//!
+//! Handles have no file cursor: callers write at the position they track
+//! (a segment knows its size), which keeps one writer per file honest and
+//! lets readers share a handle.
+
+use std::fmt::Debug;
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+pub mod faulty;
+
+/// How [`FileSystem::open`] treats an existing or missing file. Every handle
+/// can read and write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// The file must exist.
+    Existing,
+    /// The file must not exist yet.
+    CreateNew,
+    /// Created if missing, kept as it is otherwise.
+    Create,
+    /// Created if missing, emptied otherwise.
+    Truncate,
+}
+
+/// One open file.
+pub trait FileHandle: Send + Sync + Debug {
+    /// Fills `buf` from `offset`; `UnexpectedEof` when the file ends first.
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
+    /// Writes all of `buf` at `offset`. On error any prefix may have been written.
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()>;
+    /// Writes `head` then `body` at `offset`, as one write where the system
+    /// allows (a batch's patched header and the producer's bytes, uncopied).
+    fn write_all_vectored_at(&self, head: &[u8], body: &[u8], offset: u64) -> io::Result<()> {
+        self.write_all_at(head, offset)?;
+        self.write_all_at(body, offset + head.len() as u64)
+    }
+    fn set_len(&self, len: u64) -> io::Result<()>;
+    fn size(&self) -> io::Result<u64>;
+    /// fsyncs the file's data (and the metadata needed to read it back).
+    fn sync_data(&self) -> io::Result<()>;
+}
+
+/// A shared open file.
+pub type Handle = Arc<dyn FileHandle>;
+
+/// The directory operations storage needs.
+pub trait FileSystem: Send + Sync + Debug {
+    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Handle>;
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    fn remove_file(&self, path: &Path) -> io::Result<()>;
+    fn remove_dir_all(&self, path: &Path) -> io::Result<()>;
+    fn create_dir_all(&self, path: &Path) -> io::Result<()>;
+    /// Names of the entries of a directory, in no particular order.
+    fn list_dir(&self, path: &Path) -> io::Result<Vec<String>>;
+    /// fsyncs a directory, making the entries created, renamed or removed in it durable.
+    fn sync_dir(&self, path: &Path) -> io::Result<()>;
+    fn exists(&self, path: &Path) -> io::Result<bool>;
+}
+
+/// The file system the storage crate uses.
+pub type Fs = Arc<dyn FileSystem>;
+
+/// The real disk, through `std::fs`.
+#[derive(Debug, Default)]
+pub struct OsFs;
+
+/// The process-wide [`OsFs`].
+pub fn os() -> Fs {
+    static OS: OnceLock<Fs> = OnceLock::new();
+    Arc::clone(OS.get_or_init(|| Arc::new(OsFs)))
+}
+
+#[derive(Debug)]
+struct OsFile(File);
+
+impl FileHandle for OsFile {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        self.0.read_exact_at(buf, offset)
+    }
+
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        self.0.write_all_at(buf, offset)
+    }
+
+    /// pwritev(2), retrying short writes.
+    fn write_all_vectored_at(&self, mut head: &[u8], mut body: &[u8], mut offset: u64) -> io::Result<()> {
+        while !head.is_empty() || !body.is_empty() {
+            let slices = [io::IoSlice::new(head), io::IoSlice::new(body)];
+            let written = match rustix::io::pwritev(&self.0, &slices, offset) {
+                Ok(n) => n,
+                Err(e) if e == rustix::io::Errno::INTR => continue,
+                Err(e) => return Err(e.into()),
+            };
+            if written == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            offset += written as u64;
+            let from_head = written.min(head.len());
+            head = &head[from_head..];
+            body = &body[(written - from_head).min(body.len())..];
+        }
+        Ok(())
+    }
+
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        self.0.set_len(len)
+    }
+
+    fn size(&self) -> io::Result<u64> {
+        Ok(self.0.metadata()?.len())
+    }
+
+    fn sync_data(&self) -> io::Result<()> {
+        self.0.sync_data()
+    }
+}
+
+impl FileSystem for OsFs {
+    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Handle> {
+        let mut options = OpenOptions::new();
+        options.read(true).write(true);
+        match mode {
+            OpenMode::Existing => {}
+            OpenMode::CreateNew => {
+                options.create_new(true);
+            }
+            OpenMode::Create => {
+                options.create(true).truncate(false);
+            }
+            OpenMode::Truncate => {
+                options.create(true).truncate(true);
+            }
+        }
+        Ok(Arc::new(OsFile(options.open(path)?)))
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        std::fs::rename(from, to)
+    }
+
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        std::fs::remove_file(path)
+    }
+
+    fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
+        std::fs::remove_dir_all(path)
+    }
+
+    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+        std::fs::create_dir_all(path)
+    }
+
+    fn list_dir(&self, path: &Path) -> io::Result<Vec<String>> {
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(path)? {
+            // Names that are not UTF-8 are none of storage's files.
+            if let Ok(name) = entry?.file_name().into_string() {
+                names.push(name);
+            }
+        }
+        Ok(names)
+    }
+
+    fn sync_dir(&self, path: &Path) -> io::Result<()> {
+        File::open(path)?.sync_all()
+    }
+
+    fn exists(&self, path: &Path) -> io::Result<bool> {
+        path.try_exists()
+    }
+}
+
+/// Reads a whole (small) file.
+pub fn read(fs: &dyn FileSystem, path: &Path) -> io::Result<Vec<u8>> {
+    let file = fs.open(path, OpenMode::Existing)?;
+    let len = usize::try_from(file.size()?).map_err(|_| io::Error::other("file too large to read whole"))?;
+    let mut bytes = vec![0u8; len];
+    file.read_exact_at(&mut bytes, 0)?;
+    Ok(bytes)
+}
+
+/// Reads a whole file, `None` when it does not exist.
+pub fn read_if_exists(fs: &dyn FileSystem, path: &Path) -> io::Result<Option<Vec<u8>>> {
+    match read(fs, path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Replaces a file's content, without fsync.
+pub fn write(fs: &dyn FileSystem, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    fs.open(path, OpenMode::Truncate)?.write_all_at(bytes, 0)
+}
+
+/// Replaces a file's content and fsyncs it (not its directory entry).
+pub fn write_synced(fs: &dyn FileSystem, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let file = fs.open(path, OpenMode::Truncate)?;
+    file.write_all_at(bytes, 0)?;
+    file.sync_data()
+}
+
+/// Removes a file; a missing one is not an error.
+pub fn remove_if_exists(fs: &dyn FileSystem, path: &Path) -> io::Result<()> {
+    match fs.remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn os_files_read_and_write_at_positions_in_every_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = os();
+        let path = dir.path().join("f");
+        assert_eq!(fs.open(&path, OpenMode::Existing).unwrap_err().kind(), io::ErrorKind::NotFound);
+        let file = fs.open(&path, OpenMode::CreateNew).unwrap();
+        assert_eq!(fs.open(&path, OpenMode::CreateNew).unwrap_err().kind(), io::ErrorKind::AlreadyExists);
+        file.write_all_at(b"hello", 0).unwrap();
+        file.write_all_at(b" world", 5).unwrap();
+        let mut buf = [0u8; 5];
+        file.read_exact_at(&mut buf, 6).unwrap();
+        assert_eq!(&buf, b"world");
+        assert_eq!(file.read_exact_at(&mut buf, 8).unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
+        file.set_len(5).unwrap();
+        file.sync_data().unwrap();
+        assert_eq!(read(&*fs, &path).unwrap(), b"hello");
+        drop(fs.open(&path, OpenMode::Create).unwrap());
+        assert_eq!(read(&*fs, &path).unwrap(), b"hello", "Create keeps the content");
+        drop(fs.open(&path, OpenMode::Truncate).unwrap());
+        assert_eq!(read(&*fs, &path).unwrap(), b"", "Truncate empties");
+    }
+
+    #[test]
+    fn os_directories_list_rename_and_remove() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = os();
+        let sub = dir.path().join("a/b");
+        fs.create_dir_all(&sub).unwrap();
+        write_synced(&*fs, &sub.join("x"), b"1").unwrap();
+        fs.rename(&sub.join("x"), &sub.join("y")).unwrap();
+        fs.sync_dir(&sub).unwrap();
+        assert_eq!(fs.list_dir(&sub).unwrap(), vec!["y".to_string()]);
+        assert!(fs.exists(&sub.join("y")).unwrap() && !fs.exists(&sub.join("x")).unwrap());
+        assert_eq!(read_if_exists(&*fs, &sub.join("x")).unwrap(), None);
+        remove_if_exists(&*fs, &sub.join("y")).unwrap();
+        remove_if_exists(&*fs, &sub.join("y")).unwrap();
+        fs.remove_dir_all(&dir.path().join("a")).unwrap();
+        assert!(!fs.exists(&dir.path().join("a")).unwrap());
+    }
+}
