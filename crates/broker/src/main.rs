@@ -14,6 +14,7 @@ mod limits;
 mod metadata;
 mod metrics;
 mod partitions;
+mod record_codec;
 mod server;
 mod txn;
 

@@ -103,15 +103,15 @@ fn fetch(ctx: &RequestContext<'_>, group_id: &str, wanted: Option<&[(String, i32
         let offsets = ctx.broker.groups.fetch_offsets(group_id, None, require_stable);
         return (0, by_topic(offsets.into_iter().filter(|(topic, _, _)| describable(topic))));
     };
-    let (allowed, refused): (Vec<_>, Vec<_>) = wanted.iter().cloned().partition(|(topic, _)| describable(topic));
-    let mut offsets = ctx.broker.groups.fetch_offsets(group_id, Some(&allowed), require_stable).into_iter();
+    let allowed: Vec<bool> = wanted.iter().map(|(topic, _)| describable(topic)).collect();
+    let permitted: Vec<(String, i32)> = wanted.iter().zip(&allowed).filter(|(_, ok)| **ok).map(|(w, _)| w.clone()).collect();
+    let mut offsets = ctx.broker.groups.fetch_offsets(group_id, Some(&permitted), require_stable).into_iter();
     // Back in request order, refused partitions with their error.
-    let mut refused = refused.into_iter();
-    let answers = wanted.iter().filter_map(|(topic, _)| {
-        if describable(topic) {
+    let answers = wanted.iter().zip(allowed).filter_map(|((topic, partition), ok)| {
+        if ok {
             offsets.next()
         } else {
-            refused.next().map(|(t, p)| (t, p, Err(ResponseError::TopicAuthorizationFailed)))
+            Some((topic.clone(), *partition, Err(ResponseError::TopicAuthorizationFailed)))
         }
     });
     (0, by_topic(answers))

@@ -8,18 +8,16 @@
 //! Strom writes OffsetCommitValue v3 (v1 when an expire time is set, as Kafka
 //! does) and GroupMetadataValue v3, and reads every non-flexible version.
 
-use bytes::{BufMut, Bytes};
+use bytes::BufMut;
 
 use super::snapshot::{CommittedOffset, GroupSnapshot, MemberSnapshot};
+use crate::record_codec::{self, put_bytes, put_nullable_string, put_string, ReadError, Reader};
 
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
 
-/// The `__consumer_offsets` partition that holds `group_id`, as Kafka picks it:
-/// `Utils.abs(groupId.hashCode()) % partitions`, with Java's String hash over
-/// UTF-16 code units.
+/// The `__consumer_offsets` partition that holds `group_id`, as Kafka picks it.
 pub fn partition_for(group_id: &str, partitions: i32) -> i32 {
-    let hash = group_id.encode_utf16().fold(0i32, |h, unit| h.wrapping_mul(31).wrapping_add(i32::from(unit)));
-    (hash & 0x7fff_ffff) % partitions.max(1)
+    record_codec::partition_for(group_id, partitions)
 }
 
 /// A decoded record of `__consumer_offsets`.
@@ -102,6 +100,12 @@ pub fn encode_record(record: &OffsetsRecord) -> (Vec<u8>, Option<Vec<u8>>) {
 #[derive(Debug, thiserror::Error)]
 #[error("unreadable __consumer_offsets record: {0}")]
 pub struct RecordError(String);
+
+impl From<ReadError> for RecordError {
+    fn from(e: ReadError) -> Self {
+        RecordError(e.0)
+    }
+}
 
 /// Decodes one record. Unknown key versions (records of newer Kafka features,
 /// e.g. consumer-protocol groups) are `Ok(None)`: skipped, not fatal.
@@ -190,81 +194,11 @@ fn decode_group_value(group_id: &str, value: &[u8]) -> Result<GroupSnapshot, Rec
     })
 }
 
-fn put_string(out: &mut Vec<u8>, s: &str) {
-    let len = s.len().min(i16::MAX as usize);
-    out.put_i16(len as i16);
-    out.put_slice(&s.as_bytes()[..len]);
-}
-
-fn put_nullable_string(out: &mut Vec<u8>, s: Option<&str>) {
-    match s {
-        Some(s) => put_string(out, s),
-        None => out.put_i16(-1),
-    }
-}
-
-fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
-    out.put_i32(i32::try_from(b.len()).unwrap_or(i32::MAX));
-    out.put_slice(b);
-}
-
-/// A bounds-checked reader: stored bytes may be damaged.
-struct Reader<'a>(&'a [u8]);
-
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8], RecordError> {
-        if self.0.len() < n {
-            return Err(RecordError(format!("needs {n} more bytes, has {}", self.0.len())));
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Ok(head)
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], RecordError> {
-        let mut out = [0u8; N];
-        out.copy_from_slice(self.take(N)?);
-        Ok(out)
-    }
-
-    fn i16(&mut self) -> Result<i16, RecordError> {
-        Ok(i16::from_be_bytes(self.array()?))
-    }
-
-    fn i32(&mut self) -> Result<i32, RecordError> {
-        Ok(i32::from_be_bytes(self.array()?))
-    }
-
-    fn i64(&mut self) -> Result<i64, RecordError> {
-        Ok(i64::from_be_bytes(self.array()?))
-    }
-
-    fn nullable_string(&mut self) -> Result<Option<String>, RecordError> {
-        let len = self.i16()?;
-        if len < 0 {
-            return Ok(None);
-        }
-        let raw = self.take(len as usize)?;
-        String::from_utf8(raw.to_vec()).map(Some).map_err(|e| RecordError(e.to_string()))
-    }
-
-    fn string(&mut self) -> Result<String, RecordError> {
-        Ok(self.nullable_string()?.unwrap_or_default())
-    }
-
-    fn bytes(&mut self) -> Result<Bytes, RecordError> {
-        let len = self.i32()?;
-        if len < 0 {
-            return Ok(Bytes::new());
-        }
-        Ok(Bytes::copy_from_slice(self.take(len as usize)?))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use bytes::Bytes;
 
     #[test]
     fn partitions_follow_java_string_hash() {

@@ -24,7 +24,7 @@ use super::coordinator::{GroupConfig, GroupCoordinator, Output, Token};
 use super::offsets_log::{self, Replayed};
 use super::records::{self, OffsetsRecord, OFFSETS_TOPIC};
 use super::snapshot::CommittedOffset;
-use crate::metadata::{MetadataStore, NewTopic};
+use crate::metadata::MetadataStore;
 use crate::partitions::Partitions;
 
 /// Longest the timer task sleeps without a deadline, to pick up clock jumps.
@@ -95,26 +95,8 @@ impl GroupService {
     /// Creates `__consumer_offsets` if it does not exist yet, as Kafka does on
     /// the first FindCoordinator for a group.
     pub fn ensure_offsets_topic(&self) -> Result<(), ResponseError> {
-        if self.metadata.image().topic(OFFSETS_TOPIC).is_some() {
-            return Ok(());
-        }
-        let mut topic = NewTopic::with_defaults(OFFSETS_TOPIC);
-        topic.num_partitions = self.offsets_partitions;
-        topic.replication_factor = 1;
         // As Kafka creates it: compacted, offsets.topic.segment.bytes segments.
-        topic.configs.insert("cleanup.policy".into(), Some("compact".into()));
-        topic.configs.insert("segment.bytes".into(), Some(self.offsets_segment_bytes.to_string()));
-        match self.metadata.create_topic(topic, false) {
-            Ok(_) => {
-                tracing::info!(partitions = self.offsets_partitions, "created {OFFSETS_TOPIC}");
-                Ok(())
-            }
-            Err(e) if e.error == ResponseError::TopicAlreadyExists => Ok(()),
-            Err(e) => {
-                tracing::error!(error = %e.message, "cannot create {OFFSETS_TOPIC}");
-                Err(ResponseError::CoordinatorNotAvailable)
-            }
-        }
+        self.metadata.ensure_internal_topic(OFFSETS_TOPIC, self.offsets_partitions, self.offsets_segment_bytes)
     }
 
     /// Replays `__consumer_offsets` into the state machine. Called once at

@@ -149,6 +149,31 @@ impl MetadataStore {
         self.publishers.write().unwrap_or_else(|p| p.into_inner()).push(publisher);
     }
 
+    /// Creates a compacted internal topic (`__consumer_offsets`,
+    /// `__transaction_state`) unless it exists, as Kafka does on its first
+    /// use; COORDINATOR_NOT_AVAILABLE when it cannot be created.
+    pub fn ensure_internal_topic(&self, name: &str, partitions: i32, segment_bytes: i64) -> Result<(), ResponseError> {
+        if self.image().topic(name).is_some() {
+            return Ok(());
+        }
+        let mut topic = NewTopic::with_defaults(name);
+        topic.num_partitions = partitions;
+        topic.replication_factor = 1;
+        topic.configs.insert("cleanup.policy".into(), Some("compact".into()));
+        topic.configs.insert("segment.bytes".into(), Some(segment_bytes.to_string()));
+        match self.create_topic(topic, false) {
+            Ok(_) => {
+                tracing::info!(partitions, "created {name}");
+                Ok(())
+            }
+            Err(e) if e.error == ResponseError::TopicAlreadyExists => Ok(()),
+            Err(e) => {
+                tracing::error!(error = %e.message, "cannot create {name}");
+                Err(ResponseError::CoordinatorNotAvailable)
+            }
+        }
+    }
+
     /// Creates a topic, or with `validate_only` only checks that it could be.
     /// Returns the topic as it is (or would be) created.
     pub fn create_topic(&self, topic: NewTopic, validate_only: bool) -> Result<TopicImage, TopicError> {

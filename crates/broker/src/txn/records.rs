@@ -15,19 +15,26 @@ use std::collections::{BTreeMap, BTreeSet};
 use bytes::BufMut;
 
 use super::metadata::{Transit, TxnState, NO_PRODUCER_EPOCH, NO_PRODUCER_ID};
+use crate::record_codec::{self, put_string, ReadError, Reader};
 
 pub const TRANSACTION_STATE_TOPIC: &str = "__transaction_state";
 
 /// The `__transaction_state` partition of a transactional id, as Kafka picks it
 /// (`Utils.abs(transactionalId.hashCode) % partitions`, Java's String hash).
 pub fn partition_for(transactional_id: &str, partitions: i32) -> i32 {
-    crate::group::records::partition_for(transactional_id, partitions)
+    record_codec::partition_for(transactional_id, partitions)
 }
 
 /// Why a stored record could not be read.
 #[derive(Debug, thiserror::Error)]
 #[error("unreadable {TRANSACTION_STATE_TOPIC} record: {0}")]
 pub struct RecordError(String);
+
+impl From<ReadError> for RecordError {
+    fn from(e: ReadError) -> Self {
+        RecordError(e.0)
+    }
+}
 
 pub fn key(transactional_id: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(4 + transactional_id.len());
@@ -106,57 +113,6 @@ pub fn decode(key: &[u8], value: Option<&[u8]>) -> Result<Option<(String, Option
         last_update_timestamp_ms,
     };
     Ok(Some((transactional_id, Some(transit))))
-}
-
-fn put_string(out: &mut Vec<u8>, s: &str) {
-    let len = s.len().min(i16::MAX as usize);
-    out.put_i16(len as i16);
-    out.put_slice(&s.as_bytes()[..len]);
-}
-
-/// A bounds-checked reader: stored bytes may be damaged.
-struct Reader<'a>(&'a [u8]);
-
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8], RecordError> {
-        if self.0.len() < n {
-            return Err(RecordError(format!("needs {n} more bytes, has {}", self.0.len())));
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Ok(head)
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], RecordError> {
-        let mut out = [0u8; N];
-        out.copy_from_slice(self.take(N)?);
-        Ok(out)
-    }
-
-    fn i8(&mut self) -> Result<i8, RecordError> {
-        Ok(i8::from_be_bytes(self.array()?))
-    }
-
-    fn i16(&mut self) -> Result<i16, RecordError> {
-        Ok(i16::from_be_bytes(self.array()?))
-    }
-
-    fn i32(&mut self) -> Result<i32, RecordError> {
-        Ok(i32::from_be_bytes(self.array()?))
-    }
-
-    fn i64(&mut self) -> Result<i64, RecordError> {
-        Ok(i64::from_be_bytes(self.array()?))
-    }
-
-    fn string(&mut self) -> Result<String, RecordError> {
-        let len = self.i16()?;
-        if len < 0 {
-            return Ok(String::new());
-        }
-        let raw = self.take(len as usize)?;
-        String::from_utf8(raw.to_vec()).map_err(|e| RecordError(e.to_string()))
-    }
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ use crate::broker::ProducerIds;
 use crate::group::offsets_log::{self, Replayed};
 use crate::group::records::OFFSETS_TOPIC;
 use crate::group::service::GroupService;
-use crate::metadata::{MetadataStore, NewTopic};
+use crate::metadata::MetadataStore;
 use crate::partitions::Partitions;
 
 /// Longest the timer task sleeps without a deadline, to pick up clock jumps.
@@ -167,26 +167,8 @@ impl TxnService {
     /// Creates `__transaction_state` if it does not exist yet, as Kafka does on
     /// the first FindCoordinator for a transactional id.
     pub fn ensure_state_topic(&self) -> Result<(), ResponseError> {
-        if self.metadata.image().topic(TRANSACTION_STATE_TOPIC).is_some() {
-            return Ok(());
-        }
-        let mut topic = NewTopic::with_defaults(TRANSACTION_STATE_TOPIC);
-        topic.num_partitions = self.num_partitions;
-        topic.replication_factor = 1;
         // Kafka's transactionTopicConfigs: compacted, 100 MiB segments.
-        topic.configs.insert("cleanup.policy".into(), Some("compact".into()));
-        topic.configs.insert("segment.bytes".into(), Some("104857600".into()));
-        match self.metadata.create_topic(topic, false) {
-            Ok(_) => {
-                tracing::info!(partitions = self.num_partitions, "created {TRANSACTION_STATE_TOPIC}");
-                Ok(())
-            }
-            Err(e) if e.error == ResponseError::TopicAlreadyExists => Ok(()),
-            Err(e) => {
-                tracing::error!(error = %e.message, "cannot create {TRANSACTION_STATE_TOPIC}");
-                Err(ResponseError::CoordinatorNotAvailable)
-            }
-        }
+        self.metadata.ensure_internal_topic(TRANSACTION_STATE_TOPIC, self.num_partitions, 104_857_600)
     }
 
     /// The log and leader epoch of a transactional id's partition.
