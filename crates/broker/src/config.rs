@@ -28,6 +28,10 @@ pub const DEFAULT_MAX_NON_PRODUCE_REQUEST_BYTES: usize = 8 * 1024 * 1024;
 pub const DEFAULT_MAX_DECOMPRESSED_BATCH_BYTES: u64 = strom_storage::validator::MAX_DECOMPRESSED_BYTES;
 /// Kafka's `connections.max.idle.ms` default: 10 minutes.
 pub const DEFAULT_CONNECTIONS_MAX_IDLE_MS: u64 = 600_000;
+/// Kafka's default is 50, and tokio's 128: a burst of new connections (a
+/// client fleet restarting) then overflows the queue, and every connection the
+/// kernel drops waits a whole second for its SYN to be retransmitted.
+pub const DEFAULT_SOCKET_LISTEN_BACKLOG_SIZE: u32 = 4096;
 
 /// The settings the broker runs with.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,6 +58,9 @@ pub struct Config {
     pub max_decompressed_batch_bytes: u64,
     /// Kafka's `connections.max.idle.ms`: a connection with no read or write for this long is closed.
     pub connections_max_idle_ms: u64,
+    /// Kafka's `socket.listen.backlog.size`: connections the kernel queues for
+    /// each listener until the broker accepts them (Linux caps it at `net.core.somaxconn`).
+    pub socket_listen_backlog_size: u32,
     /// Kafka's `group.initial.rebalance.delay.ms`: how long a new group waits
     /// for more members before its first rebalance.
     pub group_initial_rebalance_delay_ms: i64,
@@ -125,6 +132,7 @@ pub struct Overrides {
     pub max_request_bytes_per_api: Option<String>,
     pub max_decompressed_batch_bytes: Option<u64>,
     pub connections_max_idle_ms: Option<u64>,
+    pub socket_listen_backlog_size: Option<u32>,
     pub group_initial_rebalance_delay_ms: Option<i64>,
     pub group_min_session_timeout_ms: Option<i32>,
     pub group_max_session_timeout_ms: Option<i32>,
@@ -218,6 +226,7 @@ impl Overrides {
             max_request_bytes_per_api: var("STROM_MAX_REQUEST_BYTES_PER_API"),
             max_decompressed_batch_bytes: parse(&var, "STROM_MAX_DECOMPRESSED_BATCH_BYTES")?,
             connections_max_idle_ms: parse(&var, "STROM_CONNECTIONS_MAX_IDLE_MS")?,
+            socket_listen_backlog_size: parse(&var, "STROM_SOCKET_LISTEN_BACKLOG_SIZE")?,
             group_initial_rebalance_delay_ms: parse(&var, "STROM_GROUP_INITIAL_REBALANCE_DELAY_MS")?,
             group_min_session_timeout_ms: parse(&var, "STROM_GROUP_MIN_SESSION_TIMEOUT_MS")?,
             group_max_session_timeout_ms: parse(&var, "STROM_GROUP_MAX_SESSION_TIMEOUT_MS")?,
@@ -270,6 +279,7 @@ impl Overrides {
             max_request_bytes_per_api: other.max_request_bytes_per_api.or(self.max_request_bytes_per_api),
             max_decompressed_batch_bytes: other.max_decompressed_batch_bytes.or(self.max_decompressed_batch_bytes),
             connections_max_idle_ms: other.connections_max_idle_ms.or(self.connections_max_idle_ms),
+            socket_listen_backlog_size: other.socket_listen_backlog_size.or(self.socket_listen_backlog_size),
             group_initial_rebalance_delay_ms: other.group_initial_rebalance_delay_ms.or(self.group_initial_rebalance_delay_ms),
             group_min_session_timeout_ms: other.group_min_session_timeout_ms.or(self.group_min_session_timeout_ms),
             group_max_session_timeout_ms: other.group_max_session_timeout_ms.or(self.group_max_session_timeout_ms),
@@ -361,6 +371,7 @@ impl Config {
             max_request_bytes_per_api: Vec::new(), // checked below, against max_frame_bytes
             max_decompressed_batch_bytes: o.max_decompressed_batch_bytes.unwrap_or(DEFAULT_MAX_DECOMPRESSED_BATCH_BYTES),
             connections_max_idle_ms: o.connections_max_idle_ms.unwrap_or(DEFAULT_CONNECTIONS_MAX_IDLE_MS),
+            socket_listen_backlog_size: o.socket_listen_backlog_size.unwrap_or(DEFAULT_SOCKET_LISTEN_BACKLOG_SIZE),
             group_initial_rebalance_delay_ms: o.group_initial_rebalance_delay_ms.unwrap_or(3000),
             group_min_session_timeout_ms: o.group_min_session_timeout_ms.unwrap_or(6000),
             group_max_session_timeout_ms: o.group_max_session_timeout_ms.unwrap_or(1_800_000),
@@ -423,6 +434,10 @@ impl Config {
         if config.max_decompressed_batch_bytes < 1 << 20 {
             let src = origin(|o| o.max_decompressed_batch_bytes.is_some());
             return Err(problem(&src, "max_decompressed_batch_bytes", "must be at least 1048576 (1 MiB)"));
+        }
+        if config.socket_listen_backlog_size < 1 {
+            let src = origin(|o| o.socket_listen_backlog_size.is_some());
+            return Err(problem(&src, "socket_listen_backlog_size", "must be at least 1"));
         }
         if config.connections_max_idle_ms < 1 {
             let src = origin(|o| o.connections_max_idle_ms.is_some());

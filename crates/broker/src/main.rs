@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 
 use crate::auth::tls::TlsSource;
 use crate::broker::Broker;
@@ -113,12 +113,28 @@ fn load_config(cli: &Cli) -> Result<Config, config::ConfigError> {
     Config::resolve(Layers { file, env, flags: cli.overrides() })
 }
 
+/// Binds `address` (the first of its resolved addresses that binds, as
+/// `TcpListener::bind` does) with a listen queue of `backlog` connections.
+async fn listen(address: &str, backlog: u32) -> std::io::Result<TcpListener> {
+    let mut last_error = None;
+    for addr in tokio::net::lookup_host(address).await? {
+        let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+        // As TcpListener::bind: a restarted broker can bind while old connections linger in TIME_WAIT.
+        socket.set_reuseaddr(true)?;
+        match socket.bind(addr).and_then(|()| socket.listen(backlog)) {
+            Ok(listener) => return Ok(listener),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "the address resolves to nothing")))
+}
+
 async fn run(mut config: Config) -> anyhow::Result<()> {
     let signal = shutdown_signal();
     let mut bound = Vec::new();
     for (listener, advertised) in config.listeners.iter().zip(config.advertised.iter_mut()) {
         let address = listener.bind_address();
-        let tcp = TcpListener::bind(&address)
+        let tcp = listen(&address, config.socket_listen_backlog_size)
             .await
             .with_context(|| format!("cannot listen on {address} (listener {})", listener.name))?;
         let local = tcp.local_addr().with_context(|| format!("listener {}", listener.name))?;

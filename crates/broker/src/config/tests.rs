@@ -88,6 +88,15 @@ fn the_documented_example_config_is_valid() {
 }
 
 #[test]
+fn the_listen_backlog_defaults_to_4096_and_is_checked() {
+    assert_eq!(layers(None, &[], Overrides::default()).unwrap().socket_listen_backlog_size, 4096);
+    let config = layers(None, &[("STROM_SOCKET_LISTEN_BACKLOG_SIZE", "50")], Overrides::default()).unwrap();
+    assert_eq!(config.socket_listen_backlog_size, 50);
+    let err = layers(None, &[("STROM_SOCKET_LISTEN_BACKLOG_SIZE", "0")], Overrides::default()).unwrap_err();
+    assert_eq!(err.to_string(), "environment: STROM_SOCKET_LISTEN_BACKLOG_SIZE: must be at least 1");
+}
+
+#[test]
 fn the_cleaner_interval_and_buffer_come_from_the_environment_and_are_checked() {
     let config = layers(None, &[("STROM_LOG_CLEANER_BACKOFF_MS", "250"), ("STROM_LOG_CLEANER_DEDUPE_BUFFER_SIZE", "2097152")], Overrides::default()).unwrap();
     assert_eq!((config.log_cleaner_backoff_ms, config.log_cleaner_dedupe_buffer_size), (250, 2 << 20));
