@@ -1,11 +1,9 @@
 //! The state every connection shares: config, cluster metadata, partition
-//! logs, the coordinators, the producer id block, and the signal that wakes
-//! waiting fetches.
+//! logs (with the fetches waiting on them), the coordinators, and the
+//! producer id block.
 
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
-
-use tokio::sync::watch;
 
 use crate::auth::limiter::FailedLogins;
 use crate::auth::tls::TlsSource;
@@ -35,8 +33,6 @@ pub struct Broker {
     pub failed_logins: FailedLogins,
     /// Certificates of SSL and SASL_SSL listeners, if any.
     pub tls: Option<Arc<TlsSource>>,
-    /// Ticks on every successful produce; long-polling fetches wait on it.
-    appends: Arc<watch::Sender<u64>>,
     producer_ids: Arc<ProducerIds>,
 }
 
@@ -74,7 +70,6 @@ impl Broker {
             Arc::clone(&metadata),
             Arc::clone(&partitions),
         ));
-        let appends = Arc::new(watch::channel(0).0);
         let producer_ids = Arc::new(ProducerIds { metadata: Arc::clone(&metadata), node_id: config.node_id, ids: Mutex::new(0..0) });
         let txn_config = TxnConfig {
             max_timeout_ms: config.transaction_max_timeout_ms,
@@ -88,29 +83,17 @@ impl Broker {
             Arc::clone(&partitions),
             Arc::clone(&groups),
             Arc::clone(&producer_ids),
-            Arc::clone(&appends),
             std::time::Duration::from_millis(config.test_txn_marker_delay_ms),
         ));
         let authorizer = Authorizer::new(&config.security);
         let failed_logins = FailedLogins::new(config.security.max_failed_authentications_per_minute);
-        Self { config, metadata, partitions, groups, txns, authorizer, failed_logins, tls: None, appends, producer_ids }
+        Self { config, metadata, partitions, groups, txns, authorizer, failed_logins, tls: None, producer_ids }
     }
 
     /// Serves TLS listeners with these certificates.
     pub fn with_tls(mut self, tls: Option<Arc<TlsSource>>) -> Self {
         self.tls = tls;
         self
-    }
-
-    /// Wakes fetches waiting for data. Every waiting fetch re-reads its
-    /// partitions: simple, and cheap while waiting fetches are few.
-    pub fn data_arrived(&self) {
-        self.appends.send_modify(|n| *n = n.wrapping_add(1));
-    }
-
-    /// A receiver that sees the next [`Self::data_arrived`].
-    pub fn watch_appends(&self) -> watch::Receiver<u64> {
-        self.appends.subscribe()
     }
 
     /// A producer id never handed out before, by any broker, across restarts.

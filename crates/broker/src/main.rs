@@ -9,6 +9,7 @@ mod auth;
 mod broker;
 mod config;
 mod connection;
+mod fetch_waiters;
 mod group;
 mod limits;
 mod metadata;

@@ -1,7 +1,8 @@
 //! Keeps the storage layer's partition logs in step with cluster metadata.
 //! Registered as a metadata publisher: every new image opens the logs of
 //! partitions this broker hosts, applies changed topic configs, and deletes
-//! the logs of topics that are gone.
+//! the logs of topics that are gone. Also holds the fetches waiting for
+//! data on those logs ([`FetchWaiters`]): whoever appends to a log wakes them.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use strom_storage::log::PartitionLog;
 use strom_storage::manager::LogManager;
 use strom_storage::batch::TimestampType;
 
+use crate::fetch_waiters::FetchWaiters;
 use crate::metadata::log::METADATA_DIR;
 use crate::metadata::{topic_config, MetadataImage};
 
@@ -26,6 +28,8 @@ pub struct Partitions {
     strays_removed: AtomicBool,
     /// Broker-wide `max_decompressed_batch_bytes`, given to every log.
     max_decompressed_bytes: u64,
+    /// Long-polling fetches, by the partitions they wait on.
+    waiters: FetchWaiters,
 }
 
 impl Partitions {
@@ -41,6 +45,7 @@ impl Partitions {
             manager: LogManager::open_in(fs, data_dir)?,
             strays_removed: AtomicBool::new(false),
             max_decompressed_bytes: strom_storage::validator::MAX_DECOMPRESSED_BYTES,
+            waiters: FetchWaiters::default(),
         })
     }
 
@@ -57,6 +62,12 @@ impl Partitions {
 
     pub fn manager(&self) -> &LogManager {
         &self.manager
+    }
+
+    /// Fetches waiting for data. Every successful append (or a log going
+    /// offline) must [`FetchWaiters::wake`] its partition.
+    pub fn waiters(&self) -> &FetchWaiters {
+        &self.waiters
     }
 
     /// Brings the open logs in line with `image`. Failures are logged: the
@@ -83,6 +94,9 @@ impl Partitions {
                 if let Err(error) = self.manager.delete_log(&topic, partition) {
                     tracing::error!(%topic, partition, %error, "cannot delete partition log");
                 }
+                // Its waiting fetches answer now (UNKNOWN_TOPIC_OR_PARTITION), as
+                // Kafka completes delayed fetches of a partition it stops hosting.
+                self.waiters.wake(&topic, partition);
             }
         }
         if !self.strays_removed.swap(true, Ordering::AcqRel) {

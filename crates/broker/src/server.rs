@@ -47,6 +47,9 @@ pub async fn serve(listeners: Vec<BoundListener>, broker: Arc<Broker>, shutdown:
     shutdown.await;
     tracing::info!("shutting down");
     let _ = shutdown_tx.send(true);
+    // Long-polling fetches answer now instead of holding their connection
+    // for up to max_wait_ms of the grace period.
+    broker.partitions.waiters().close();
     if tokio::time::timeout(SHUTDOWN_GRACE, done_rx.recv()).await.is_err() {
         tracing::warn!("connections still busy after {SHUTDOWN_GRACE:?}; closing them");
     }

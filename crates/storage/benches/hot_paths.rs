@@ -6,7 +6,8 @@
 //! - fetch reads: locating whole batches from an offset and reading them.
 //!
 //! Batches are 16 KiB, as a Kafka producer with default `batch.size` sends
-//! them, of 1 KiB and of 100-byte records, built with kafka-protocol's encoder.
+//! them, of 1 KiB and of 100-byte records, built with kafka-protocol's encoder
+//! (and, for fetch reads, also batches of one 1 KiB record).
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark that fails should stop")]
 
 use std::hint::black_box;
@@ -25,7 +26,11 @@ const NOW_MS: i64 = 1_700_000_000_000;
 
 /// One uncompressed v2 batch of about 16 KiB of `record_size`-byte values.
 fn batch(record_size: usize) -> Vec<u8> {
-    let count = BATCH_BYTES / (record_size + 8);
+    batch_of(record_size, BATCH_BYTES / (record_size + 8))
+}
+
+/// One uncompressed v2 batch of `count` values of `record_size` bytes.
+fn batch_of(record_size: usize, count: usize) -> Vec<u8> {
     let records: Vec<Record> = (0..count)
         .map(|i| Record {
             transactional: false,
@@ -82,8 +87,10 @@ fn append(c: &mut Criterion) {
 
 fn fetch(c: &mut Criterion) {
     let mut group = c.benchmark_group("fetch_read");
-    for record_size in [1024, 100] {
-        let batch = batch(record_size);
+    // 16 KiB batches as a busy producer sends them, and one-record batches
+    // as a producer with linger.ms=0 at a low rate does (a header every KiB).
+    let cases = [("1024 B records", batch(1024)), ("100 B records", batch(100)), ("1-record batches of 1024 B", batch_of(1024, 1))];
+    for (what, batch) in cases {
         let dir = tempfile::tempdir().unwrap();
         let log = PartitionLog::open(&dir.path().join("t-0"), LogConfig::default(), true).unwrap();
         // 64 MiB of batches, in the page cache after writing.
@@ -95,7 +102,7 @@ fn fetch(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(max_bytes as u64));
         let mut offset = 0;
         // Fetches walk the log like a consumer, wrapping around at its end.
-        group.bench_function(format!("locate 1 MiB of {record_size} B records"), |b| {
+        group.bench_function(format!("locate 1 MiB of {what}"), |b| {
             b.iter(|| {
                 let read = log.read(offset, max_bytes, end).unwrap();
                 let slice = read.data.unwrap();
@@ -103,7 +110,7 @@ fn fetch(c: &mut Criterion) {
                 slice.len
             })
         });
-        group.bench_function(format!("locate and read 1 MiB of {record_size} B records"), |b| {
+        group.bench_function(format!("locate and read 1 MiB of {what}"), |b| {
             b.iter(|| {
                 let read = log.read(offset, max_bytes, end).unwrap();
                 let bytes = read.data.unwrap().read().unwrap();

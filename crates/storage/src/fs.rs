@@ -40,6 +40,14 @@ pub enum OpenMode {
 pub trait FileHandle: Send + Sync + Debug {
     /// Fills `buf` from `offset`; `UnexpectedEof` when the file ends first.
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
+    /// Reads exactly `len` bytes from `offset` into a new buffer;
+    /// `UnexpectedEof` when the file ends first. The real disk reads straight
+    /// into the allocation, never zeroing it first (a fetch reads a MiB at a time).
+    fn read_vec_at(&self, len: usize, offset: u64) -> io::Result<Vec<u8>> {
+        let mut buf = vec![0u8; len];
+        self.read_exact_at(&mut buf, offset)?;
+        Ok(buf)
+    }
     /// Writes all of `buf` at `offset`. On error any prefix may have been written.
     fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()>;
     /// Writes `head` then `body` at `offset`, as one write where the system
@@ -90,6 +98,25 @@ struct OsFile(File);
 impl FileHandle for OsFile {
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
         self.0.read_exact_at(buf, offset)
+    }
+
+    /// pread(2) into the vector's spare capacity (rustix's safe
+    /// `spare_capacity` sets the length to what was read), retrying short reads.
+    fn read_vec_at(&self, len: usize, offset: u64) -> io::Result<Vec<u8>> {
+        let mut buf = Vec::with_capacity(len);
+        while buf.len() < len {
+            let at = offset + buf.len() as u64;
+            match rustix::io::pread(&self.0, rustix::buffer::spare_capacity(&mut buf), at) {
+                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                Ok(_) => {}
+                Err(e) if e == rustix::io::Errno::INTR => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        // The allocation may be larger than asked: bytes past `len` belong to
+        // no one (they may be a batch still being appended).
+        buf.truncate(len);
+        Ok(buf)
     }
 
     fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
@@ -247,6 +274,20 @@ mod tests {
         assert_eq!(read(&*fs, &path).unwrap(), b"hello", "Create keeps the content");
         drop(fs.open(&path, OpenMode::Truncate).unwrap());
         assert_eq!(read(&*fs, &path).unwrap(), b"", "Truncate empties");
+    }
+
+    #[test]
+    fn read_vec_at_reads_exactly_the_range_or_fails_at_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = os().open(&dir.path().join("f"), OpenMode::CreateNew).unwrap();
+        let content: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+        file.write_all_at(&content, 0).unwrap();
+        for (len, at) in [(0, 0), (1, 0), (5, 7), (200_000, 99_999), (300_000, 0), (1, 299_999)] {
+            let got = file.read_vec_at(len, at as u64).unwrap();
+            assert_eq!(got, &content[at..at + len], "{len} at {at}");
+        }
+        assert_eq!(file.read_vec_at(2, 299_999).unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(file.read_vec_at(10, 400_000).unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
     }
 
     #[test]

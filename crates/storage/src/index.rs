@@ -79,6 +79,14 @@ impl OffsetIndex {
         if i == 0 { 0 } else { self.entries[i - 1].1 }
     }
 
+    /// The last entry (relative offset, position) for which `keep` holds,
+    /// when `keep` holds for every entry before it and none after (entries
+    /// grow in both offset and position, so bounds on either are such).
+    pub fn last_entry_where(&self, keep: impl Fn(u32, u32) -> bool) -> Option<(u32, u32)> {
+        let i = self.entries.partition_point(|&(o, p)| keep(o, p));
+        i.checked_sub(1).and_then(|i| self.entries.get(i).copied())
+    }
+
     /// Drops entries at or after `position` (after the log was truncated there).
     pub fn truncate_to_position(&mut self, position: u32) -> Result<()> {
         let keep = self.entries.partition_point(|&(_, p)| p < position);

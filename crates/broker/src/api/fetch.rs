@@ -3,8 +3,10 @@
 //! `max_bytes` overall, always at least one batch for the first partition
 //! with data (as Kafka does, so a batch larger than the limits still
 //! progresses). Long poll: when fewer than `min_bytes` are ready, wait until
-//! data arrives or `max_wait_ms` passes. No fetch sessions: session id 0 is
-//! always answered, which every client handles as "full fetches". The high
+//! data arrives on a partition asked for (an append there, its deletion),
+//! `max_wait_ms` passes, or the broker shuts down (see `fetch_waiters`). No
+//! fetch sessions: session id 0 is always answered, which every client
+//! handles as "full fetches". The high
 //! watermark is the log end offset (one replica); the last stable offset is
 //! the first offset of the oldest open transaction, or the high watermark. A
 //! read_committed fetch (isolation level 1) never returns data at or past the
@@ -23,6 +25,7 @@ use strom_storage::error::StorageError;
 
 use super::RequestContext;
 use crate::auth::acl::{AclOperation, ResourceType};
+use crate::fetch_waiters::Woken;
 use crate::metadata::MetadataImage;
 
 /// Longest long poll honoured, whatever the client asks (Kafka has none; a
@@ -31,24 +34,46 @@ const MAX_WAIT_CAP: Duration = Duration::from_secs(30);
 
 pub async fn handle(ctx: &RequestContext<'_>, req: FetchRequest) -> FetchResponse {
     let deadline = tokio::time::Instant::now() + Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0)).min(MAX_WAIT_CAP);
-    let mut appends = ctx.broker.watch_appends();
+    let (response, bytes) = read_all(ctx, &req);
+    if answer_now(&req, &response, bytes) || tokio::time::Instant::now() >= deadline {
+        return response;
+    }
+    // Long poll (Kafka's DelayedFetch): wait on the partitions asked for only.
+    // Registered before reading again, so an append after that read wakes us
+    // even if it lands before the wait starts.
+    let registration = ctx.broker.partitions.waiters().register(requested_partitions(ctx, &req));
     loop {
-        appends.borrow_and_update();
         let (response, bytes) = read_all(ctx, &req);
-        // As Kafka's ReplicaManager: answer at once when there is enough data,
-        // nothing was asked for, or any partition has an error.
-        let any_error = response.error_code != 0
-            || response.responses.iter().flat_map(|t| &t.partitions).any(|p| p.error_code != 0);
-        let nothing_asked = response.responses.iter().all(|t| t.partitions.is_empty());
-        let enough = bytes >= i64::from(req.min_bytes.max(1)) || any_error || nothing_asked;
-        if enough || tokio::time::Instant::now() >= deadline {
+        if answer_now(&req, &response, bytes) || tokio::time::Instant::now() >= deadline {
             return response;
         }
-        match tokio::time::timeout_at(deadline, appends.changed()).await {
-            Ok(Ok(())) => continue,
-            _ => return read_all(ctx, &req).0,
+        match registration.wait_until(deadline).await {
+            Woken::Changed => continue,
+            Woken::Deadline | Woken::Closing => return read_all(ctx, &req).0,
         }
     }
+}
+
+/// As Kafka's ReplicaManager: answer at once when there is enough data,
+/// nothing was asked for, or any partition has an error.
+fn answer_now(req: &FetchRequest, response: &FetchResponse, bytes: i64) -> bool {
+    let any_error = response.error_code != 0 || response.responses.iter().flat_map(|t| &t.partitions).any(|p| p.error_code != 0);
+    let nothing_asked = response.responses.iter().all(|t| t.partitions.is_empty());
+    bytes >= i64::from(req.min_bytes.max(1)) || any_error || nothing_asked
+}
+
+/// The partitions a fetch reads, by topic name (topics it names by an
+/// unknown id answer an error, so the fetch never waits on them).
+fn requested_partitions(ctx: &RequestContext<'_>, req: &FetchRequest) -> Vec<(String, i32)> {
+    let image = ctx.broker.metadata.image();
+    req.topics
+        .iter()
+        .filter_map(|topic| {
+            let name = if ctx.api_version >= 13 { image.topic_by_id(&topic.topic_id)?.name.clone() } else { topic.topic.0.to_string() };
+            Some(topic.partitions.iter().map(move |p| (name.clone(), p.partition)))
+        })
+        .flatten()
+        .collect()
 }
 
 /// One pass over every requested partition. Returns the response and the bytes in it.

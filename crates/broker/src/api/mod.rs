@@ -213,6 +213,8 @@ pub fn str_bytes(s: impl Into<String>) -> StrBytes {
 #[cfg(test)]
 pub(crate) mod test_support;
 #[cfg(test)]
+mod fetch_tests;
+#[cfg(test)]
 mod group_tests;
 #[cfg(test)]
 mod security_tests;

@@ -60,13 +60,23 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<Pro
                     failed(index, ResponseError::InvalidTopicException, Some(format!("Cannot append to internal topic {}", t.name)))
                 }
                 Ok(_) if !matches!(acks, -1..=1) => failed(index, ResponseError::InvalidRequiredAcks, None),
-                Ok(t) => match produce_partition(ctx, t, data, acks, transactional_id.as_deref()) {
-                    Produced::Done(response) => response,
-                    Produced::Flushing(response, flush) => {
-                        flushes.push((topics.len(), partitions.len(), flush));
-                        response
+                Ok(t) => {
+                    let produced = produce_partition(ctx, t, data, acks, transactional_id.as_deref());
+                    // Fetches waiting on the partition read the batch now (it is
+                    // readable before any fsync, as below Kafka's high watermark),
+                    // or its storage error.
+                    let code = produced.response().error_code;
+                    if code == 0 || code == ResponseError::KafkaStorageError.code() {
+                        ctx.broker.partitions.waiters().wake(&t.name, index);
                     }
-                },
+                    match produced {
+                        Produced::Done(response) => response,
+                        Produced::Flushing(response, flush) => {
+                            flushes.push((topics.len(), partitions.len(), (t.name.clone(), index), flush));
+                            response
+                        }
+                    }
+                }
             };
             partitions.push(response);
         }
@@ -74,8 +84,10 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<Pro
             TopicProduceResponse::default().with_name(topic.name).with_topic_id(topic.topic_id).with_partition_responses(partitions),
         );
     }
-    for (t, p, handle) in flushes {
+    for (t, p, (name, index), handle) in flushes {
         if let Err(error) = flushed(handle).await {
+            // The log is offline now: its waiting fetches answer the storage error.
+            ctx.broker.partitions.waiters().wake(&name, index);
             let Some(topic) = topics.get_mut(t) else { continue };
             let Some(response) = topic.partition_responses.get_mut(p) else { continue };
             tracing::error!(topic = %topic.name.0, partition = response.index, %error, "flush failed");
@@ -86,9 +98,6 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<Pro
         for response in topic.partition_responses.iter().filter(|r| r.error_code != 0) {
             tracing::debug!(topic = %topic.name.0, partition = response.index, error = response.error_code, message = ?response.error_message, "produce refused");
         }
-    }
-    if topics.iter().flat_map(|t| &t.partition_responses).any(|p| p.error_code == 0) {
-        ctx.broker.data_arrived();
     }
     (acks != 0).then(|| ProduceResponse::default().with_responses(topics))
 }
@@ -152,6 +161,14 @@ fn find_topic(ctx: &RequestContext<'_>, name: &str, id: uuid::Uuid) -> Result<To
 enum Produced {
     Done(PartitionProduceResponse),
     Flushing(PartitionProduceResponse, tokio::task::JoinHandle<Result<(), String>>),
+}
+
+impl Produced {
+    fn response(&self) -> &PartitionProduceResponse {
+        match self {
+            Produced::Done(response) | Produced::Flushing(response, _) => response,
+        }
+    }
 }
 
 impl From<PartitionProduceResponse> for Produced {

@@ -384,6 +384,10 @@ impl GroupService {
             Some(TxnAppend::Unverified) => log.append_records_from(&bytes, epoch, now, AppendOrigin::Coordinator),
             Some(TxnAppend::Verified(guard)) => log.append_records_verified_from(&bytes, epoch, now, AppendOrigin::Coordinator, guard),
         };
+        if appended.is_ok() {
+            // Clients may fetch __consumer_offsets too (exclude.internal.topics=false).
+            self.partitions.waiters().wake(OFFSETS_TOPIC, partition);
+        }
         match appended {
             Ok(info) => Ok(info.needs_flush.then(|| (log, info.last_offset + 1))),
             Err(AppendError::Invalid(e)) => Err(StoreError { error: ResponseError::UnknownServerError, message: e.to_string() }),

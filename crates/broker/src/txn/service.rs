@@ -25,7 +25,7 @@ use kafka_protocol::messages::list_transactions_response;
 use strom_storage::control::ControlRecordType;
 use strom_storage::log::{AppendError, PartitionLog, TxnMarker};
 use strom_storage::producer_state::{ProducerStateError, VerificationGuard};
-use tokio::sync::{watch, Notify};
+use tokio::sync::Notify;
 
 use super::coordinator::{Effects, ListFilter, MarkerJob, ProducerResult, TxnConfig, TxnCoordinator};
 use super::metadata::{TopicPartition, Transit};
@@ -51,8 +51,6 @@ pub struct TxnService {
     partitions: Arc<Partitions>,
     groups: Arc<GroupService>,
     producer_ids: Arc<ProducerIds>,
-    /// The broker's "data arrived" signal: markers move last stable offsets.
-    appends: Arc<watch::Sender<u64>>,
     /// `transaction.state.log.num.partitions`, until the topic exists.
     num_partitions: i32,
     /// Testing only (`test_txn_marker_delay_ms`), in ms.
@@ -79,13 +77,17 @@ struct LogEffects<'a> {
 
 impl Effects for LogEffects<'_> {
     fn write(&mut self, transactional_id: &str, state: Option<&Transit>) -> Result<(), ResponseError> {
-        let (log, epoch) = self.service.state_log(transactional_id)?;
+        let (log, epoch, partition) = self.service.state_log(transactional_id)?;
         let record = (records::key(transactional_id), state.map(records::value));
         let bytes = offsets_log::encode(&[record], self.now_ms).map_err(|error| {
             tracing::error!(%error, "cannot encode a {TRANSACTION_STATE_TOPIC} record");
             ResponseError::UnknownServerError
         })?;
-        match log.append_records(&bytes, epoch, self.now_ms) {
+        let appended = log.append_records(&bytes, epoch, self.now_ms);
+        if appended.is_ok() {
+            self.service.partitions.waiters().wake(TRANSACTION_STATE_TOPIC, partition);
+        }
+        match appended {
             Ok(info) => {
                 if info.needs_flush {
                     self.flushes.push((log, info.last_offset + 1));
@@ -125,7 +127,6 @@ impl TxnService {
         partitions: Arc<Partitions>,
         groups: Arc<GroupService>,
         producer_ids: Arc<ProducerIds>,
-        appends: Arc<watch::Sender<u64>>,
         marker_delay: Duration,
     ) -> Self {
         Self {
@@ -135,7 +136,6 @@ impl TxnService {
             partitions,
             groups,
             producer_ids,
-            appends,
             num_partitions,
             marker_delay_ms: AtomicU64::new(u64::try_from(marker_delay.as_millis()).unwrap_or(u64::MAX)),
         }
@@ -171,8 +171,8 @@ impl TxnService {
         self.metadata.ensure_internal_topic(TRANSACTION_STATE_TOPIC, self.num_partitions, 104_857_600)
     }
 
-    /// The log and leader epoch of a transactional id's partition.
-    fn state_log(&self, transactional_id: &str) -> Result<(Arc<PartitionLog>, i32), ResponseError> {
+    /// The log, leader epoch and partition number of a transactional id's partition.
+    fn state_log(&self, transactional_id: &str) -> Result<(Arc<PartitionLog>, i32, i32), ResponseError> {
         self.ensure_state_topic()?;
         let partition = self.partition_for(transactional_id);
         let epoch = self.coordinator_epoch(transactional_id);
@@ -180,7 +180,7 @@ impl TxnService {
             tracing::error!("{TRANSACTION_STATE_TOPIC}-{partition} is not open");
             ResponseError::CoordinatorNotAvailable
         })?;
-        Ok((log, epoch))
+        Ok((log, epoch, partition))
     }
 
     /// Kafka's coordinator epoch: the leader epoch of the id's partition.
@@ -396,7 +396,6 @@ impl TxnService {
                 backoff = (backoff * 2).min(RETRY_BACKOFF_MAX);
             }
         }
-        self.appends.send_modify(|n| *n = n.wrapping_add(1));
         loop {
             let (written, flushes) = self.run_locked(|c, fx| (c.markers_written(fx, &job), Vec::new()));
             match written.and(flush_all(flushes).await) {
@@ -428,7 +427,11 @@ impl TxnService {
                 continue;
             };
             let now = crate::now_ms();
-            match log.write_txn_marker(marker, partition.leader_epoch, now) {
+            let written = log.write_txn_marker(marker, partition.leader_epoch, now);
+            // A marker moves the last stable offset (read_committed fetches
+            // wait on it) and the log end offset.
+            self.partitions.waiters().wake(topic, *index);
+            match written {
                 Ok(info) => {
                     if info.needs_flush {
                         if let Err(error) = log.flush_until(info.last_offset + 1) {

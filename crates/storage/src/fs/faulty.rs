@@ -179,6 +179,11 @@ impl FileHandle for FaultyFile {
         self.inner.read_exact_at(buf, offset)
     }
 
+    fn read_vec_at(&self, len: usize, offset: u64) -> io::Result<Vec<u8>> {
+        self.faults.fail(Op::Read, &self.path)?;
+        self.inner.read_vec_at(len, offset)
+    }
+
     fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
         if let Some(fault) = self.faults.check(Op::Write, &self.path) {
             let written = fault.partial.min(buf.len());
