@@ -139,9 +139,10 @@ fn a_roll_that_fails_half_way_removes_its_files_and_the_next_one_succeeds() {
     let dir = tempfile::tempdir().unwrap();
     let faulty = FaultyFs::new(fs::os());
     let log = PartitionLog::open_in(&faulty.fs(), dir.path(), config(), false).unwrap();
+    produce(&log, 0).unwrap(); // the active segment's indexes stay open from their first write
     // The next roll creates its log file, then fails to create its time index.
     faulty.inject(Fault::new(Op::Open).on(".timeindex").enospc());
-    let mut n = 0;
+    let mut n = 1;
     let failed_at = loop {
         let leo = log.log_end_offset();
         if produce(&log, n).is_err() {
