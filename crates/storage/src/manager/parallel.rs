@@ -32,7 +32,7 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
     };
     let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (1..threads)
-            .filter_map(|_| match std::thread::Builder::new().name("strom-log-io".into()).spawn_scoped(scope, &work) {
+            .filter_map(|_| match std::thread::Builder::new().name("strom-log-io".into()).spawn_scoped(scope, work) {
                 Ok(worker) => Some(worker),
                 Err(error) => {
                     tracing::debug!(%error, "cannot start a log I/O thread: fewer work at once");
