@@ -16,7 +16,8 @@ One broker on a free loopback port and a fresh data directory:
      first answered Metadata v12 (all topics, as bench/run.py asks);
   3. --runs times: SIGKILL (an unclean stop), then a timed start: every log
      is recovered from its recovery point.
-Prints each figure, the 1-minute load average before it, and the medians.
+Prints each figure, the 1-minute load average before it, the broker's RSS
+half a second after each clean start, and the medians.
 Only the standard library: the requests are built by hand.
 """
 
@@ -208,6 +209,13 @@ class Broker:
             raise RuntimeError(f"strom exited with {code} after SIGTERM (log: {self.log_path})")
         return elapsed
 
+    def rss_mib(self):
+        with open(f"/proc/{self.proc.pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
+
     def failed_opens(self):
         """Lines of the broker's log so far saying a partition log did not open."""
         with open(self.log_path, errors="replace") as log:
@@ -265,15 +273,17 @@ def run(broker, args):
             if failed:
                 raise RuntimeError(f"Produce: {failed} partitions failed")
             print(f"produce 1 record to {args.produce} partitions: {(time.perf_counter() - started) * 1000:.0f} ms (load {load:.1f})")
-    figures = {"shutdown_ms": [], "clean_start_ms": [], "unclean_start_ms": []}
+    figures = {"shutdown_ms": [], "clean_start_ms": [], "unclean_start_ms": [], "rss_mib": []}
     for run_no in range(1, args.runs + 1):
         load = load1()
         stop_ms = broker.stop(signal.SIGTERM)
         start_ms = broker.start()
         figures["shutdown_ms"].append(stop_ms)
         figures["clean_start_ms"].append(start_ms)
-        print(f"run {run_no}: SIGTERM shutdown {stop_ms:8.0f} ms, clean start {start_ms:8.0f} ms (load {load:.1f})"
-              f"{failed_note(broker)}", flush=True)
+        note = failed_note(broker)
+        figures["rss_mib"].append(broker.rss_mib())
+        print(f"run {run_no}: SIGTERM shutdown {stop_ms:8.0f} ms, clean start {start_ms:8.0f} ms (load {load:.1f}),"
+              f" RSS {figures['rss_mib'][-1]:.1f} MiB{note}", flush=True)
     for run_no in range(1, args.runs + 1):
         time.sleep(1)  # past the startup: the logs are open and the marker is gone
         load = load1()
