@@ -85,6 +85,9 @@ impl OffsetIndex {
     /// Drops entries at or after `position` (after the log was truncated there).
     pub fn truncate_to_position(&mut self, position: u32) -> Result<()> {
         let keep = self.entries.partition_point(|&(_, p)| p < position);
+        if keep == self.entries.len() && self.file.holds_just_the_entries() {
+            return Ok(()); // nothing to cut, and no descriptor needed to see that
+        }
         self.entries.truncate(keep);
         self.file.set_len((keep * OFFSET_ENTRY_BYTES) as u64)
     }
@@ -169,6 +172,9 @@ impl TimeIndex {
     /// Drops entries at or after `relative_offset`.
     pub fn truncate_to_offset(&mut self, relative_offset: u32) -> Result<()> {
         let keep = self.entries.partition_point(|&(_, o)| o < relative_offset);
+        if keep == self.entries.len() && self.file.holds_just_the_entries() {
+            return Ok(()); // nothing to cut, and no descriptor needed to see that
+        }
         self.entries.truncate(keep);
         self.file.set_len((keep * TIME_ENTRY_BYTES) as u64)
     }
@@ -192,18 +198,28 @@ struct IndexFile {
     file: Option<Handle>,
     /// Created, written or truncated since the last fsync.
     unsynced: bool,
+    /// A write failed since the file was last truncated: it may have left
+    /// bytes past the entries.
+    torn: bool,
 }
 
 impl IndexFile {
     /// An existing file, not opened yet.
     fn existing(fs: &Fs, path: &Path) -> Self {
-        Self { fs: fs.clone(), path: path.to_path_buf(), file: None, unsynced: false }
+        Self { fs: fs.clone(), path: path.to_path_buf(), file: None, unsynced: false, torn: false }
     }
 
     /// Creates the file empty (replacing any), and closes it again.
     fn create(fs: &Fs, path: &Path) -> Result<Self> {
         drop(fs.open(path, OpenMode::Truncate).map_err(StorageError::io("create", path))?);
         Ok(Self { unsynced: true, ..Self::existing(fs, path) })
+    }
+
+    /// The file is closed and holds the entries in memory, no more: it was
+    /// created empty or loaded whole, and since then every write succeeded
+    /// (a failed one may leave a torn entry behind).
+    fn holds_just_the_entries(&self) -> bool {
+        self.file.is_none() && !self.torn
     }
 
     fn handle(&mut self) -> Result<&Handle> {
@@ -216,12 +232,16 @@ impl IndexFile {
 
     fn write_at(&mut self, bytes: &[u8], at: u64) -> Result<()> {
         self.unsynced = true;
-        self.handle()?.write_all_at(bytes, at).map_err(StorageError::io("append to", &self.path))
+        let written = self.handle()?.write_all_at(bytes, at);
+        self.torn |= written.is_err();
+        written.map_err(StorageError::io("append to", &self.path))
     }
 
     fn set_len(&mut self, len: u64) -> Result<()> {
         self.unsynced = true;
-        self.handle()?.set_len(len).map_err(StorageError::io("truncate", &self.path))
+        self.handle()?.set_len(len).map_err(StorageError::io("truncate", &self.path))?;
+        self.torn = false;
+        Ok(())
     }
 
     fn sync(&mut self) -> Result<()> {
