@@ -265,6 +265,15 @@ impl PartitionLog {
         Ok(())
     }
 
+    /// Closes the index files the log holds open (those of segments appended
+    /// to): at shutdown, so that a broker out of descriptors can still write
+    /// its producer snapshots. A later append opens them again.
+    pub fn release_index_files(&self) {
+        for segment in self.write().segments.values_mut() {
+            segment.release_index_files();
+        }
+    }
+
     /// Flushes when `flush.ms` has passed since the oldest unflushed append.
     pub fn flush_if_due(&self, now_ms: i64) -> Result<()> {
         let due = {

@@ -234,7 +234,13 @@ impl LogManager {
         self.stopping.store(true, Ordering::Release);
         let started = std::time::Instant::now();
         let logs = self.logs();
-        let closed = parallel::map(&logs, |(_, log)| log.flush().and_then(|()| log.snapshot_producers()));
+        let closed = parallel::map(&logs, |(_, log)| {
+            // First, so that a broker out of descriptors has some for the
+            // directory fsync and the snapshot.
+            log.release_index_files();
+            log.flush()?;
+            log.snapshot_producers()
+        });
         let (mut first_error, mut snapshots) = (None, 0usize);
         for (((topic, partition), _), result) in logs.iter().zip(closed) {
             match result {
