@@ -1,5 +1,7 @@
 //! Graceful shutdown: SIGTERM makes the broker exit with code 0 within 5 s,
-//! even with client connections open.
+//! even with client connections open; with many partitions, only the logs
+//! appended to get a new producer snapshot, and restarts (clean or after
+//! SIGKILL) bring back every log with its records and producer state.
 
 // A failed expectation is how a test fails.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -98,4 +100,83 @@ fn sigterm_under_load_finishes_requests_and_shuts_down_cleanly() {
         assert!(values[..expected.len()] == expected[..], "{topic}-{partition}: every acknowledged record, in order, once");
         assert!(acknowledged > 10, "{topic}-{partition}: load was running ({acknowledged} batches)");
     }
+}
+
+/// A topic of many partitions, a few written by an idempotent producer:
+/// SIGTERM closes every log, writing a producer snapshot only for the
+/// written ones; the next start opens them all (in parallel) with their
+/// records and producer state (a retried batch is a duplicate); a second
+/// clean shutdown with nothing appended rewrites no snapshot; and a start
+/// after SIGKILL recovers the same from the logs.
+#[test]
+fn many_partitions_restart_with_their_records_and_producer_state() {
+    use strom_tests::records;
+
+    const PARTITIONS: i32 = 500;
+    const WRITTEN: [i32; 4] = [0, 1, 250, 499];
+    let data = tempfile::Builder::new().prefix("strom-many-").tempdir().unwrap();
+    // The producer snapshots of every partition that has one, with their modification times.
+    let snapshots = || -> Vec<(i32, String, std::time::SystemTime)> {
+        let mut found = Vec::new();
+        for partition in 0..PARTITIONS {
+            for entry in std::fs::read_dir(data.path().join(format!("many-{partition}"))).unwrap() {
+                let entry = entry.unwrap();
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.ends_with(".snapshot") {
+                    found.push((partition, name, entry.metadata().unwrap().modified().unwrap()));
+                }
+            }
+        }
+        found.sort();
+        found
+    };
+    let stop_cleanly = |mut broker: StromProcess, what: &str| {
+        let status = broker.terminate(Duration::from_secs(60)).expect("exit after SIGTERM");
+        assert_eq!(status.code(), Some(0), "{what}; log:\n{}", broker.log_tail(20));
+        assert!(data.path().join(".strom_cleanshutdown").exists(), "{what}: the clean-shutdown marker");
+        let found = snapshots();
+        let snapshotted: Vec<i32> = found.iter().map(|(p, _, _)| *p).collect();
+        assert_eq!(snapshotted, WRITTEN, "{what}: only the written logs have a producer snapshot");
+        found
+    };
+
+    let broker = StromProcess::start_in(data.path()).expect("start strom");
+    let mut conn = broker.connect().unwrap();
+    records::create_topic(&mut conn, "many", PARTITIONS, &[]).unwrap();
+    let producer = records::init_producer_id(&mut conn).unwrap();
+    let batches: Vec<(i32, bytes::Bytes)> =
+        WRITTEN.iter().map(|&p| (p, records::batch(producer, 0, &[format!("p{p}").into_bytes()]).unwrap())).collect();
+    for (partition, batch) in &batches {
+        let produced = records::produce(&mut conn, "many", *partition, -1, batch.clone()).unwrap();
+        assert_eq!((produced.error_code, produced.base_offset), (0, 0), "partition {partition}");
+    }
+    drop(conn);
+    let check = |broker: &StromProcess, after: &str| {
+        let mut conn = broker.connect().unwrap();
+        let metadata = conn.metadata_all(12).unwrap();
+        let topic = metadata.topics.iter().find(|t| t.name.as_ref().map(|n| n.0.as_str()) == Some("many")).expect("topic many");
+        assert_eq!(topic.partitions.len(), PARTITIONS as usize, "after {after}");
+        assert!(topic.partitions.iter().all(|p| p.error_code == 0), "after {after}: every log opened");
+        for (partition, batch) in &batches {
+            let expected = vec![(0, format!("p{partition}").into_bytes())];
+            assert_eq!(records::fetch_all(&mut conn, "many", *partition, 0).unwrap(), expected, "after {after}");
+            let retry = records::produce(&mut conn, "many", *partition, -1, batch.clone()).unwrap();
+            assert_eq!((retry.error_code, retry.base_offset), (0, 0), "after {after}: a duplicate of offset 0");
+            assert_eq!(records::fetch_all(&mut conn, "many", *partition, 0).unwrap(), expected, "after {after}: not written again");
+        }
+        assert!(records::fetch_all(&mut conn, "many", 2, 0).unwrap().is_empty(), "after {after}");
+    };
+
+    let first = stop_cleanly(broker, "SIGTERM");
+    let broker = StromProcess::start_in(data.path()).expect("restart");
+    assert!(!broker.log().contains("will be recovered"), "a clean start skips recovery:\n{}", broker.log_tail(20));
+    check(&broker, "a clean restart");
+    let again = stop_cleanly(broker, "SIGTERM with nothing appended");
+    assert_eq!(again, first, "no snapshot rewritten");
+    let broker = StromProcess::start_in(data.path()).expect("restart");
+    check(&broker, "a second clean restart");
+    drop(broker); // SIGKILL
+    let broker = StromProcess::start_in(data.path()).expect("restart after SIGKILL");
+    assert!(broker.log().contains("will be recovered"), "an unclean start recovers:\n{}", broker.log_tail(20));
+    check(&broker, "SIGKILL");
 }

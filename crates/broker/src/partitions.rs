@@ -13,7 +13,7 @@ use strom_storage::config::LogConfig;
 use strom_storage::error::StorageError;
 use strom_storage::layout::parse_partition_dir;
 use strom_storage::log::PartitionLog;
-use strom_storage::manager::LogManager;
+use strom_storage::manager::{LogManager, LogToOpen};
 use strom_storage::batch::TimestampType;
 
 use crate::fetch_waiters::FetchWaiters;
@@ -72,22 +72,34 @@ impl Partitions {
 
     /// Brings the open logs in line with `image`. Failures are logged: the
     /// partition then answers KAFKA_STORAGE_ERROR until the next change.
+    /// Missing logs open together, on a few threads (see
+    /// [`LogManager::open_logs`]): at startup that is every log.
     pub fn publish(&self, image: &MetadataImage) {
         let mut hosted = HashSet::new();
+        let mut missing = Vec::new();
         for topic in image.topics.values() {
             let config = LogConfig { max_decompressed_bytes: self.max_decompressed_bytes, ..log_config(&topic.configs) };
             for partition in topic.partitions.iter().filter(|p| p.replicas.contains(&self.node_id)) {
                 hosted.insert((topic.name.clone(), partition.partition));
                 match self.manager.get(&topic.name, partition.partition) {
                     Some(log) => log.set_config(config.clone()),
-                    None => {
-                        let opened = self.manager.open_log(&topic.name, partition.partition, *topic.id.as_bytes(), config.clone());
-                        if let Err(error) = opened {
-                            tracing::error!(topic = %topic.name, partition = partition.partition, %error, "cannot open partition log");
-                        }
-                    }
+                    None => missing.push(LogToOpen {
+                        topic: topic.name.clone(),
+                        partition: partition.partition,
+                        topic_id: *topic.id.as_bytes(),
+                        config: config.clone(),
+                    }),
                 }
             }
+        }
+        let started = std::time::Instant::now();
+        for (log, opened) in missing.iter().zip(self.manager.open_logs(&missing)) {
+            if let Err(error) = opened {
+                tracing::error!(topic = %log.topic, partition = log.partition, %error, "cannot open partition log");
+            }
+        }
+        if missing.len() > 1 {
+            tracing::debug!(logs = missing.len(), ms = started.elapsed().as_millis() as u64, "opened partition logs");
         }
         for ((topic, partition), _) in self.manager.logs() {
             if !hosted.contains(&(topic.clone(), partition)) {
@@ -114,7 +126,12 @@ impl Partitions {
         for entry in entries.flatten() {
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
-            if name == METADATA_DIR || !entry.path().is_dir() {
+            // The listing's file type spares a stat per partition (a symlink is followed).
+            let is_dir = match entry.file_type() {
+                Ok(kind) if !kind.is_symlink() => kind.is_dir(),
+                _ => entry.path().is_dir(),
+            };
+            if name == METADATA_DIR || !is_dir {
                 continue;
             }
             let Some((topic, partition)) = parse_partition_dir(name) else { continue };

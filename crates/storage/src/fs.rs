@@ -214,9 +214,28 @@ impl FileSystem for OsFs {
 /// Reads a whole (small) file.
 pub fn read(fs: &dyn FileSystem, path: &Path) -> io::Result<Vec<u8>> {
     let file = fs.open(path, OpenMode::Existing)?;
+    read_handle(&*file)
+}
+
+/// Reads a whole (small) file and keeps it open: `None` when it does not
+/// exist. One open where an index is read at load and appended to later.
+pub fn open_and_read(fs: &dyn FileSystem, path: &Path) -> io::Result<Option<(Handle, Vec<u8>)>> {
+    let file = match fs.open(path, OpenMode::Existing) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let bytes = read_handle(&*file)?;
+    Ok(Some((file, bytes)))
+}
+
+/// The whole content of an open file (no read call for an empty one).
+fn read_handle(file: &dyn FileHandle) -> io::Result<Vec<u8>> {
     let len = usize::try_from(file.size()?).map_err(|_| io::Error::other("file too large to read whole"))?;
     let mut bytes = vec![0u8; len];
-    file.read_exact_at(&mut bytes, 0)?;
+    if len > 0 {
+        file.read_exact_at(&mut bytes, 0)?;
+    }
     Ok(bytes)
 }
 

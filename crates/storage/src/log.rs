@@ -20,7 +20,7 @@ use crate::batch::BatchHeader;
 use crate::config::LogConfig;
 use crate::error::{Result, StorageError};
 use crate::fs::{self, Fs};
-use crate::layout::{parse_offset_file, CLEANER_CHECKPOINT_FILE, LOG_SUFFIX};
+use crate::layout::{PartitionFiles, CLEANER_CHECKPOINT_FILE, LOG_START_FILE, RECOVERY_POINT_FILE};
 use crate::producer_state::ProducerStateManager;
 use crate::segment::{FileSlice, Segment};
 use crate::txn_index::AbortedTxn;
@@ -31,13 +31,6 @@ mod load;
 mod txn;
 pub use append::{AppendError, AppendInfo};
 pub use txn::TxnMarker;
-
-/// File holding the log start offset when DeleteRecords or retention moved it
-/// inside a segment (Kafka: log-start-offset-checkpoint).
-const LOG_START_FILE: &str = "log-start-offset";
-/// File holding the base offset of the active segment at its creation: every
-/// segment before it was fsynced when it was rolled (Kafka: recovery point).
-const RECOVERY_POINT_FILE: &str = "recovery-point";
 
 /// The result of reading a partition.
 #[derive(Debug, Clone)]
@@ -85,6 +78,13 @@ struct Inner {
     first_unflushed_ms: Option<i64>,
     /// Idempotent producers' recent sequences.
     producers: ProducerStateManager,
+    /// The log end offset at which the producer state on disk is `producers`:
+    /// a snapshot was written or loaded there (or the state loaded with no
+    /// batch to replay). A clean shutdown at that offset needs no new
+    /// snapshot: the state only changes with appends, which move the log end
+    /// offset (Kafka's `takeSnapshot` skips when `lastMapOffset` is not past
+    /// `lastSnapOffset`).
+    producers_on_disk_at: Option<i64>,
     /// A segment file was created since the last flush: its directory entry
     /// (and the partition directory's) must be fsynced with the next flush.
     dir_dirty: bool,
@@ -101,25 +101,32 @@ impl PartitionLog {
     }
 
     /// [`Self::open`] on the file system `fs`.
+    ///
+    /// The directory is listed once (again only when an interrupted
+    /// compaction had to be finished), and only the files the listing shows
+    /// are opened: a file that is not there behaves as a missing one always did.
     pub fn open_in(fs: &Fs, dir: &Path, config: LogConfig, clean: bool) -> Result<Self> {
-        fs.create_dir_all(dir).map_err(StorageError::io("create", dir))?;
-        let swapped = crate::cleaner::recovery::finish_interrupted_swaps(fs, dir)?;
-        let bases = segment_bases(fs, dir)?;
-        let recovery_point = if clean { i64::MAX } else { read_offset_file(fs, &dir.join(RECOVERY_POINT_FILE))?.unwrap_or(0) };
+        let mut files = list_partition_dir(fs, dir)?;
+        let swaps = crate::cleaner::recovery::finish_interrupted_swaps(fs, dir, &files.names)?;
+        if swaps.changed {
+            files = list_partition_dir(fs, dir)?;
+        }
+        let offset_in = |name: &str| if files.has(name) { read_offset_file(fs, &dir.join(name)) } else { Ok(None) };
+        let recovery_point = if clean { i64::MAX } else { offset_in(RECOVERY_POINT_FILE)?.unwrap_or(0) };
         let started = std::time::Instant::now();
         let mut segments = BTreeMap::new();
         let (mut recovered, mut truncated_bytes) = (0usize, 0u64);
         let mut truncated_at: Option<i64> = None;
-        for base in bases {
+        for (&base, &segment_files) in &files.segments {
             if truncated_at.is_some() {
                 // A segment after a truncated one would leave a gap: drop it.
-                let (segment, _) = Segment::open(fs, dir, base, config.index_interval_bytes, false)?;
+                let (segment, _) = Segment::open(fs, dir, base, config.index_interval_bytes, false, segment_files)?;
                 tracing::warn!(dir = %dir.display(), base_offset = base, "deleting a segment that follows a truncated one");
                 segment.delete()?;
                 continue;
             }
-            let recover = (!clean && base >= recovery_point) || swapped.contains(&base);
-            let (segment, truncated) = Segment::open(fs, dir, base, config.index_interval_bytes, recover)?;
+            let recover = (!clean && base >= recovery_point) || swaps.swapped.contains(&base);
+            let (segment, truncated) = Segment::open(fs, dir, base, config.index_interval_bytes, recover, segment_files)?;
             recovered += usize::from(recover);
             truncated_bytes += truncated;
             if truncated > 0 {
@@ -127,7 +134,7 @@ impl PartitionLog {
             }
             segments.insert(base, segment);
         }
-        let log_start_checkpoint = read_offset_file(fs, &dir.join(LOG_START_FILE))?.unwrap_or(0);
+        let log_start_checkpoint = offset_in(LOG_START_FILE)?.unwrap_or(0);
         if segments.is_empty() {
             let segment = Segment::create(fs, dir, log_start_checkpoint, config.index_interval_bytes)?;
             segments.insert(log_start_checkpoint, segment);
@@ -142,10 +149,11 @@ impl PartitionLog {
             unflushed_messages: 0,
             first_unflushed_ms: None,
             producers: ProducerStateManager::new(),
+            producers_on_disk_at: None,
             dir_dirty: true,
             offline: None,
         };
-        load::load_state(fs, dir, &mut inner)?;
+        load::load_state(fs, dir, &mut inner, &files.snapshots)?;
         if recovered > 0 {
             tracing::info!(
                 dir = %dir.display(),
@@ -163,7 +171,7 @@ impl PartitionLog {
             flush_lock: Mutex::new(()),
             flushed_offset: AtomicI64::new(log_end_offset),
             clean_lock: Mutex::new(()),
-            cleaner_checkpoint: AtomicI64::new(read_offset_file(fs, &dir.join(CLEANER_CHECKPOINT_FILE))?.unwrap_or(-1)),
+            cleaner_checkpoint: AtomicI64::new(offset_in(CLEANER_CHECKPOINT_FILE)?.unwrap_or(-1)),
         })
     }
 
@@ -255,6 +263,15 @@ impl PartitionLog {
         }
         self.flushed_offset.fetch_max(target, Ordering::AcqRel);
         Ok(())
+    }
+
+    /// Closes the index files the log holds open (those of segments appended
+    /// to): at shutdown, so that a broker out of descriptors can still write
+    /// its producer snapshots. A later append opens them again.
+    pub fn release_index_files(&self) {
+        for segment in self.write().segments.values_mut() {
+            segment.release_index_files();
+        }
     }
 
     /// Flushes when `flush.ms` has passed since the oldest unflushed append.
@@ -507,6 +524,7 @@ impl Inner {
     fn roll(&mut self, fs: &Fs, dir: &Path) -> Result<()> {
         let base = self.log_end_offset();
         self.active_mut().flush()?;
+        self.active_mut().release_index_files();
         if self.dir_dirty {
             // Files of the old segment (its transaction index may be new) must be
             // durable before the recovery point moves past them.
@@ -546,12 +564,22 @@ impl Inner {
 }
 
 
+/// The files of the partition directory `dir`, which is created when missing.
+fn list_partition_dir(fs: &Fs, dir: &Path) -> Result<PartitionFiles> {
+    match fs.list_dir(dir) {
+        Ok(names) => Ok(PartitionFiles::parse(names)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            fs.create_dir_all(dir).map_err(StorageError::io("create", dir))?;
+            Ok(PartitionFiles::default())
+        }
+        Err(e) => Err(StorageError::io("list", dir)(e)),
+    }
+}
+
 /// Base offsets of the segments in `dir`, ascending.
+#[cfg(test)]
 fn segment_bases(fs: &Fs, dir: &Path) -> Result<Vec<i64>> {
-    let names = fs.list_dir(dir).map_err(StorageError::io("list", dir))?;
-    let mut bases: Vec<i64> = names.iter().filter_map(|n| parse_offset_file(n, LOG_SUFFIX)).collect();
-    bases.sort_unstable();
-    Ok(bases)
+    Ok(list_partition_dir(fs, dir)?.segments.into_keys().collect())
 }
 
 fn sync_dir(fs: &Fs, dir: &Path) -> Result<()> {
@@ -582,3 +610,6 @@ mod tests;
 
 #[cfg(test)]
 mod fault_tests;
+
+#[cfg(test)]
+mod open_tests;

@@ -17,7 +17,7 @@ use crate::batch::{self, BatchHeader, HEADER_BYTES};
 use crate::error::{Result, StorageError};
 use crate::fs::{self, Fs, Handle, OpenMode};
 use crate::index::{OffsetIndex, TimeIndex};
-use crate::layout::{offset_file, segment_file, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX};
+use crate::layout::{offset_file, segment_file, SegmentFiles, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX};
 use crate::txn_index::{AbortedTxn, TxnIndex, TxnIndexSearch};
 use headers::HeaderReader;
 
@@ -88,8 +88,8 @@ impl Segment {
         let file = fs.open(&log_path, OpenMode::CreateNew).map_err(StorageError::io("create", &log_path))?;
         let indexes = (|| {
             Ok((
-                OffsetIndex::create(&**fs, &segment_file(dir, base_offset, INDEX_SUFFIX, state))?,
-                TimeIndex::create(&**fs, &segment_file(dir, base_offset, TIME_INDEX_SUFFIX, state))?,
+                OffsetIndex::create(fs, &segment_file(dir, base_offset, INDEX_SUFFIX, state))?,
+                TimeIndex::create(fs, &segment_file(dir, base_offset, TIME_INDEX_SUFFIX, state))?,
                 TxnIndex::create(fs, &segment_file(dir, base_offset, TXN_INDEX_SUFFIX, state))?,
             ))
         })();
@@ -130,17 +130,21 @@ impl Segment {
     /// The transaction index needs producer state to rebuild, so the log does
     /// that: it is left empty with `recover`, or when it does not load cleanly
     /// (see [`Self::txn_index_lost`]).
-    pub fn open(fs: &Fs, dir: &Path, base_offset: i64, index_interval_bytes: u64, recover: bool) -> Result<(Self, u64)> {
+    ///
+    /// `files` tells which index files the directory holds (from its
+    /// listing): a missing one is not looked for, as a missing file would
+    /// behave anyway.
+    pub fn open(fs: &Fs, dir: &Path, base_offset: i64, index_interval_bytes: u64, recover: bool, files: SegmentFiles) -> Result<(Self, u64)> {
         let log_path = offset_file(dir, base_offset, LOG_SUFFIX);
         let file = fs.open(&log_path, OpenMode::Existing).map_err(StorageError::io("open", &log_path))?;
         let file_len = file.size().map_err(StorageError::io("stat", &log_path))?;
         let index_path = offset_file(dir, base_offset, INDEX_SUFFIX);
         let time_path = offset_file(dir, base_offset, TIME_INDEX_SUFFIX);
         let txn_path = offset_file(dir, base_offset, TXN_INDEX_SUFFIX);
-        let indexes = if recover {
+        let indexes = if recover || !files.index || !files.time_index {
             None
         } else {
-            match (OffsetIndex::load(&**fs, &index_path, file_len)?, TimeIndex::load(&**fs, &time_path)?) {
+            match (OffsetIndex::load(fs, &index_path, file_len)?, TimeIndex::load(fs, &time_path)?) {
                 (Some(o), Some(t)) => Some((o, t)),
                 _ => None,
             }
@@ -148,7 +152,7 @@ impl Segment {
         let rebuild = indexes.is_none();
         let (offset_index, time_index) = match indexes {
             Some(pair) => pair,
-            None => (OffsetIndex::create(&**fs, &index_path)?, TimeIndex::create(&**fs, &time_path)?),
+            None => (OffsetIndex::create(fs, &index_path)?, TimeIndex::create(fs, &time_path)?),
         };
         let mut segment = Self {
             fs: fs.clone(),
@@ -162,7 +166,7 @@ impl Segment {
             offset_index,
             time_index,
             // Loaded after the scan, which tells the offsets it may hold.
-            txn_index: if recover { TxnIndex::create(fs, &txn_path)? } else { TxnIndex::unloaded(fs, &txn_path) },
+            txn_index: if recover && files.txn_index { TxnIndex::create(fs, &txn_path)? } else { TxnIndex::unloaded(fs, &txn_path) },
             txn_index_lost: recover,
             index_interval_bytes,
             bytes_since_index_entry: 0,
@@ -171,7 +175,11 @@ impl Segment {
             first_batch_timestamp: None,
         };
         let truncated = segment.scan(file_len, recover, rebuild)?;
-        if !recover {
+        // A rebuild wrote the indexes; the next roll fsyncs them. Until the
+        // segment is appended to, reads need no descriptor for them.
+        segment.release_index_files();
+        // A missing transaction index is an empty one (most segments never get one).
+        if !recover && files.txn_index {
             match TxnIndex::load(fs, &txn_path, base_offset, segment.next_offset)? {
                 Some(index) => segment.txn_index = index,
                 None => {
@@ -434,6 +442,13 @@ impl Segment {
         self.offset_index.sync()?;
         self.time_index.sync()?;
         self.txn_index.sync()
+    }
+
+    /// Closes the index files (until the next append or flush): a segment
+    /// that is only read needs none, reads use the indexes in memory.
+    pub fn release_index_files(&mut self) {
+        self.offset_index.release();
+        self.time_index.release();
     }
 
     pub(crate) fn slice_file(&self) -> Handle {

@@ -105,8 +105,8 @@ impl TxnIndex {
     /// `None` when the file is torn or holds an entry that segment could not have
     /// written (then the caller rebuilds it from the log). A missing file is empty.
     pub fn load(fs: &Fs, path: &Path, base_offset: i64, next_offset: i64) -> Result<Option<Self>> {
-        let Some(bytes) = fs::read_if_exists(&**fs, path).map_err(StorageError::io("read", path))? else {
-            return Self::create(fs, path).map(Some);
+        let Some((file, bytes)) = fs::open_and_read(&**fs, path).map_err(StorageError::io("read", path))? else {
+            return Ok(Some(Self::unloaded(fs, path))); // nothing to remove: the file is missing
         };
         if bytes.len() % ENTRY_BYTES != 0 {
             return Ok(None);
@@ -123,7 +123,6 @@ impl TxnIndex {
             }
             last_offset = Some(txn.last_offset);
         }
-        let file = open_rw(fs, path)?;
         let entries = (bytes.len() / ENTRY_BYTES) as u64;
         Ok(Some(Self { fs: fs.clone(), path: path.to_path_buf(), file: Some(file), entries, last_offset, unsynced: false }))
     }

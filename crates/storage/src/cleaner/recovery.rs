@@ -29,13 +29,21 @@ use crate::fs::{self, Fs, OpenMode};
 use crate::layout::{parse_segment_file_in_state, segment_file, CLEANED_STATE, DELETED_STATE, LOG_SUFFIX, SWAP_STATE};
 use crate::segment::delete_segment_files;
 
-/// Brings the partition directory `dir` to a state with no compaction files.
-/// Returns the base offsets of the segments a finished swap put in place.
-pub fn finish_interrupted_swaps(fs: &Fs, dir: &Path) -> Result<Vec<i64>> {
-    let names = fs.list_dir(dir).map_err(StorageError::io("list", dir))?;
+/// What [`finish_interrupted_swaps`] did.
+#[derive(Debug, Default)]
+pub struct SwapsFinished {
+    /// Base offsets of the segments a finished swap put in place.
+    pub swapped: Vec<i64>,
+    /// Files were removed or renamed: an earlier listing is out of date.
+    pub changed: bool,
+}
+
+/// Brings the partition directory `dir`, whose entries are `names`, to a
+/// state with no compaction files.
+pub fn finish_interrupted_swaps(fs: &Fs, dir: &Path, names: &[String]) -> Result<SwapsFinished> {
     let mut changed = false;
     let mut swapped_logs = Vec::new();
-    for name in &names {
+    for name in names {
         let path = dir.join(name);
         let discard = parse_segment_file_in_state(name, CLEANED_STATE).is_some()
             || parse_segment_file_in_state(name, DELETED_STATE).is_some()
@@ -52,7 +60,7 @@ pub fn finish_interrupted_swaps(fs: &Fs, dir: &Path) -> Result<Vec<i64>> {
     for &base in &swapped_logs {
         let swap = segment_file(dir, base, LOG_SUFFIX, Some(SWAP_STATE));
         let end = next_offset(fs, &swap, base)?.max(base + 1);
-        for name in &names {
+        for name in names {
             if let Some(old) = crate::layout::parse_offset_file(name, LOG_SUFFIX).filter(|&o| o >= base && o < end) {
                 delete_segment_files(fs, dir, old, None)?;
             }
@@ -67,7 +75,7 @@ pub fn finish_interrupted_swaps(fs: &Fs, dir: &Path) -> Result<Vec<i64>> {
     if changed {
         fs.sync_dir(dir).map_err(StorageError::io("fsync", dir))?;
     }
-    Ok(swapped_logs)
+    Ok(SwapsFinished { swapped: swapped_logs, changed })
 }
 
 /// The offset after the last whole batch of the log file at `path`.

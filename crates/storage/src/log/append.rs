@@ -9,11 +9,9 @@ use std::path::Path;
 
 use crate::error::StorageError;
 use crate::fs::{self, Fs};
-use crate::layout::{offset_file, SNAPSHOT_SUFFIX};
+use crate::layout::{offset_file, parse_offset_file, SNAPSHOT_SUFFIX};
 use crate::producer_state::{AppendOrigin, ProducerStateError, SequenceCheck, VerificationGuard};
 use crate::validator::{self, ValidationError};
-
-use super::load::snapshot_offsets;
 
 use super::{Inner, PartitionLog};
 
@@ -148,11 +146,19 @@ impl PartitionLog {
         })
     }
 
-    /// Writes a producer-state snapshot at the log end offset (clean shutdown).
-    pub fn snapshot_producers(&self) -> Result<(), StorageError> {
-        let inner = self.read_lock();
+    /// Writes a producer-state snapshot at the log end offset (clean
+    /// shutdown), unless the producer state on disk is already the one at
+    /// this offset: nothing was appended since a snapshot was written or
+    /// loaded (or since a log with nothing to replay was opened). Returns
+    /// whether a snapshot was written.
+    pub fn snapshot_producers(&self) -> Result<bool, StorageError> {
+        let mut inner = self.write();
         inner.check_online(&self.dir)?;
-        write_snapshot(&self.fs, &self.dir, &inner)
+        if inner.producers_on_disk_at == Some(inner.log_end_offset()) {
+            return Ok(false);
+        }
+        write_snapshot(&self.fs, &self.dir, &mut inner)?;
+        Ok(true)
     }
 }
 
@@ -165,10 +171,11 @@ enum Verification {
 /// Writes `<leo>.snapshot` and deletes older snapshots but the previous one and
 /// the newest at or below the active segment's base, where an unclean start
 /// replays from (it recovers the active segment).
-pub(super) fn write_snapshot(fs: &Fs, dir: &Path, inner: &Inner) -> Result<(), StorageError> {
+pub(super) fn write_snapshot(fs: &Fs, dir: &Path, inner: &mut Inner) -> Result<(), StorageError> {
     let offset = inner.log_end_offset();
     let path = offset_file(dir, offset, SNAPSHOT_SUFFIX);
     super::write_file_atomically(fs, &path, &inner.producers.snapshot(offset))?;
+    inner.producers_on_disk_at = Some(offset);
     let mut older = snapshot_offsets(fs, dir)?;
     older.retain(|&o| o < offset);
     let previous = older.last().copied();
@@ -179,6 +186,14 @@ pub(super) fn write_snapshot(fs: &Fs, dir: &Path, inner: &Inner) -> Result<(), S
         fs::remove_if_exists(&**fs, &stale_path).map_err(StorageError::io("delete", &stale_path))?;
     }
     Ok(())
+}
+
+/// Offsets of the snapshots in `dir`, ascending.
+fn snapshot_offsets(fs: &Fs, dir: &Path) -> Result<Vec<i64>, StorageError> {
+    let names = fs.list_dir(dir).map_err(StorageError::io("list", dir))?;
+    let mut offsets: Vec<i64> = names.iter().filter_map(|n| parse_offset_file(n, SNAPSHOT_SUFFIX)).collect();
+    offsets.sort_unstable();
+    Ok(offsets)
 }
 
 #[cfg(test)]

@@ -239,7 +239,10 @@ impl PartitionLog {
             cleaned.flush()
         })();
         match written {
-            Ok(()) => Ok(cleaned),
+            Ok(()) => {
+                cleaned.release_index_files(); // flushed, and never appended to again
+                Ok(cleaned)
+            }
             Err(error) => {
                 cleaned.delete()?;
                 Err(error)

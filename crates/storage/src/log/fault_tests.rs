@@ -134,14 +134,38 @@ fn a_failed_append_that_cannot_be_undone_takes_the_log_offline() {
     assert_eq!(batches_in(&log), vec![0], "recovery cut the torn bytes");
 }
 
+/// Out of descriptors (ENFILE, EMFILE): an index file that cannot be opened
+/// fails the append, which is undone without opening anything, so the log
+/// stays online and takes the batch once a descriptor is free.
+#[test]
+fn an_index_file_that_cannot_be_opened_fails_the_append_and_the_log_stays_online() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(PartitionLog::open(dir.path(), config(), false).unwrap());
+    let faulty = FaultyFs::new(fs::os());
+    let log = PartitionLog::open_in(&faulty.fs(), dir.path(), config(), true).unwrap();
+    for index in [".index", ".timeindex"] {
+        faulty.inject(Fault::new(Op::Open).on(index));
+        assert!(produce(&log, 0).is_err(), "{index}");
+        assert_eq!(log.offline(), None, "{index}");
+        assert_eq!(log.log_end_offset(), 0, "{index}: undone");
+        faulty.clear();
+    }
+    produce(&log, 0).unwrap();
+    produce(&log, 1).unwrap();
+    drop(log);
+    let log = PartitionLog::open(dir.path(), config(), false).unwrap();
+    assert_eq!(batches_in(&log), vec![0, 1]);
+}
+
 #[test]
 fn a_roll_that_fails_half_way_removes_its_files_and_the_next_one_succeeds() {
     let dir = tempfile::tempdir().unwrap();
     let faulty = FaultyFs::new(fs::os());
     let log = PartitionLog::open_in(&faulty.fs(), dir.path(), config(), false).unwrap();
+    produce(&log, 0).unwrap(); // the active segment's indexes stay open from their first write
     // The next roll creates its log file, then fails to create its time index.
     faulty.inject(Fault::new(Op::Open).on(".timeindex").enospc());
-    let mut n = 0;
+    let mut n = 1;
     let failed_at = loop {
         let leo = log.log_end_offset();
         if produce(&log, n).is_err() {

@@ -14,21 +14,23 @@ use std::path::Path;
 use crate::control;
 use crate::error::StorageError;
 use crate::fs::{self, Fs};
-use crate::layout::{offset_file, parse_offset_file, SNAPSHOT_SUFFIX};
+use crate::layout::{offset_file, SNAPSHOT_SUFFIX};
 use crate::producer_state::ProducerStateManager;
 use crate::segment::Segment;
 
 use super::Inner;
 
 /// Rebuilds `inner.producers` and the transaction indexes that need it.
-pub(super) fn load_state(fs: &Fs, dir: &Path, inner: &mut Inner) -> Result<(), StorageError> {
+/// `snapshots` are the offsets of the snapshots in `dir`, ascending.
+pub(super) fn load_state(fs: &Fs, dir: &Path, inner: &mut Inner, snapshots: &[i64]) -> Result<(), StorageError> {
     let log_end_offset = inner.log_end_offset();
     let rebuild_from = inner.segments.values().find(|s| s.txn_index_lost()).map_or(i64::MAX, Segment::base_offset);
     for segment in inner.segments.range_mut(rebuild_from..).map(|(_, s)| s) {
         segment.reset_txn_index()?;
     }
-    delete_stale_snapshots(fs, dir, log_end_offset)?;
-    let (mut producers, from) = latest_snapshot(fs, dir, log_end_offset.min(rebuild_from))?;
+    let (live, stale) = snapshots.split_at(snapshots.partition_point(|&o| o <= log_end_offset));
+    delete_stale_snapshots(fs, dir, stale)?;
+    let (mut producers, from) = latest_snapshot(fs, dir, live, log_end_offset.min(rebuild_from))?;
     for segment in inner.segments.values_mut().filter(|s| s.next_offset() > from) {
         let rebuild = segment.base_offset() >= rebuild_from;
         replay_segment(segment, from, rebuild, &mut producers)?;
@@ -43,6 +45,8 @@ pub(super) fn load_state(fs: &Fs, dir: &Path, inner: &mut Inner) -> Result<(), S
         tracing::info!(dir = %dir.display(), from_offset = rebuild_from, open_transactions = producers.ongoing_transactions().count(), "rebuilt producer state and transaction indexes from the log");
     }
     inner.producers = producers;
+    // Nothing to replay past the state loaded: a snapshot now would hold it again.
+    inner.producers_on_disk_at = (from == log_end_offset).then_some(log_end_offset);
     Ok(())
 }
 
@@ -76,10 +80,10 @@ fn replay_segment(segment: &mut Segment, from: i64, rebuild: bool, producers: &m
     Ok(())
 }
 
-/// The newest readable snapshot at or below `at_most`, and its offset (else an
-/// empty state from offset 0, before the whole log is replayed).
-fn latest_snapshot(fs: &Fs, dir: &Path, at_most: i64) -> Result<(ProducerStateManager, i64), StorageError> {
-    let offsets = snapshot_offsets(fs, dir)?;
+/// The newest readable snapshot among `offsets` (ascending) at or below
+/// `at_most`, and its offset (else an empty state from offset 0, before the
+/// whole log is replayed).
+fn latest_snapshot(fs: &Fs, dir: &Path, offsets: &[i64], at_most: i64) -> Result<(ProducerStateManager, i64), StorageError> {
     for offset in offsets.iter().rev().filter(|&&o| o <= at_most) {
         let path = offset_file(dir, *offset, SNAPSHOT_SUFFIX);
         let bytes = fs::read(&**fs, &path).map_err(StorageError::io("read", &path))?;
@@ -91,19 +95,12 @@ fn latest_snapshot(fs: &Fs, dir: &Path, at_most: i64) -> Result<(ProducerStateMa
     Ok((ProducerStateManager::new(), 0))
 }
 
-/// Deletes snapshots above `log_end_offset`: recovery truncated the log below them.
-fn delete_stale_snapshots(fs: &Fs, dir: &Path, log_end_offset: i64) -> Result<(), StorageError> {
-    for stale in snapshot_offsets(fs, dir)?.into_iter().filter(|&o| o > log_end_offset) {
-        let path = offset_file(dir, stale, SNAPSHOT_SUFFIX);
+/// Deletes the snapshots at `stale`, above the log end offset: recovery
+/// truncated the log below them.
+fn delete_stale_snapshots(fs: &Fs, dir: &Path, stale: &[i64]) -> Result<(), StorageError> {
+    for &offset in stale {
+        let path = offset_file(dir, offset, SNAPSHOT_SUFFIX);
         fs::remove_if_exists(&**fs, &path).map_err(StorageError::io("delete", &path))?;
     }
     Ok(())
-}
-
-/// Offsets of the snapshots in `dir`, ascending.
-pub(super) fn snapshot_offsets(fs: &Fs, dir: &Path) -> Result<Vec<i64>, StorageError> {
-    let names = fs.list_dir(dir).map_err(StorageError::io("list", dir))?;
-    let mut offsets: Vec<i64> = names.iter().filter_map(|n| parse_offset_file(n, SNAPSHOT_SUFFIX)).collect();
-    offsets.sort_unstable();
-    Ok(offsets)
 }

@@ -79,7 +79,7 @@ fn an_unclean_open_truncates_a_torn_active_segment_and_appends_continue() {
         fill(&log, 25, 1000, 100)
     };
     let active = *segment_bases(&crate::fs::os(), dir.path()).unwrap().last().unwrap();
-    let path = crate::layout::offset_file(dir.path(), active, LOG_SUFFIX);
+    let path = crate::layout::offset_file(dir.path(), active, crate::layout::LOG_SUFFIX);
     let len = std::fs::metadata(&path).unwrap().len();
     let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
     file.set_len(len - 7).unwrap(); // tear the last batch

@@ -78,7 +78,7 @@ fn reopening_cleanly_or_with_recovery_gives_the_same_segment() {
     let (size, next) = (seg.size(), seg.next_offset());
     drop(seg);
     for recover in [false, true] {
-        let (seg, truncated) = Segment::open(&crate::fs::os(), dir.path(), 0, 150, recover).unwrap();
+        let (seg, truncated) = Segment::open(&crate::fs::os(), dir.path(), 0, 150, recover, SegmentFiles::ALL).unwrap();
         assert_eq!((seg.size(), seg.next_offset(), truncated), (size, next, 0));
         assert_eq!(seg.find_batch(33).unwrap().unwrap().header.base_offset, 32);
         assert_eq!(seg.max_timestamp(), Some((529, 58)));
@@ -96,7 +96,7 @@ fn recovery_truncates_at_the_first_torn_or_corrupt_batch() {
     let boundaries: Vec<usize> = batches.iter().scan(0, |end, b| { *end += b.len(); Some(*end) }).collect();
     for cut in 0..=full.len() {
         std::fs::write(&path, &full[..cut]).unwrap();
-        let (seg, _) = Segment::open(&crate::fs::os(), dir.path(), 0, 100, true).unwrap();
+        let (seg, _) = Segment::open(&crate::fs::os(), dir.path(), 0, 100, true, SegmentFiles::ALL).unwrap();
         let whole = boundaries.iter().filter(|&&e| e <= cut).count();
         assert_eq!(seg.next_offset(), whole as i64, "cut at {cut}");
         assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, boundaries.get(whole.wrapping_sub(1)).copied().unwrap_or(0));
@@ -105,7 +105,7 @@ fn recovery_truncates_at_the_first_torn_or_corrupt_batch() {
         let mut damaged = full.clone();
         damaged[flip] ^= 0x10;
         std::fs::write(&path, &damaged).unwrap();
-        let (seg, _) = Segment::open(&crate::fs::os(), dir.path(), 0, 100, true).unwrap();
+        let (seg, _) = Segment::open(&crate::fs::os(), dir.path(), 0, 100, true, SegmentFiles::ALL).unwrap();
         let broken = boundaries.iter().position(|&e| flip < e).unwrap();
         // Base offset and leader epoch sit outside the CRC by design (Kafka's
         // format rewrites them in place), so flips there cannot be detected.
@@ -137,7 +137,7 @@ fn missing_or_damaged_indexes_are_rebuilt_on_open() {
     drop(seg);
     std::fs::remove_file(offset_file(dir.path(), 0, INDEX_SUFFIX)).unwrap();
     std::fs::write(offset_file(dir.path(), 0, TIME_INDEX_SUFFIX), [7u8; 5]).unwrap();
-    let (seg, _) = Segment::open(&crate::fs::os(), dir.path(), 0, 50, false).unwrap();
+    let (seg, _) = Segment::open(&crate::fs::os(), dir.path(), 0, 50, false, SegmentFiles::ALL).unwrap();
     assert_eq!(seg.next_offset(), 10);
     assert_eq!(seg.find_batch(7).unwrap().unwrap().header.base_offset, 7);
     assert_eq!(seg.find_by_timestamp(7).unwrap().unwrap().header.base_offset, 7);
