@@ -258,7 +258,7 @@ fn recovery_scans_a_segment_of_many_small_batches_and_a_torn_tail() {
     seg.file.write_all_at(&torn[..torn.len() - 1], size).unwrap();
     drop(seg);
     for recover in [true, false] {
-        let (seg, truncated) = Segment::open(&crate::fs::os(), dir.path(), 0, 4096, recover).unwrap();
+        let (seg, truncated) = Segment::open(&crate::fs::os(), dir.path(), 0, 4096, recover, SegmentFiles::ALL).unwrap();
         assert_eq!((seg.size(), seg.next_offset()), (size, 2000), "recover {recover}");
         assert_eq!(truncated, if recover { torn.len() as u64 - 1 } else { 0 });
         assert_eq!(seg.find_batch(1234).unwrap().unwrap().header.base_offset, 1234);
