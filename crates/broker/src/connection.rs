@@ -84,7 +84,9 @@ enum Answer {
 }
 
 /// An owed response and the request bytes its request reserved: held until
-/// the response is written, so the budget counts every request not answered.
+/// the response is written, so the budget counts every request not answered
+/// (the response may still share the request's buffer: topic names are
+/// slices of it).
 struct OwedResponse {
     encoded: Encoded,
     _reserved: Option<OwnedSemaphorePermit>,
