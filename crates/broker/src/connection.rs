@@ -328,7 +328,7 @@ impl Connection {
                     client_host: &self.client_host,
                     principal: self.session.principal(),
                 };
-                let handled = tracing::Instrument::instrument(api::handle(&ctx, request.body), answered.span.clone()).await;
+                let handled = tracing::Instrument::instrument(api::begin(&ctx, request.body), answered.span.clone()).await;
                 match handled {
                     Ok(Handled::Now(Some(body))) => body,
                     Ok(Handled::Now(None)) => {

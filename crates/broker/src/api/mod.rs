@@ -104,6 +104,7 @@ impl RequestContext<'_> {
 pub struct NoHandler(String);
 
 /// What answering a request gives.
+#[allow(clippy::large_enum_variant, reason = "returned once per request, never stored")]
 pub enum Handled {
     /// The response, or `None` when none is sent (acks=0 Produce).
     Now(Option<ResponseKind>),
@@ -112,8 +113,19 @@ pub enum Handled {
     Durable(produce::Flushing),
 }
 
-/// Answers one request.
-pub async fn handle(ctx: &RequestContext<'_>, body: RequestKind) -> Result<Handled, NoHandler> {
+/// Answers one request, waiting for durability too. `None` means no response
+/// is sent (acks=0 Produce).
+#[cfg(test)]
+pub async fn handle(ctx: &RequestContext<'_>, body: RequestKind) -> Result<Option<ResponseKind>, NoHandler> {
+    Ok(match begin(ctx, body).await? {
+        Handled::Now(response) => response,
+        Handled::Durable(flushing) => Some(ResponseKind::Produce(flushing.durable(ctx.broker).await)),
+    })
+}
+
+/// Answers one request; a Produce request waiting for fsyncs returns once
+/// its data is appended.
+pub async fn begin(ctx: &RequestContext<'_>, body: RequestKind) -> Result<Handled, NoHandler> {
     let response = match body {
         RequestKind::ApiVersions(req) => ResponseKind::ApiVersions(api_versions::handle(ctx, req)),
         RequestKind::Metadata(req) => ResponseKind::Metadata(metadata::handle(ctx, req)),

@@ -33,6 +33,9 @@ use crate::auth::acl::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::metadata::{NewTopic, TopicImage};
 
+/// An fsync started by [`flush`].
+type FlushHandle = tokio::task::JoinHandle<Result<(), String>>;
+
 /// A Produce request whose partitions are all appended (or refused).
 pub enum Appended {
     /// Its response (`None` for acks=0).
@@ -46,7 +49,7 @@ pub enum Appended {
 pub struct Flushing {
     topics: Vec<TopicProduceResponse>,
     /// (topic, partition) index in `topics`, and the fsync it waits for.
-    flushes: Vec<(usize, usize, tokio::task::JoinHandle<Result<(), String>>)>,
+    flushes: Vec<(usize, usize, FlushHandle)>,
 }
 
 impl Flushing {

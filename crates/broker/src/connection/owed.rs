@@ -58,6 +58,7 @@ impl<T: Send + 'static> Owed<T> {
     }
 
     /// Owes a response that is ready but must follow the ones owed before.
+    #[cfg(test)]
     pub fn push_ready(&mut self, response: T) -> Result<(), Response<T>> {
         self.push(std::future::ready(response))
     }
