@@ -9,7 +9,7 @@ import time
 
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import AdminClient, NewTopic
 
 TIMEOUT_S = 15
 
@@ -59,6 +59,32 @@ def test_idempotent_producer(bootstrap, topic_name):
     offsets = produce(bootstrap, topic_name, values, **{"enable.idempotence": True, "compression.type": "lz4"})
     assert offsets == list(range(100))
     assert [r.value() for r in consume(bootstrap, topic_name, 100)] == values
+
+
+def test_idempotent_producer_on_a_topic_fsyncing_every_write(bootstrap, topic_name):
+    """Five requests in flight on one connection, each acknowledged only once
+    fsynced (`flush.messages=1`): strom appends the next requests while one
+    waits for its fsync, and answers them in order. Every record is
+    acknowledged once, in order, and reads back exactly once."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(topic_name, 1, 1, config={"flush.messages": "1"})])[topic_name].result(TIMEOUT_S)
+    values = [b"durable-%06d-" % i + b"x" * 200 for i in range(20_000)]
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all",
+                         "max.in.flight.requests.per.connection": 5, "batch.size": 16384, "linger.ms": 5})
+    delivered = []
+    for v in values:
+        while True:
+            try:
+                producer.produce(topic_name, value=v, partition=0, on_delivery=lambda err, msg: delivered.append((err, msg)))
+                break
+            except BufferError:  # the local queue is full: let deliveries drain it
+                producer.poll(0.1)
+    assert producer.flush(60) == 0, "undelivered records"
+    assert all(err is None for err, _ in delivered), [err for err, _ in delivered if err][:3]
+    assert [msg.offset() for _, msg in delivered] == list(range(len(values))), "acknowledged in order, once each"
+    assert [msg.value() for _, msg in delivered] == values
+    records = consume(bootstrap, topic_name, len(values))
+    assert [(r.offset(), r.value()) for r in records] == list(enumerate(values))
 
 
 def test_consume_from_an_offset(bootstrap, topic_name):

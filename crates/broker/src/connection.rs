@@ -2,28 +2,39 @@
 //! write the response. Any frame or decode problem closes the connection with
 //! one log line, as Kafka does; nothing a client sends can do more.
 //!
+//! Responses leave in request order. A Produce response waiting only for an
+//! fsync is owed ([`owed`]) while the Produce requests after it are handled,
+//! so one fsync covers several of them; every other request waits until no
+//! response is owed, as in Kafka, which handles one request at a time.
+//!
 //! The stream is plain TCP or TLS (the server did the TLS handshake). On a
 //! SASL listener the [`Session`] decides what may be served before the client
 //! has authenticated; the whole authentication, TLS handshake included, must
 //! finish within `authentication_timeout_ms`.
 
+use std::future::Future;
 use std::io::IoSlice;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::{ApiKey, ResponseKind};
 use strom_protocol::request::{decode_request, Decoded};
 use strom_protocol::{frame, response};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::watch;
+use tokio::sync::{watch, OwnedSemaphorePermit};
 use tokio::time::Instant;
 
-use crate::api::{self, RequestContext};
+use crate::api::{self, Handled, RequestContext};
 use crate::auth::session::{Session, Verdict};
 use crate::broker::Broker;
 use crate::limits::{self, Limits};
 use crate::metrics;
+
+mod owed;
+use owed::{Owed, MAX_OWED};
 
 /// Bytes read per socket read. The buffer only grows as bytes really arrive,
 /// whatever size a frame claims.
@@ -37,6 +48,7 @@ const CLOSE_WRITE_BOUND: Duration = Duration::from_secs(1);
 const RETAINED_BUFFER_BYTES: usize = 256 * 1024;
 /// Most parts handed to one vectored write (Linux's IOV_MAX is 1024).
 const MAX_IOVECS: usize = 64;
+const PRODUCE_API_KEY: i16 = 0;
 
 pub struct Connection {
     pub broker: Arc<Broker>,
@@ -50,54 +62,119 @@ pub struct Connection {
     pub auth_deadline: Instant,
 }
 
-/// After answering: go on, or close.
+/// After writing: go on, or close.
 enum Next {
     Continue,
     Close,
 }
 
+/// A response, encoded as parts to write in order.
+type Encoded = Result<Vec<Bytes>, String>;
+
+/// What answering a request gives.
+enum Answer {
+    /// Write this (after the responses owed before it).
+    Now(Encoded),
+    /// A Produce response, once its data is durable.
+    Later(Pin<Box<dyn Future<Output = Encoded> + Send>>),
+    /// No response (acks=0).
+    Silent,
+    /// Close the connection, after writing this last response if any.
+    Close(Option<Encoded>),
+}
+
+/// An owed response and the request bytes its request reserved: held until
+/// the response is written, so the budget counts every request not answered
+/// (the response may still share the request's buffer: topic names are
+/// slices of it).
+struct OwedResponse {
+    encoded: Encoded,
+    _reserved: Option<OwnedSemaphorePermit>,
+}
+
 impl Connection {
     /// Serves the connection until the client leaves, a request is refused,
-    /// or shutdown is signalled (between requests, never in the middle of one).
+    /// or shutdown is signalled (between requests, never in the middle of
+    /// one; owed responses are written first).
+    ///
+    /// Requests are handled one at a time in order, but a Produce request
+    /// whose response waits only for an fsync does not hold up the Produce
+    /// requests after it (see `owed.rs`); any other request is handled only
+    /// once every earlier response is written, as Kafka does.
     pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(mut self, mut stream: S, mut shutdown: watch::Receiver<bool>) {
         let _counted = metrics::get().connection(&self.listener);
         let mut buf = BytesMut::with_capacity(8 * 1024);
         // Request bytes this connection holds of the global budget (see crate::limits).
         let mut reserved = None;
+        let mut owed = Owed::new(MAX_OWED);
         loop {
             loop {
                 // Per frame: a SaslAuthenticate just answered raises the limit.
-                match frame::split_frame(&mut buf, self.max_frame_bytes()) {
-                    Ok(Some(frame)) => {
-                        let frame_bytes = frame.len();
-                        if let Next::Close = self.answer(frame.freeze(), &mut stream).await {
-                            // A TLS close_notify is a write: bounded like any other.
-                            let _ = tokio::time::timeout(CLOSE_WRITE_BOUND, stream.shutdown()).await;
-                            return;
-                        }
-                        reserved = None;
-                        if buf.is_empty() && frame_bytes > RETAINED_BUFFER_BYTES {
-                            // The rest of `buf` still shares the large request's allocation:
-                            // give it back rather than keep it per connection.
-                            buf = BytesMut::with_capacity(8 * 1024);
-                        }
-                    }
+                let frame = match frame::split_frame(&mut buf, self.max_frame_bytes()) {
+                    Ok(Some(frame)) => frame,
                     Ok(None) => break,
                     Err(error) => {
+                        // Kafka would have answered the earlier requests before reading this one.
+                        let _ = self.pay_all(&mut owed, &mut stream).await;
                         tracing::info!(peer = %self.peer, listener = %self.listener, %error, "closing connection");
                         metrics::get().closed("bad_frame");
                         return;
                     }
+                };
+                let frame_bytes = frame.len();
+                let paid = if self.may_owe(&frame) {
+                    self.make_room(&mut owed, &mut stream).await
+                } else {
+                    self.pay_all(&mut owed, &mut stream).await
+                };
+                if let Next::Close = paid {
+                    return close(&mut stream).await;
+                }
+                let held = reserved.take();
+                let next = match self.answer(frame.freeze()).await {
+                    Answer::Now(encoded) if owed.is_empty() => self.write_response(&mut stream, encoded).await,
+                    Answer::Now(encoded) => self.owe(&mut owed, std::future::ready(encoded), held),
+                    Answer::Later(response) => self.owe(&mut owed, response, held),
+                    Answer::Silent => Next::Continue,
+                    Answer::Close(last) => {
+                        if let (Next::Continue, Some(last)) = (self.pay_all(&mut owed, &mut stream).await, last) {
+                            self.write_response(&mut stream, last).await;
+                        }
+                        Next::Close
+                    }
+                };
+                if let Next::Close = next {
+                    return close(&mut stream).await;
+                }
+                if buf.is_empty() && frame_bytes > RETAINED_BUFFER_BYTES {
+                    // The rest of `buf` still shares the large request's allocation:
+                    // give it back rather than keep it per connection.
+                    buf = BytesMut::with_capacity(8 * 1024);
                 }
             }
             if *shutdown.borrow() {
+                let _ = self.pay_all(&mut owed, &mut stream).await;
                 return;
             }
             if reserved.is_none() {
                 if let Some(size) = limits::frame_size(&buf) {
-                    tokio::select! {
-                        permit = self.limits.reserve(size) => reserved = permit,
-                        _ = shutdown.changed() => return,
+                    // Owed responses are written while waiting: they hold budget too.
+                    while reserved.is_none() {
+                        tokio::select! {
+                            permit = self.limits.reserve(size) => match permit {
+                                Some(permit) => reserved = Some(permit),
+                                None => break,
+                            },
+                            response = owed.next(), if !owed.is_empty() => {
+                                if let Next::Close = self.write_owed(&mut stream, response).await {
+                                    return close(&mut stream).await;
+                                }
+                            }
+                            _ = shutdown.changed() => {
+                                let _ = self.pay_all(&mut owed, &mut stream).await;
+                                return;
+                            }
+                        }
                     }
                     // Room for the whole frame at once (the size is checked when split).
                     buf.reserve(size.min(self.max_frame_bytes()).saturating_sub(buf.len()));
@@ -106,6 +183,13 @@ impl Connection {
             buf.reserve(READ_CHUNK_BYTES);
             let authenticating = self.session.logging_in();
             tokio::select! {
+                // Responses first: the client waits for them.
+                biased;
+                response = owed.next(), if !owed.is_empty() => {
+                    if let Next::Close = self.write_owed(&mut stream, response).await {
+                        return close(&mut stream).await;
+                    }
+                }
                 read = tokio::time::timeout(self.limits.idle, stream.read_buf(&mut buf)) => match read {
                     Err(_) => {
                         tracing::info!(peer = %self.peer, listener = %self.listener, idle_ms = self.limits.idle.as_millis() as u64, pending_bytes = buf.len(), "closing idle connection (connections_max_idle_ms)");
@@ -113,6 +197,7 @@ impl Connection {
                         return;
                     }
                     Ok(Ok(0)) => {
+                        // A client that leaves does not want the responses it is owed.
                         if !buf.is_empty() {
                             tracing::debug!(peer = %self.peer, pending = buf.len(), "client closed mid-request");
                         }
@@ -129,9 +214,60 @@ impl Connection {
                     metrics::get().closed("authentication_timeout");
                     return;
                 }
-                _ = shutdown.changed() => return,
+                _ = shutdown.changed() => {
+                    let _ = self.pay_all(&mut owed, &mut stream).await;
+                    return;
+                }
             }
         }
+    }
+
+    /// Whether `frame` may be handled while responses are owed: a Produce
+    /// request (its response is owed after theirs). A bare SASL token is not
+    /// a request, whatever its first bytes say.
+    fn may_owe(&self, frame: &[u8]) -> bool {
+        !self.session.expects_raw_token() && strom_protocol::header::peek_prefix(frame).is_some_and(|p| p.api_key == PRODUCE_API_KEY)
+    }
+
+    /// Owes `response` after those owed already (there is room: see [`Self::make_room`]).
+    fn owe(
+        &self,
+        owed: &mut Owed<OwedResponse>,
+        response: impl Future<Output = Encoded> + Send + 'static,
+        reserved: Option<OwnedSemaphorePermit>,
+    ) -> Next {
+        let owing = owed.push(async move { OwedResponse { encoded: response.await, _reserved: reserved } });
+        if owing.is_err() {
+            tracing::error!(peer = %self.peer, "closing connection: more responses owed than allowed");
+            metrics::get().closed("internal_error");
+            return Next::Close;
+        }
+        Next::Continue
+    }
+
+    /// Writes owed responses, oldest first, until another may be owed.
+    async fn make_room<S: AsyncWrite + Unpin>(&self, owed: &mut Owed<OwedResponse>, stream: &mut S) -> Next {
+        while owed.is_full() {
+            if let Next::Close = self.write_owed(stream, owed.next().await).await {
+                return Next::Close;
+            }
+        }
+        Next::Continue
+    }
+
+    /// Writes every owed response, in order, as each becomes ready.
+    async fn pay_all<S: AsyncWrite + Unpin>(&self, owed: &mut Owed<OwedResponse>, stream: &mut S) -> Next {
+        while !owed.is_empty() {
+            if let Next::Close = self.write_owed(stream, owed.next().await).await {
+                return Next::Close;
+            }
+        }
+        Next::Continue
+    }
+
+    async fn write_owed<S: AsyncWrite + Unpin>(&self, stream: &mut S, response: OwedResponse) -> Next {
+        // The reservation is given back once the response is written.
+        self.write_response(stream, response.encoded).await
     }
 
     /// The largest frame accepted now: before SASL authentication, Kafka's
@@ -145,102 +281,103 @@ impl Connection {
     }
 
     /// Answers one request frame.
-    async fn answer<S: AsyncWrite + Unpin>(&mut self, frame: Bytes, stream: &mut S) -> Next {
+    async fn answer(&mut self, frame: Bytes) -> Answer {
         metrics::get().bytes_in.inc_by(frame.len() as u64 + 4);
         if self.session.expects_raw_token() {
-            return self.answer_raw_token(&frame, stream).await;
+            return self.answer_raw_token(&frame).await;
         }
         let api_key = strom_protocol::header::peek_prefix(&frame).map(|p| p.api_key);
         let max_request = self.limits.max_request_bytes(api_key);
         if frame.len() > max_request {
             tracing::info!(peer = %self.peer, listener = %self.listener, bytes = frame.len(), max = max_request, ?api_key, "closing connection: request too large for its API");
             metrics::get().closed("request_too_large");
-            return Next::Close;
+            return Answer::Close(None);
         }
-        let encoded = match decode_request(frame) {
+        let request = match decode_request(frame) {
             Err(error) => {
                 tracing::info!(peer = %self.peer, listener = %self.listener, %error, "closing connection");
                 metrics::get().closed("bad_request");
-                return Next::Close;
+                return Answer::Close(None);
             }
             Ok(Decoded::UnsupportedApiVersions { correlation_id, version }) => {
                 tracing::debug!(peer = %self.peer, version, "ApiVersions of an unknown version");
-                response::encode_unsupported_api_versions(correlation_id).map(|whole| vec![whole])
+                return Answer::Now(response::encode_unsupported_api_versions(correlation_id).map(|whole| vec![whole]).map_err(|e| e.to_string()));
             }
-            Ok(Decoded::Request(request)) => {
-                if request.trailing_bytes > 0 {
-                    tracing::debug!(peer = %self.peer, api = ?request.api_key, version = request.api_version, bytes = request.trailing_bytes, "ignored bytes after a request body, as Kafka does");
-                }
-                let correlation_id = request.correlation_id();
-                let (api_key, version) = (request.api_key, request.api_version);
-                let client_id = request.client_id().to_string();
-                let span = tracing::debug_span!("request", api = ?api_key, version, correlation_id, client_id = %client_id);
-                let started = std::time::Instant::now();
-                let api_name = format!("{api_key:?}");
-                let body = match self.session.check(&self.broker, self.peer.ip(), api_key, version, &request.body) {
-                    Verdict::Serve => {
-                        let ctx = RequestContext {
-                            broker: &self.broker,
-                            listener: &self.listener,
-                            api_version: version,
-                            client_id: &client_id,
-                            client_host: &self.client_host,
-                            principal: self.session.principal(),
-                        };
-                        let handled = tracing::Instrument::instrument(api::handle(&ctx, request.body), span.clone()).await;
-                        match handled {
-                            Ok(Some(body)) => body,
-                            Ok(None) => {
-                                metrics::get().request(&api_name, started.elapsed(), &[]);
-                                return Next::Continue;
-                            }
-                            Err(error) => {
-                                tracing::error!(peer = %self.peer, %error, "closing connection");
-                                metrics::get().closed("internal_error");
-                                return Next::Close;
-                            }
-                        }
-                    }
-                    Verdict::Respond(body) => body,
-                    Verdict::Fail { response, failure } => {
-                        self.log_failure(&failure.reason);
-                        if let Some(body) = &response {
-                            metrics::get().request(&api_name, started.elapsed(), &metrics::error_codes(body));
-                        }
-                        self.failure_delay().await;
-                        if let Some(body) = response {
-                            self.write_response(stream, response::encode_response_parts(api_key, version, correlation_id, &body)).await;
-                        }
-                        return Next::Close;
-                    }
-                    Verdict::Close(reason) => {
-                        tracing::info!(peer = %self.peer, listener = %self.listener, "closing connection: {reason}");
-                        metrics::get().closed("refused_by_session");
-                        return Next::Close;
-                    }
+            Ok(Decoded::Request(request)) => request,
+        };
+        if request.trailing_bytes > 0 {
+            tracing::debug!(peer = %self.peer, api = ?request.api_key, version = request.api_version, bytes = request.trailing_bytes, "ignored bytes after a request body, as Kafka does");
+        }
+        let client_id = request.client_id().to_string();
+        let answered = Answered {
+            api_key: request.api_key,
+            version: request.api_version,
+            correlation_id: request.correlation_id(),
+            api_name: format!("{:?}", request.api_key),
+            span: tracing::debug_span!("request", api = ?request.api_key, version = request.api_version, correlation_id = request.correlation_id(), client_id = %client_id),
+            started: std::time::Instant::now(),
+        };
+        let (api_key, version) = (answered.api_key, answered.version);
+        let body = match self.session.check(&self.broker, self.peer.ip(), api_key, version, &request.body) {
+            Verdict::Serve => {
+                let ctx = RequestContext {
+                    broker: &self.broker,
+                    listener: &self.listener,
+                    api_version: version,
+                    client_id: &client_id,
+                    client_host: &self.client_host,
+                    principal: self.session.principal(),
                 };
-                metrics::get().request(&api_name, started.elapsed(), &metrics::error_codes(&body));
-                span.in_scope(|| tracing::debug!(ms = started.elapsed().as_secs_f64() * 1000.0, "answered"));
-                response::encode_response_parts(api_key, version, correlation_id, &body)
+                let handled = tracing::Instrument::instrument(api::begin(&ctx, request.body), answered.span.clone()).await;
+                match handled {
+                    Ok(Handled::Now(Some(body))) => body,
+                    Ok(Handled::Now(None)) => {
+                        metrics::get().request(&answered.api_name, answered.started.elapsed(), &[]);
+                        return Answer::Silent;
+                    }
+                    Ok(Handled::Durable(flushing)) => {
+                        let broker = Arc::clone(&self.broker);
+                        let span = answered.span.clone();
+                        let durable = async move { answered.encode(&ResponseKind::Produce(flushing.durable(&broker).await)) };
+                        return Answer::Later(Box::pin(tracing::Instrument::instrument(durable, span)));
+                    }
+                    Err(error) => {
+                        tracing::error!(peer = %self.peer, %error, "closing connection");
+                        metrics::get().closed("internal_error");
+                        return Answer::Close(None);
+                    }
+                }
+            }
+            Verdict::Respond(body) => body,
+            Verdict::Fail { response, failure } => {
+                self.log_failure(&failure.reason);
+                let last = response.map(|body| answered.encode(&body));
+                self.failure_delay().await;
+                return Answer::Close(last);
+            }
+            Verdict::Close(reason) => {
+                tracing::info!(peer = %self.peer, listener = %self.listener, "closing connection: {reason}");
+                metrics::get().closed("refused_by_session");
+                return Answer::Close(None);
             }
         };
-        self.write_response(stream, encoded).await
+        Answer::Now(answered.encode(&body))
     }
 
     /// A bare SASL token after SaslHandshake v0; its answer goes back bare.
-    async fn answer_raw_token<S: AsyncWrite + Unpin>(&mut self, token: &[u8], stream: &mut S) -> Next {
+    async fn answer_raw_token(&mut self, token: &[u8]) -> Answer {
         match self.session.raw_token(&self.broker, self.peer.ip(), token) {
             Ok(answer) => {
                 let mut out = BytesMut::with_capacity(4 + answer.len());
                 out.put_u32(u32::try_from(answer.len()).unwrap_or(u32::MAX));
                 out.put_slice(&answer);
-                self.write_response(stream, Ok::<_, std::convert::Infallible>(vec![out.freeze()])).await
+                Answer::Now(Ok(vec![out.freeze()]))
             }
             Err(failure) => {
                 // Kafka has no way to tell a v0 client why; it closes.
                 self.log_failure(&failure.reason);
                 self.failure_delay().await;
-                Next::Close
+                Answer::Close(None)
             }
         }
     }
@@ -290,6 +427,32 @@ impl Connection {
             }
         }
     }
+}
+
+/// What a request's response needs once its body is known.
+struct Answered {
+    api_key: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    api_name: String,
+    span: tracing::Span,
+    started: std::time::Instant,
+}
+
+impl Answered {
+    /// Counts the request in the metrics (its latency up to now, durability
+    /// waits included) and encodes its response.
+    fn encode(&self, body: &ResponseKind) -> Encoded {
+        metrics::get().request(&self.api_name, self.started.elapsed(), &metrics::error_codes(body));
+        self.span.in_scope(|| tracing::debug!(ms = self.started.elapsed().as_secs_f64() * 1000.0, "answered"));
+        response::encode_response_parts(self.api_key, self.version, self.correlation_id, body).map_err(|e| e.to_string())
+    }
+}
+
+/// Closes the stream after a refused request or a failed write; a TLS
+/// close_notify is a write: bounded like any other.
+async fn close<S: AsyncWrite + Unpin>(stream: &mut S) {
+    let _ = tokio::time::timeout(CLOSE_WRITE_BOUND, stream.shutdown()).await;
 }
 
 /// Writes a response's parts in order with vectored writes: a Fetch

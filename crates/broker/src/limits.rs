@@ -8,8 +8,11 @@
 //!   connection reserves its frame's size before reading the frame's body and
 //!   waits when the budget is spent, so a flood of large produces is slowed
 //!   (backpressure) instead of buffered without bound. Per connection, one
-//!   request is read and answered at a time (Kafka mutes a channel the same
-//!   way), so a connection holds at most one frame plus one read chunk;
+//!   request is read and handled at a time (Kafka mutes a channel the same
+//!   way), so a connection holds at most one frame plus one read chunk,
+//!   except that Produce requests whose responses wait for an fsync keep
+//!   their reservations until those responses are written while the
+//!   connection goes on (at most `MAX_OWED` of them, `connection/owed.rs`);
 //! - idleness (`connections_max_idle_ms`, Kafka's `connections.max.idle.ms`):
 //!   a connection with no complete read or write for that long is closed, so
 //!   clients that went away, send one byte a minute, or never read their

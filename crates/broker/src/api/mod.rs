@@ -103,8 +103,29 @@ impl RequestContext<'_> {
 #[error("no handler for {0}")]
 pub struct NoHandler(String);
 
-/// Answers one request. `None` means no response is sent (acks=0 Produce).
+/// What answering a request gives.
+#[allow(clippy::large_enum_variant, reason = "returned once per request, never stored")]
+pub enum Handled {
+    /// The response, or `None` when none is sent (acks=0 Produce).
+    Now(Option<ResponseKind>),
+    /// A Produce response, once the fsyncs it waits for are done: the
+    /// connection may handle the Produce requests that follow meanwhile.
+    Durable(produce::Flushing),
+}
+
+/// Answers one request, waiting for durability too. `None` means no response
+/// is sent (acks=0 Produce).
+#[cfg(test)]
 pub async fn handle(ctx: &RequestContext<'_>, body: RequestKind) -> Result<Option<ResponseKind>, NoHandler> {
+    Ok(match begin(ctx, body).await? {
+        Handled::Now(response) => response,
+        Handled::Durable(flushing) => Some(ResponseKind::Produce(flushing.durable(ctx.broker).await)),
+    })
+}
+
+/// Answers one request; a Produce request waiting for fsyncs returns once
+/// its data is appended.
+pub async fn begin(ctx: &RequestContext<'_>, body: RequestKind) -> Result<Handled, NoHandler> {
     let response = match body {
         RequestKind::ApiVersions(req) => ResponseKind::ApiVersions(api_versions::handle(ctx, req)),
         RequestKind::Metadata(req) => ResponseKind::Metadata(metadata::handle(ctx, req)),
@@ -116,9 +137,9 @@ pub async fn handle(ctx: &RequestContext<'_>, body: RequestKind) -> Result<Optio
         RequestKind::CreatePartitions(req) => ResponseKind::CreatePartitions(blocking(|| create_partitions::handle(ctx, req))),
         RequestKind::DescribeConfigs(req) => ResponseKind::DescribeConfigs(describe_configs::handle(ctx, req)),
         RequestKind::DescribeCluster(req) => ResponseKind::DescribeCluster(describe_cluster::handle(ctx, req)),
-        RequestKind::Produce(req) => match produce::handle(ctx, req).await {
-            Some(response) => ResponseKind::Produce(response),
-            None => return Ok(None),
+        RequestKind::Produce(req) => match produce::append(ctx, req) {
+            produce::Appended::Done(response) => return Ok(Handled::Now(response.map(ResponseKind::Produce))),
+            produce::Appended::Flushing(flushing) => return Ok(Handled::Durable(flushing)),
         },
         RequestKind::Fetch(req) => ResponseKind::Fetch(fetch::handle(ctx, req).await),
         RequestKind::ListOffsets(req) => ResponseKind::ListOffsets(list_offsets::handle(ctx, req)),
@@ -164,7 +185,7 @@ pub async fn handle(ctx: &RequestContext<'_>, body: RequestKind) -> Result<Optio
         }
         other => return Err(NoHandler(format!("{other:?}").chars().take(60).collect())),
     };
-    Ok(Some(response))
+    Ok(Handled::Now(Some(response)))
 }
 
 /// Runs blocking work on this worker after handing its other tasks to the

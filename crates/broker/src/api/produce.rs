@@ -30,9 +30,53 @@ use strom_storage::validator;
 
 use super::{str_bytes, RequestContext};
 use crate::auth::acl::{AclOperation, ResourceType};
+use crate::broker::Broker;
 use crate::metadata::{NewTopic, TopicImage};
 
-pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<ProduceResponse> {
+/// An fsync started by [`flush`].
+type FlushHandle = tokio::task::JoinHandle<Result<(), String>>;
+
+/// A Produce request whose partitions are all appended (or refused).
+pub enum Appended {
+    /// Its response (`None` for acks=0).
+    Done(Option<ProduceResponse>),
+    /// Its response once the fsyncs its acks wait for are done.
+    Flushing(Flushing),
+}
+
+/// A Produce response waiting for fsyncs of some of its partitions (already
+/// started, off the async threads).
+pub struct Flushing {
+    topics: Vec<TopicProduceResponse>,
+    /// (topic, partition) index in `topics`, the partition, and the fsync it waits for.
+    flushes: Vec<(usize, usize, (String, i32), FlushHandle)>,
+}
+
+impl Flushing {
+    /// The response, once every fsync it waits for is done; a failed one
+    /// answers KAFKA_STORAGE_ERROR for its partition only.
+    pub async fn durable(self, broker: &Broker) -> ProduceResponse {
+        let Flushing { mut topics, flushes } = self;
+        for (t, p, (name, index), handle) in flushes {
+            if let Err(error) = flushed(handle).await {
+                // The log is offline now: its waiting fetches answer the storage error.
+                broker.partitions.waiters().wake(&name, index);
+                let Some(topic) = topics.get_mut(t) else { continue };
+                let Some(response) = topic.partition_responses.get_mut(p) else { continue };
+                tracing::error!(topic = %topic.name.0, partition = response.index, %error, "flush failed");
+                *response = failed(response.index, ResponseError::KafkaStorageError, Some(error));
+            }
+        }
+        log_refused(&topics);
+        ProduceResponse::default().with_responses(topics)
+    }
+}
+
+/// Appends every partition of the request in order (idempotent sequences and
+/// transactions are checked here) and starts the fsyncs the flush policy asks
+/// for without waiting for them: a connection may append the requests that
+/// follow while they run (see `connection/owed.rs`).
+pub fn append(ctx: &RequestContext<'_>, req: ProduceRequest) -> Appended {
     let acks = req.acks;
     // Kafka's handleProduceRequest: transactional records need a transactional
     // id the principal may WRITE, or the whole request fails.
@@ -40,7 +84,7 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<Pro
         let authorized = req.transactional_id.as_ref().is_some_and(|id| ctx.authorized(AclOperation::Write, ResourceType::TransactionalId, id));
         if !authorized {
             let error = ResponseError::TransactionalIdAuthorizationFailed;
-            return (acks != 0).then(|| refuse_all(&req, error, "Transactional Id authorization failed."));
+            return Appended::Done((acks != 0).then(|| refuse_all(&req, error, "Transactional Id authorization failed.")));
         }
     }
     let transactional_id = req.transactional_id.as_ref().map(|id| id.to_string());
@@ -84,22 +128,21 @@ pub async fn handle(ctx: &RequestContext<'_>, req: ProduceRequest) -> Option<Pro
             TopicProduceResponse::default().with_name(topic.name).with_topic_id(topic.topic_id).with_partition_responses(partitions),
         );
     }
-    for (t, p, (name, index), handle) in flushes {
-        if let Err(error) = flushed(handle).await {
-            // The log is offline now: its waiting fetches answer the storage error.
-            ctx.broker.partitions.waiters().wake(&name, index);
-            let Some(topic) = topics.get_mut(t) else { continue };
-            let Some(response) = topic.partition_responses.get_mut(p) else { continue };
-            tracing::error!(topic = %topic.name.0, partition = response.index, %error, "flush failed");
-            *response = failed(response.index, ResponseError::KafkaStorageError, Some(error));
-        }
+    if !flushes.is_empty() {
+        // Only acks != 0 waits for fsyncs (see produce_partition).
+        return Appended::Flushing(Flushing { topics, flushes });
     }
-    for topic in &topics {
+    log_refused(&topics);
+    Appended::Done((acks != 0).then(|| ProduceResponse::default().with_responses(topics)))
+}
+
+/// Logs the refused partitions (at debug).
+fn log_refused(topics: &[TopicProduceResponse]) {
+    for topic in topics {
         for response in topic.partition_responses.iter().filter(|r| r.error_code != 0) {
             tracing::debug!(topic = %topic.name.0, partition = response.index, error = response.error_code, message = ?response.error_message, "produce refused");
         }
     }
-    (acks != 0).then(|| ProduceResponse::default().with_responses(topics))
 }
 
 /// Kafka's `RequestUtils.hasTransactionalRecords`: the first batch of any partition
