@@ -14,6 +14,7 @@ mod group;
 mod limits;
 mod metadata;
 mod metrics;
+mod open_files;
 mod partitions;
 mod record_codec;
 mod server;
@@ -89,6 +90,11 @@ fn main() -> ExitCode {
     });
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
+    match open_files::raise_to_hard_limit() {
+        Ok((before, after)) if before != after => tracing::debug!(?before, ?after, "raised the open-files limit to its hard limit"),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "cannot raise the open-files limit; many partitions may need `ulimit -n`"),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
