@@ -59,12 +59,17 @@ pub fn init_producer_id(conn: &mut KafkaConnection) -> anyhow::Result<(i64, i16)
 
 /// An idempotent batch of `values` from `producer` at `sequence`, as a producer encodes it.
 pub fn batch(producer: (i64, i16), sequence: i32, values: &[Vec<u8>]) -> anyhow::Result<Bytes> {
+    batch_in_txn(producer, sequence, values, false)
+}
+
+/// [`batch`], transactional (attributes bit 4) when `transactional`.
+pub fn batch_in_txn(producer: (i64, i16), sequence: i32, values: &[Vec<u8>], transactional: bool) -> anyhow::Result<Bytes> {
     let timestamp = now_ms();
     let records: Vec<Record> = values
         .iter()
         .enumerate()
         .map(|(i, value)| Record {
-            transactional: false,
+            transactional,
             control: false,
             delete_horizon: false,
             partition_leader_epoch: -1,

@@ -12,23 +12,18 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
-use kafka_protocol::indexmap::IndexMap;
+use bytes::Bytes;
 use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+use strom_tests::records;
 use strom_tests::{KafkaConnection, StromProcess};
 
 const TOPIC: &str = "txn-data-path";
 const TXN: &str = "txn-test";
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
-}
 
 fn s(text: &str) -> StrBytes {
     StrBytes::from_string(text.to_string())
@@ -36,26 +31,8 @@ fn s(text: &str) -> StrBytes {
 
 /// One batch of `count` records from `producer`, from `sequence`.
 fn batch(producer: (i64, i16), sequence: i32, count: i32, transactional: bool) -> Bytes {
-    let records: Vec<Record> = (0..count)
-        .map(|i| Record {
-            transactional,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: -1,
-            producer_id: producer.0,
-            producer_epoch: producer.1,
-            timestamp_type: TimestampType::Creation,
-            offset: i64::from(i),
-            sequence: sequence + i,
-            timestamp: now_ms(),
-            key: None,
-            value: Some(Bytes::from_static(b"value")),
-            headers: IndexMap::new(),
-        })
-        .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(&mut buf, &records, &RecordEncodeOptions { version: 2, compression: Compression::None }).unwrap();
-    buf.freeze()
+    let values = vec![b"value".to_vec(); usize::try_from(count).unwrap()];
+    records::batch_in_txn(producer, sequence, &values, transactional).unwrap()
 }
 
 fn produce(conn: &mut KafkaConnection, transactional_id: Option<&str>, records: Bytes) -> i16 {

@@ -11,7 +11,7 @@ use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProdu
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 
-use super::test_support::{broker, TestBroker};
+use super::test_support::{broker, one_record_batch, Producer, TestBroker};
 use super::tests::ctx;
 use super::*;
 use crate::metadata::NewTopic;
@@ -28,26 +28,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// A v2 batch of one record with value `value`, no producer id.
 fn batch(value: u8) -> Bytes {
-    let record = [0x0e, 0, 0, 0, 0x01, 0x02, value, 0];
-    let now = crate::now_ms();
-    let mut b = Vec::new();
-    b.extend_from_slice(&0i64.to_be_bytes());
-    b.extend_from_slice(&((49 + record.len()) as i32).to_be_bytes());
-    b.extend_from_slice(&(-1i32).to_be_bytes());
-    b.push(2);
-    b.extend_from_slice(&[0; 4]);
-    b.extend_from_slice(&0i16.to_be_bytes());
-    b.extend_from_slice(&0i32.to_be_bytes());
-    b.extend_from_slice(&now.to_be_bytes());
-    b.extend_from_slice(&now.to_be_bytes());
-    b.extend_from_slice(&(-1i64).to_be_bytes());
-    b.extend_from_slice(&(-1i16).to_be_bytes());
-    b.extend_from_slice(&(-1i32).to_be_bytes());
-    b.extend_from_slice(&1i32.to_be_bytes());
-    b.extend_from_slice(&record);
-    let crc = crc32c::crc32c(&b[21..]);
-    b[17..21].copy_from_slice(&crc.to_be_bytes());
-    Bytes::from(b)
+    one_record_batch(crate::now_ms(), Producer::NONE, 0, value)
 }
 
 fn setup(partitions: i32) -> TestBroker {

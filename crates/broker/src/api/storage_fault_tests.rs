@@ -12,7 +12,7 @@ use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 use strom_storage::fs::faulty::{Fault, FaultyFs, Op};
 
-use super::test_support::broker_on;
+use super::test_support::{broker_on, one_record_batch, Producer};
 use super::tests::call;
 use super::*;
 use crate::metadata::NewTopic;
@@ -25,26 +25,7 @@ fn name() -> TopicName {
 
 /// A v2 batch of one record whose value is `value`, from idempotent producer 9.
 fn batch(sequence: i32, value: u8) -> Bytes {
-    let record = [0x0e, 0, 0, 0, 0x01, 0x02, value, 0];
-    let now = crate::now_ms();
-    let mut b = Vec::new();
-    b.extend_from_slice(&0i64.to_be_bytes());
-    b.extend_from_slice(&((49 + record.len()) as i32).to_be_bytes());
-    b.extend_from_slice(&(-1i32).to_be_bytes());
-    b.push(2);
-    b.extend_from_slice(&[0; 4]);
-    b.extend_from_slice(&0i16.to_be_bytes());
-    b.extend_from_slice(&0i32.to_be_bytes());
-    b.extend_from_slice(&now.to_be_bytes());
-    b.extend_from_slice(&now.to_be_bytes());
-    b.extend_from_slice(&9i64.to_be_bytes());
-    b.extend_from_slice(&0i16.to_be_bytes());
-    b.extend_from_slice(&sequence.to_be_bytes());
-    b.extend_from_slice(&1i32.to_be_bytes());
-    b.extend_from_slice(&record);
-    let crc = crc32c::crc32c(&b[21..]);
-    b[17..21].copy_from_slice(&crc.to_be_bytes());
-    Bytes::from(b)
+    one_record_batch(crate::now_ms(), Producer { id: 9, epoch: 0, sequence }, 0, value)
 }
 
 fn setup() -> (FaultyFs, super::test_support::TestBroker) {

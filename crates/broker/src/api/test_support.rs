@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use crate::broker::Broker;
 use crate::config::{Config, Layers, Overrides};
 use crate::metadata::{BrokerRegistration, Endpoint, MetadataStore, TopicDefaults};
@@ -63,4 +65,39 @@ impl TestBroker {
         restarted.broker.txns.load().unwrap();
         restarted
     }
+}
+
+/// The producer fields of a test batch: id, epoch, first sequence (-1, -1, -1: none).
+pub struct Producer {
+    pub id: i64,
+    pub epoch: i16,
+    pub sequence: i32,
+}
+
+impl Producer {
+    pub const NONE: Producer = Producer { id: -1, epoch: -1, sequence: -1 };
+}
+
+/// A v2 record batch of one record whose value is the byte `value`, at
+/// `timestamp`, with `attributes` (0x10: transactional), CRC set.
+pub fn one_record_batch(timestamp: i64, producer: Producer, attributes: i16, value: u8) -> Bytes {
+    let record = [0x0e, 0, 0, 0, 0x01, 0x02, value, 0];
+    let mut b = Vec::new();
+    b.extend_from_slice(&0i64.to_be_bytes());
+    b.extend_from_slice(&((49 + record.len()) as i32).to_be_bytes());
+    b.extend_from_slice(&(-1i32).to_be_bytes());
+    b.push(2);
+    b.extend_from_slice(&[0; 4]);
+    b.extend_from_slice(&attributes.to_be_bytes());
+    b.extend_from_slice(&0i32.to_be_bytes());
+    b.extend_from_slice(&timestamp.to_be_bytes());
+    b.extend_from_slice(&timestamp.to_be_bytes());
+    b.extend_from_slice(&producer.id.to_be_bytes());
+    b.extend_from_slice(&producer.epoch.to_be_bytes());
+    b.extend_from_slice(&producer.sequence.to_be_bytes());
+    b.extend_from_slice(&1i32.to_be_bytes());
+    b.extend_from_slice(&record);
+    let crc = crc32c::crc32c(&b[21..]);
+    b[17..21].copy_from_slice(&crc.to_be_bytes());
+    Bytes::from(b)
 }

@@ -18,7 +18,7 @@ use kafka_protocol::messages::txn_offset_commit_request::{TxnOffsetCommitRequest
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 
-use super::test_support::{broker, TestBroker};
+use super::test_support::{broker, one_record_batch, Producer, TestBroker};
 use super::tests::ctx;
 use super::*;
 
@@ -42,25 +42,8 @@ fn batch(pid: i64, epoch: i16, sequence: i32, transactional: bool) -> Bytes {
 }
 
 fn batch_at(timestamp: i64, pid: i64, epoch: i16, sequence: i32, transactional: bool) -> Bytes {
-    let record = [0x0e, 0, 0, 0, 0x01, 0x02, b'v', 0];
-    let mut b = Vec::new();
-    b.extend_from_slice(&0i64.to_be_bytes());
-    b.extend_from_slice(&((49 + record.len()) as i32).to_be_bytes());
-    b.extend_from_slice(&(-1i32).to_be_bytes());
-    b.push(2);
-    b.extend_from_slice(&[0; 4]);
-    b.extend_from_slice(&(if transactional { 0x10i16 } else { 0 }).to_be_bytes());
-    b.extend_from_slice(&0i32.to_be_bytes());
-    b.extend_from_slice(&timestamp.to_be_bytes());
-    b.extend_from_slice(&timestamp.to_be_bytes());
-    b.extend_from_slice(&pid.to_be_bytes());
-    b.extend_from_slice(&epoch.to_be_bytes());
-    b.extend_from_slice(&sequence.to_be_bytes());
-    b.extend_from_slice(&1i32.to_be_bytes());
-    b.extend_from_slice(&record);
-    let crc = crc32c::crc32c(&b[21..]);
-    b[17..21].copy_from_slice(&crc.to_be_bytes());
-    Bytes::from(b)
+    let attributes = if transactional { 0x10 } else { 0 };
+    one_record_batch(timestamp, Producer { id: pid, epoch, sequence }, attributes, b'v')
 }
 
 /// A broker and the runtime its marker and timer tasks live on.
