@@ -50,10 +50,12 @@ test-compat: build
 	bash compat-tests/run.sh
 
 # The benchmark harness's parsers and target table on canned tool output
-# (under a second, no JVM, no broker): the benchmarks themselves take an hour
+# (under a second, no JVM, no broker), and `go vet` of its franz-go load
+# generator where Go is installed: the benchmarks themselves take an hour
 # and need the 2 cores alone, so they are not part of the suite.
 test-bench-harness:
 	bash bench/run.sh --self-test
+	if command -v go >/dev/null; then cd bench/go && go vet . && echo "bench/go: go vet clean"; fi
 
 fuzz: build
 	$(CARGO) test --release -p strom-tests --test fuzz -- --nocapture

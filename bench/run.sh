@@ -11,8 +11,9 @@
 # BENCH_ONLY=REGEX (only the workloads whose name matches, e.g. '^consume').
 #
 # Installs what it needs by itself: the Kafka broker, kafka-tools and
-# kafka-clients jars from Maven Central (bench/pom.xml, cached), and compiles
-# bench/java/Bench.java against them.
+# kafka-clients jars from Maven Central (bench/pom.xml, cached), compiles
+# bench/java/Bench.java against them, and builds bench/go (franz-go, from the Go
+# module proxy) when Go is installed.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
@@ -41,6 +42,15 @@ if [[ ! -f $CLASSES/Bench.class ]]; then
   javac -d "$CLASSES" -cp "$LIBS/*" "$HERE/java/Bench.java"
 fi
 
+# franz-go (bench/go): the client light enough to leave the broker as the limit.
+FRANZBENCH=""
+if command -v go >/dev/null; then
+  FRANZBENCH="$CACHE_DIR/franzbench-$(cat "$HERE"/go/go.mod "$HERE"/go/go.sum "$HERE"/go/*.go | sha256sum | cut -c1-12)"
+  [[ -x $FRANZBENCH ]] || (cd "$HERE/go" && go build -o "$FRANZBENCH" .)
+else
+  echo "bench: go is missing, so the franz-go workloads are skipped (apt-get install golang)" >&2
+fi
+
 STROM_BIN=${STROM_BIN:-$ROOT/target/release/strom}
 if [[ ! -x $STROM_BIN ]]; then
   (cd "$ROOT" && cargo build --release -p strom)
@@ -48,6 +58,7 @@ fi
 
 out=${BENCH_OUT:-$HERE/.results/$mode-$(date +%Y%m%d-%H%M%S)}
 args=(--mode "$mode" --strom "$STROM_BIN" --libs "$LIBS" --classes "$CLASSES" --out "$out")
+[[ -n $FRANZBENCH ]] && args+=(--franzbench "$FRANZBENCH")
 [[ -n ${BENCH_REPS:-} ]] && args+=(--reps "$BENCH_REPS")
 [[ -n ${BENCH_DATA_ROOT:-} ]] && args+=(--data-root "$BENCH_DATA_ROOT")
 [[ -n ${BENCH_NO_PIN:-} ]] && args+=(--no-pin)

@@ -5,6 +5,8 @@
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
+use strom_storage::buffer_pool::BufferPool;
+
 use crate::auth::limiter::FailedLogins;
 use crate::auth::tls::TlsSource;
 use crate::auth::Authorizer;
@@ -33,6 +35,8 @@ pub struct Broker {
     pub failed_logins: FailedLogins,
     /// Certificates of SSL and SASL_SSL listeners, if any.
     pub tls: Option<Arc<TlsSource>>,
+    /// Buffers Fetch reads records into, back once the response is written.
+    pub read_buffers: BufferPool,
     producer_ids: Arc<ProducerIds>,
 }
 
@@ -87,7 +91,7 @@ impl Broker {
         ));
         let authorizer = Authorizer::new(&config.security);
         let failed_logins = FailedLogins::new(config.security.max_failed_authentications_per_minute);
-        Self { config, metadata, partitions, groups, txns, authorizer, failed_logins, tls: None, producer_ids }
+        Self { config, metadata, partitions, groups, txns, authorizer, failed_logins, tls: None, read_buffers: BufferPool::new(), producer_ids }
     }
 
     /// Serves TLS listeners with these certificates.

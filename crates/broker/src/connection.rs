@@ -410,14 +410,18 @@ impl Connection {
             write_parts(stream, &parts).await?;
             stream.flush().await
         };
-        let Ok(written) = tokio::time::timeout(self.limits.idle, write).await else {
+        let written = tokio::time::timeout(self.limits.idle, write).await;
+        let bytes_out = parts.iter().map(|p| p.len() as u64).sum();
+        // Fetch's read buffers, for the next fetch (see strom_storage::buffer_pool).
+        self.broker.read_buffers.recycle(parts);
+        let Ok(written) = written else {
             tracing::info!(peer = %self.peer, listener = %self.listener, idle_ms = self.limits.idle.as_millis() as u64, "closing connection: the client has not read its responses (connections_max_idle_ms)");
             metrics::get().closed("not_reading");
             return Next::Close;
         };
         match written {
             Ok(()) => {
-                metrics::get().bytes_out.inc_by(parts.iter().map(|p| p.len() as u64).sum());
+                metrics::get().bytes_out.inc_by(bytes_out);
                 tracing::trace!(peer = %self.peer, "response written");
                 Next::Continue
             }

@@ -41,12 +41,20 @@ pub trait FileHandle: Send + Sync + Debug {
     /// Fills `buf` from `offset`; `UnexpectedEof` when the file ends first.
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
     /// Reads exactly `len` bytes from `offset` into a new buffer;
-    /// `UnexpectedEof` when the file ends first. The real disk reads straight
-    /// into the allocation, never zeroing it first (a fetch reads a MiB at a time).
+    /// `UnexpectedEof` when the file ends first.
     fn read_vec_at(&self, len: usize, offset: u64) -> io::Result<Vec<u8>> {
-        let mut buf = vec![0u8; len];
-        self.read_exact_at(&mut buf, offset)?;
+        let mut buf = Vec::new();
+        self.read_into_vec_at(&mut buf, len, offset)?;
         Ok(buf)
+    }
+    /// Replaces `buf`'s content with exactly `len` bytes from `offset`,
+    /// keeping its allocation when large enough; `UnexpectedEof` when the file
+    /// ends first. The real disk reads straight into the allocation, never
+    /// zeroing it first (a fetch reads a MiB at a time).
+    fn read_into_vec_at(&self, buf: &mut Vec<u8>, len: usize, offset: u64) -> io::Result<()> {
+        buf.clear();
+        buf.resize(len, 0);
+        self.read_exact_at(buf, offset)
     }
     /// Writes all of `buf` at `offset`. On error any prefix may have been written.
     fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()>;
@@ -100,13 +108,18 @@ impl FileHandle for OsFile {
         self.0.read_exact_at(buf, offset)
     }
 
-    /// pread(2) into the vector's spare capacity (rustix's safe
-    /// `spare_capacity` sets the length to what was read), retrying short reads.
-    fn read_vec_at(&self, len: usize, offset: u64) -> io::Result<Vec<u8>> {
-        let mut buf = Vec::with_capacity(len);
+    /// The bytes `buf` already holds (a pooled buffer's, see
+    /// `crate::buffer_pool`) are read over in place; the rest with pread(2)
+    /// into spare capacity (rustix's safe `spare_capacity` sets the length to
+    /// what was read), never zeroed first. Short reads are retried.
+    fn read_into_vec_at(&self, buf: &mut Vec<u8>, len: usize, offset: u64) -> io::Result<()> {
+        let held = buf.len().min(len);
+        buf.truncate(held);
+        self.0.read_exact_at(buf, offset)?;
+        buf.reserve_exact(len - held);
         while buf.len() < len {
             let at = offset + buf.len() as u64;
-            match rustix::io::pread(&self.0, rustix::buffer::spare_capacity(&mut buf), at) {
+            match rustix::io::pread(&self.0, rustix::buffer::spare_capacity(&mut *buf), at) {
                 Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
                 Ok(_) => {}
                 Err(e) if e == rustix::io::Errno::INTR => continue,
@@ -116,7 +129,7 @@ impl FileHandle for OsFile {
         // The allocation may be larger than asked: bytes past `len` belong to
         // no one (they may be a batch still being appended).
         buf.truncate(len);
-        Ok(buf)
+        Ok(())
     }
 
     fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
@@ -307,6 +320,24 @@ mod tests {
         }
         assert_eq!(file.read_vec_at(2, 299_999).unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
         assert_eq!(file.read_vec_at(10, 400_000).unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
+    }
+
+    #[test]
+    fn read_into_vec_at_reuses_a_buffer_of_any_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = os().open(&dir.path().join("f"), OpenMode::CreateNew).unwrap();
+        let content: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        file.write_all_at(&content, 0).unwrap();
+        let mut buf = Vec::new();
+        // Longer, shorter, and longer again than what the buffer holds.
+        for (len, at) in [(100_000, 5), (10, 200_000), (0, 0), (250_000, 50_000), (250_000, 1), (7, 299_993)] {
+            file.read_into_vec_at(&mut buf, len, at as u64).unwrap();
+            assert_eq!(buf, &content[at..at + len], "{len} at {at}");
+        }
+        let kept = buf.as_ptr();
+        file.read_into_vec_at(&mut buf, 200_000, 0).unwrap();
+        assert_eq!(buf.as_ptr(), kept, "a buffer large enough is not reallocated");
+        assert_eq!(file.read_into_vec_at(&mut buf, 2, 299_999).unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
     }
 
     #[test]

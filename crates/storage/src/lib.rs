@@ -20,6 +20,7 @@
 //! - [`fs`]: the file-system trait every file access goes through, with a fault-injecting one for tests.
 
 pub mod batch;
+pub mod buffer_pool;
 pub mod cleaner;
 pub mod config;
 pub mod control;

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::batch::{self, BatchHeader, HEADER_BYTES};
+use crate::buffer_pool::BufferPool;
 use crate::error::{Result, StorageError};
 use crate::fs::{self, Fs, Handle, OpenMode};
 use crate::index::{OffsetIndex, TimeIndex};
@@ -36,6 +37,19 @@ impl FileSlice {
     /// not zeroed first).
     pub fn read(&self) -> std::io::Result<Bytes> {
         self.file.read_vec_at(self.len, self.position).map(Bytes::from)
+    }
+
+    /// [`Self::read`] into a buffer from `pool` (give it back with
+    /// [`BufferPool::recycle`] once the bytes are written).
+    pub fn read_pooled(&self, pool: &BufferPool) -> std::io::Result<Bytes> {
+        let mut buf = pool.take(self.len);
+        match self.file.read_into_vec_at(&mut buf, self.len, self.position) {
+            Ok(()) => Ok(Bytes::from(buf)),
+            Err(error) => {
+                pool.give(buf);
+                Err(error)
+            }
+        }
     }
 }
 

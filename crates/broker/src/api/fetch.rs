@@ -172,7 +172,7 @@ fn read_partition(
             return empty.with_error_code(ResponseError::KafkaStorageError.code());
         }
     };
-    let records = match read.data.as_ref().map(|slice| slice.read()) {
+    let records = match read.data.as_ref().map(|slice| slice.read_pooled(&ctx.broker.read_buffers)) {
         None => Bytes::new(),
         Some(Ok(bytes)) => bytes,
         Some(Err(error)) => {

@@ -179,9 +179,9 @@ impl FileHandle for FaultyFile {
         self.inner.read_exact_at(buf, offset)
     }
 
-    fn read_vec_at(&self, len: usize, offset: u64) -> io::Result<Vec<u8>> {
+    fn read_into_vec_at(&self, buf: &mut Vec<u8>, len: usize, offset: u64) -> io::Result<()> {
         self.faults.fail(Op::Read, &self.path)?;
-        self.inner.read_vec_at(len, offset)
+        self.inner.read_into_vec_at(buf, len, offset)
     }
 
     fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
