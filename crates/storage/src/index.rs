@@ -110,6 +110,11 @@ impl OffsetIndex {
         self.file.release();
     }
 
+    /// The file is open (holds a descriptor).
+    pub fn is_open(&self) -> bool {
+        self.file.file.is_some()
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -195,6 +200,11 @@ impl TimeIndex {
     /// Closes the file until the next write or sync.
     pub fn release(&mut self) {
         self.file.release();
+    }
+
+    /// The file is open (holds a descriptor).
+    pub fn is_open(&self) -> bool {
+        self.file.file.is_some()
     }
 }
 

@@ -76,6 +76,9 @@ struct Inner {
     unflushed_messages: u64,
     /// When the oldest unflushed append happened, for `flush.ms`.
     first_unflushed_ms: Option<i64>,
+    /// When the last append happened, while the active segment's index files
+    /// may be open (see [`PartitionLog::release_idle_index_files`]).
+    last_append_ms: Option<i64>,
     /// Idempotent producers' recent sequences.
     producers: ProducerStateManager,
     /// The log end offset at which the producer state on disk is `producers`:
@@ -148,6 +151,7 @@ impl PartitionLog {
             log_start_offset,
             unflushed_messages: 0,
             first_unflushed_ms: None,
+            last_append_ms: None,
             producers: ProducerStateManager::new(),
             producers_on_disk_at: None,
             dir_dirty: true,
@@ -272,6 +276,31 @@ impl PartitionLog {
         for segment in self.write().segments.values_mut() {
             segment.release_index_files();
         }
+    }
+
+    /// Closes the active segment's index files once nothing was appended for
+    /// `idle_ms` (the next append opens them again): a partition written once
+    /// does not hold two descriptors for good. Kafka keeps every index mapped
+    /// and asks for a `ulimit -n` of 100,000 or more; here a broker with many
+    /// partitions needs about one descriptor per segment plus two per
+    /// partition written lately. Returns whether it closed them.
+    pub fn release_idle_index_files(&self, now_ms: i64, idle_ms: i64) -> bool {
+        let idle = |inner: &Inner| inner.last_append_ms.is_some_and(|t| now_ms.saturating_sub(t) >= idle_ms);
+        if !idle(&self.read_lock()) {
+            return false;
+        }
+        let mut inner = self.write();
+        if !idle(&inner) {
+            return false; // appended to in between
+        }
+        inner.last_append_ms = None;
+        inner.active_mut().release_index_files();
+        true
+    }
+
+    /// Descriptors the active segment's index files hold now (0 to 2).
+    pub fn open_index_files(&self) -> usize {
+        self.read_lock().active().open_index_files()
     }
 
     /// Flushes when `flush.ms` has passed since the oldest unflushed append.
@@ -506,6 +535,7 @@ impl Inner {
         self.active_mut().append_parts(head, body, header)?;
         self.unflushed_messages += u64::try_from(header.records_count).unwrap_or(0);
         self.first_unflushed_ms.get_or_insert(now_ms);
+        self.last_append_ms = Some(now_ms);
         Ok(self.unflushed_messages >= self.config.flush_messages)
     }
 

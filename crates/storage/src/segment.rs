@@ -465,6 +465,11 @@ impl Segment {
         self.time_index.release();
     }
 
+    /// Descriptors the index files hold now (0 to 2).
+    pub fn open_index_files(&self) -> usize {
+        usize::from(self.offset_index.is_open()) + usize::from(self.time_index.is_open())
+    }
+
     pub(crate) fn slice_file(&self) -> Handle {
         Arc::clone(&self.file)
     }

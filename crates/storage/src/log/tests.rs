@@ -44,6 +44,35 @@ fn appends_roll_by_size_and_read_back_across_segments() {
 }
 
 #[test]
+fn idle_logs_close_their_index_files_until_the_next_append() {
+    let dir = tempfile::tempdir().unwrap();
+    let batches = {
+        let log = PartitionLog::open(dir.path(), config(u64::MAX), true).unwrap();
+        assert!(!log.release_idle_index_files(0, 0), "never appended to: nothing open");
+        let mut batches = fill(&log, 10, 1000, 100);
+        assert_eq!(log.open_index_files(), 2);
+        assert!(!log.release_idle_index_files(1009 + 59_999, 60_000), "not idle long enough");
+        assert_eq!(log.open_index_files(), 2);
+        assert!(log.release_idle_index_files(1009 + 60_000, 60_000));
+        assert_eq!(log.open_index_files(), 0);
+        assert!(!log.release_idle_index_files(1009 + 120_000, 60_000), "already closed");
+        assert_eq!(read_all(&log, 0), batches.concat(), "reads need no index file");
+        // An append opens them again and the index goes on where it stopped.
+        batches.extend(fill(&log, 10, 2000, 100));
+        assert_eq!(log.open_index_files(), 2);
+        log.flush().unwrap();
+        batches
+    };
+    for clean in [true, false] {
+        let log = PartitionLog::open(dir.path(), config(u64::MAX), clean).unwrap();
+        assert_eq!(read_all(&log, 0), batches.concat());
+        assert_eq!(read_all(&log, 13), batches[13..].concat());
+        assert_eq!(log.offset_for_timestamp(2005).unwrap(), Some(TimestampOffset { timestamp: 2005, offset: 15 }));
+        assert_eq!(log.offset_for_timestamp(1003).unwrap(), Some(TimestampOffset { timestamp: 1003, offset: 3 }));
+    }
+}
+
+#[test]
 fn segments_roll_by_age() {
     let dir = tempfile::tempdir().unwrap();
     let log = PartitionLog::open(dir.path(), LogConfig { segment_ms: 100, ..config(u64::MAX) }, true).unwrap();
