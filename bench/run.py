@@ -307,9 +307,14 @@ class Ctx:
 
     def tool(self, main_class, tool_args, timeout_s=900, background=False, check=True):
         cp = f"{self.args.classes}:{self.args.libs}/*"
-        argv = pinned(self.client_cpus, ["java"] + TOOL_JVM + ["-cp", cp, main_class] + [str(a) for a in tool_args])
+        argv = ["java"] + TOOL_JVM + ["-cp", cp, main_class] + [str(a) for a in tool_args]
+        return self.run(main_class.rsplit('.', 1)[-1], argv, timeout_s, background, check)
+
+    def run(self, label, argv, timeout_s=900, background=False, check=True):
+        """Runs a load generator on the client cores, its output kept in logs/."""
+        argv = pinned(self.client_cpus, argv)
         self.seq += 1
-        log_path = os.path.join(self.out, "logs", f"{self.seq:04d}-{main_class.rsplit('.', 1)[-1]}.log")
+        log_path = os.path.join(self.out, "logs", f"{self.seq:04d}-{label}.log")
         if background:
             log = open(log_path, "w")
             return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log, text=True), log_path
@@ -317,7 +322,7 @@ class Ctx:
         with open(log_path, "w") as log:
             log.write(" ".join(argv) + "\n" + done.stdout + done.stderr)
         if done.returncode != 0 and check:
-            raise RuntimeError(f"{main_class} {tool_args} exited {done.returncode}; see {log_path}")
+            raise RuntimeError(f"{label} exited {done.returncode}; see {log_path} (its command line is the first line)")
         return done.stdout
 
     def wanted(self, workload):
@@ -328,15 +333,8 @@ class Ctx:
 
     def franz(self, *tool_args, timeout_s=900):
         """bench/go (franz-go): a client light enough that the broker is the limit."""
-        argv = pinned(self.client_cpus, [self.args.franzbench] + [str(a) for a in tool_args])
-        self.seq += 1
-        log_path = os.path.join(self.out, "logs", f"{self.seq:04d}-franzbench-{tool_args[0]}.log")
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s)
-        with open(log_path, "w") as log:
-            log.write(" ".join(argv) + "\n" + done.stdout + done.stderr)
-        if done.returncode != 0:
-            raise RuntimeError(f"franzbench {tool_args} exited {done.returncode}; see {log_path}")
-        return parse_result(done.stdout)
+        argv = [self.args.franzbench] + [str(a) for a in tool_args]
+        return parse_result(self.run(f"franzbench-{tool_args[0]}", argv, timeout_s))
 
     def record(self, rep, broker, workload, result, load, cpu_s=None):
         entry = {"rep": rep, "broker": broker.name, "workload": workload, "load_before": load, **result}
@@ -429,6 +427,15 @@ def run_workloads(ctx, rep, brokers):
     def records_for(size):
         return m["records_1k"] if size == 1024 else m["records_100"]
 
+    def produce_or_feed(name, fn, readers):
+        """A produce workload, measured when wanted; else run unreported
+        when one of `readers` (the workloads reading its topic) is wanted."""
+        if ctx.wanted(name):
+            each(name, fn, cpu=True)
+        elif any(ctx.wanted(reader) for reader in readers):
+            for broker in brokers:
+                fn(broker)
+
     def topic(broker, name, partitions, *configs):
         ctx.bench("topic", broker.bootstrap, name, partitions, *configs, timeout_s=600)
 
@@ -441,11 +448,8 @@ def run_workloads(ctx, rep, brokers):
             result = produce(ctx, broker, name, records_for(size), size, acks)
             result["bytes"] = result["records"] * size
             return result
-        if ctx.wanted(name):
-            each(name, one, cpu=True)
-        elif acks == "1" and (ctx.wanted(f"consume-{size}b-{parts}p") or ctx.wanted(f"consume-group-{size}b-{parts}p")):
-            for broker in brokers:  # the data workload 2 reads, not reported
-                one(broker)
+        # Workload 2 reads the acks=1 topics.
+        produce_or_feed(name, one, [f"consume-{size}b-{parts}p", f"consume-group-{size}b-{parts}p"] if acks == "1" else [])
 
     # 2. consume what workload 1 wrote (acks=1 topics), from a hot page cache
     for size in (1024, 100):
@@ -513,10 +517,10 @@ def run_workloads(ctx, rep, brokers):
     each("acks-all-latency-200rps-1024b", acks_all_latency)
 
     if ctx.args.franzbench:
-        run_franz_workloads(ctx, brokers, each, records_for, topic)
+        run_franz_workloads(ctx, each, produce_or_feed, records_for, topic)
 
 
-def run_franz_workloads(ctx, brokers, each, records_for, topic):
+def run_franz_workloads(ctx, each, produce_or_feed, records_for, topic):
     """Workloads 1, 2 and 5 again with franz-go (bench/go) as the client: the
     Java tools spend more CPU per MB than either broker, so on a small machine
     they measure themselves; franz-go leaves the broker as the limit."""
@@ -528,11 +532,7 @@ def run_franz_workloads(ctx, brokers, each, records_for, topic):
             result = ctx.franz("produce", broker.bootstrap, name, records_for(size), size, acks, 1)
             result["bytes"] = result["records"] * size
             return result
-        if ctx.wanted(name):
-            each(name, one, cpu=True)
-        elif acks == "1" and ctx.wanted(f"franz-consume-{size}b-{parts}p"):
-            for broker in brokers:  # the data the consume workload reads, not reported
-                one(broker)
+        produce_or_feed(name, one, [f"franz-consume-{size}b-{parts}p"] if acks == "1" else [])
     for size in (1024, 100):
         for parts in (1, 6):
             name = f"franz-produce-{size}b-acks1-{parts}p"
@@ -550,11 +550,7 @@ def run_franz_workloads(ctx, brokers, each, records_for, topic):
                 result = ctx.franz("raw-produce", broker.bootstrap, name, records_for(size), size, "all", parts, RAW_BATCH_BYTES)
                 result["bytes"] = result["records"] * size
                 return result
-            if ctx.wanted(name):
-                each(name, raw, cpu=True)
-            elif ctx.wanted(f"raw-consume-{size}b-{parts}p"):
-                for broker in brokers:  # the data the consume workload reads, not reported
-                    raw(broker)
+            produce_or_feed(name, raw, [f"raw-consume-{size}b-{parts}p"])
     for size in (1024, 100):
         for parts in (1, 6):
             name = f"raw-produce-{size}b-{parts}p"

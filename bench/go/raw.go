@@ -158,9 +158,10 @@ func rawProduce(args []string) error {
 		return err
 	}
 	sent := requests * perRequest
+	slices.Sort(latencies)
 	fmt.Printf("RESULT records=%d requests=%d batch_records=%d seconds=%.3f records_per_s=%.1f mb_per_s=%.2f request_p50_ms=%.3f request_p99_ms=%.3f\n",
 		sent, requests, perBatch, elapsed, float64(sent)/elapsed, float64(sent)*float64(size)/elapsed/1e6,
-		ms(pctOf(latencies, 0.50)), ms(pctOf(latencies, 0.99)))
+		ms(pct(latencies, 0.50)), ms(pct(latencies, 0.99)))
 	return nil
 }
 
@@ -273,10 +274,4 @@ func walkBatches(b []byte) (next int64, records int) {
 		b = b[12+length:]
 	}
 	return next, records
-}
-
-func pctOf(d []time.Duration, q float64) time.Duration {
-	sorted := append([]time.Duration(nil), d...)
-	slices.Sort(sorted)
-	return pct(sorted, q)
 }
