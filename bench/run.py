@@ -406,6 +406,9 @@ PRODUCE_MATRIX = [(size, acks, parts) for size in (1024, 100) for acks in ("1", 
 DURABLE_PRODUCERS = 4
 # The raw workloads' batch: the Java producer's default batch.size.
 RAW_BATCH_BYTES = 16384
+# Raw consume reads its topic this many times per run (from the page cache):
+# one pass takes a few tenths of a second, too short to measure.
+RAW_CONSUME_PASSES = 5
 
 
 def run_workloads(ctx, rep, brokers):
@@ -555,7 +558,7 @@ def run_franz_workloads(ctx, each, produce_or_feed, records_for, topic):
         for parts in (1, 6):
             name = f"raw-produce-{size}b-{parts}p"
             each(f"raw-consume-{size}b-{parts}p",
-                 lambda b, name=name, size=size: ctx.franz("raw-consume", b.bootstrap, name, records_for(size)), cpu=True)
+                 lambda b, name=name, size=size: ctx.franz("raw-consume", b.bootstrap, name, records_for(size), RAW_CONSUME_PASSES), cpu=True)
     # Group commit: four producers (four connections) on one partition, or
     # spread over six, every write fsynced before its ack.
     for parts in (1, 6):

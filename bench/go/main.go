@@ -6,14 +6,15 @@
 //	franzbench produce BOOTSTRAP TOPIC RECORDS SIZE ACKS PRODUCERS
 //	franzbench consume BOOTSTRAP TOPIC RECORDS
 //	franzbench raw-produce BOOTSTRAP TOPIC RECORDS SIZE ACKS PARTITIONS BATCH_BYTES
-//	franzbench raw-consume BOOTSTRAP TOPIC RECORDS
+//	franzbench raw-consume BOOTSTRAP TOPIC RECORDS [PASSES]
 //
 // produce: PRODUCERS clients (one connection each) share RECORDS records of
 // SIZE bytes, asynchronously, acks "all" (idempotent) or "1"; the records/s
 // figure counts from the first send to the last ack. consume: one client
 // reads RECORDS records from the start of every partition. Both print one
 // "RESULT key=value ..." line, as bench/java/Bench.java does. The raw ones
-// (raw.go) leave out the client's per-record work altogether.
+// (raw.go) leave out the client's per-record work altogether; raw-consume
+// reads the records PASSES times (default 1), each pass from the start.
 package main
 
 import (

@@ -170,15 +170,18 @@ func rawProduce(args []string) error {
 // defaults (fetch.max.bytes 50 MiB, max.partition.fetch.bytes 1 MiB), counting
 // records from batch headers, until RECORDS records are read.
 func rawConsume(args []string) error {
-	if len(args) != 3 {
+	if len(args) != 3 && len(args) != 4 {
 		usage()
 	}
 	bootstrap, topic := args[0], args[1]
+	if len(args) == 3 {
+		args = append(args, "1")
+	}
 	n, err := ints(args[2:])
 	if err != nil {
 		return err
 	}
-	records := n[0]
+	records, passes := n[0], n[1]
 	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap))
 	if err != nil {
 		return err
@@ -190,49 +193,56 @@ func rawConsume(args []string) error {
 		return err
 	}
 	leader := mtopic.Partitions[0].Leader
-	offsets := make(map[int32]int64)
 	for _, p := range mtopic.Partitions {
 		if p.Leader != leader {
 			return fmt.Errorf("partitions on several brokers: one broker only")
 		}
-		offsets[p.Partition] = 0
 	}
 	broker := cl.Broker(int(leader))
 	got, bytes := 0, 0
 	start := time.Now()
 	deadline := start.Add(10 * time.Minute)
-	for got < records {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("after %d of %d records: timed out", got, records)
+	// Each pass reads the same records again from the start (from the page
+	// cache): a run long enough to measure without writing more data.
+	for pass := 0; pass < passes; pass++ {
+		offsets := make(map[int32]int64)
+		for _, p := range mtopic.Partitions {
+			offsets[p.Partition] = 0
 		}
-		req := kmsg.NewPtrFetchRequest()
-		req.MaxWaitMillis, req.MinBytes, req.MaxBytes = 500, 1, 50<<20
-		ft := kmsg.NewFetchRequestTopic()
-		ft.Topic, ft.TopicID = topic, mtopic.TopicID
-		for p, offset := range offsets {
-			fp := kmsg.NewFetchRequestTopicPartition()
-			fp.Partition, fp.FetchOffset, fp.PartitionMaxBytes = p, offset, 1<<20
-			ft.Partitions = append(ft.Partitions, fp)
-		}
-		req.Topics = []kmsg.FetchRequestTopic{ft}
-		resp, err := req.RequestWith(ctx, broker)
-		if err != nil {
-			return err
-		}
-		if resp.ErrorCode != 0 {
-			return fmt.Errorf("fetch: error code %d", resp.ErrorCode)
-		}
-		for _, t := range resp.Topics {
-			for _, p := range t.Partitions {
-				if p.ErrorCode != 0 {
-					return fmt.Errorf("partition %d: error code %d", p.Partition, p.ErrorCode)
+		for inPass := 0; inPass < records; {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("after %d of %d records: timed out", got, records*passes)
+			}
+			req := kmsg.NewPtrFetchRequest()
+			req.MaxWaitMillis, req.MinBytes, req.MaxBytes = 500, 1, 50<<20
+			ft := kmsg.NewFetchRequestTopic()
+			ft.Topic, ft.TopicID = topic, mtopic.TopicID
+			for p, offset := range offsets {
+				fp := kmsg.NewFetchRequestTopicPartition()
+				fp.Partition, fp.FetchOffset, fp.PartitionMaxBytes = p, offset, 1<<20
+				ft.Partitions = append(ft.Partitions, fp)
+			}
+			req.Topics = []kmsg.FetchRequestTopic{ft}
+			resp, err := req.RequestWith(ctx, broker)
+			if err != nil {
+				return err
+			}
+			if resp.ErrorCode != 0 {
+				return fmt.Errorf("fetch: error code %d", resp.ErrorCode)
+			}
+			for _, t := range resp.Topics {
+				for _, p := range t.Partitions {
+					if p.ErrorCode != 0 {
+						return fmt.Errorf("partition %d: error code %d", p.Partition, p.ErrorCode)
+					}
+					bytes += len(p.RecordBatches)
+					next, count := walkBatches(p.RecordBatches)
+					if next > offsets[p.Partition] {
+						offsets[p.Partition] = next
+					}
+					got += count
+					inPass += count
 				}
-				bytes += len(p.RecordBatches)
-				next, count := walkBatches(p.RecordBatches)
-				if next > offsets[p.Partition] {
-					offsets[p.Partition] = next
-				}
-				got += count
 			}
 		}
 	}

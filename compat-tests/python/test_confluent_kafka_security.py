@@ -95,8 +95,10 @@ def test_produce_and_consume(topic_name, protocol, mechanism, cert):
     # SSL without a certificate is User:ANONYMOUS, with the trusted one the
     # certificate's subject; both are super users in the test broker, as is strom.
     conf = config(protocol, mechanism, cert=cert)
-    values = [b"secured-%d" % i for i in range(3)]
-    assert produce(topic_name, conf, values) == [(None, 0), (None, 1), (None, 2)]
+    # The large record makes the broker send the fetched records from their
+    # file (read and encrypted on TLS listeners, sendfile on plain ones).
+    values = [b"secured-%d" % i for i in range(3)] + [b"large-" + os.urandom(100_000)]
+    assert produce(topic_name, conf, values) == [(None, i) for i in range(len(values))]
     assert read(topic_name, conf, len(values)) == values
 
 

@@ -47,10 +47,12 @@ def produce_and_consume(protocol, topic, **config):
     bootstrap = bootstrap_of(protocol)
     producer = KafkaProducer(bootstrap_servers=bootstrap, client_id="strom-compat", enable_idempotence=False,
                              request_timeout_ms=kp.REQUEST_TIMEOUT_MS, max_block_ms=kp.REQUEST_TIMEOUT_MS, **config)
-    values = [b"secured-%d" % i for i in range(3)]
+    # The large record makes the broker send the fetched records from their
+    # file (read and encrypted on TLS listeners, sendfile on plain ones).
+    values = [b"secured-%d" % i for i in range(3)] + [b"large-" + os.urandom(100_000)]
     futures = [producer.send(topic, value=v, partition=0) for v in values]
     producer.flush()
-    assert [f.get(timeout=10).offset for f in futures] == [0, 1, 2]
+    assert [f.get(timeout=10).offset for f in futures] == list(range(len(values)))
     producer.close()
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="strom-compat", group_id=None,
                              enable_auto_commit=False, request_timeout_ms=kp.REQUEST_TIMEOUT_MS + 1000, **config)

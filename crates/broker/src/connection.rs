@@ -21,9 +21,10 @@ use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, ResponseKind};
+use strom_protocol::fetch_response::{encode_fetch_response_apart, encodes_records_apart, FramePart};
 use strom_protocol::request::{decode_request, Decoded};
 use strom_protocol::{frame, response};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{watch, OwnedSemaphorePermit};
 use tokio::time::Instant;
 
@@ -34,7 +35,9 @@ use crate::limits::{self, Limits};
 use crate::metrics;
 
 mod owed;
+mod transport;
 use owed::{Owed, MAX_OWED};
+pub use transport::{FileRecords, Transport};
 
 /// Bytes read per socket read. The buffer only grows as bytes really arrive,
 /// whatever size a frame claims.
@@ -68,8 +71,11 @@ enum Next {
     Close,
 }
 
+/// A part of an encoded response: bytes, or a Fetch response's records still in their file.
+type Part = FramePart<FileRecords>;
+
 /// A response, encoded as parts to write in order.
-type Encoded = Result<Vec<Bytes>, String>;
+type Encoded = Result<Vec<Part>, String>;
 
 /// What answering a request gives.
 enum Answer {
@@ -101,7 +107,7 @@ impl Connection {
     /// whose response waits only for an fsync does not hold up the Produce
     /// requests after it (see `owed.rs`); any other request is handled only
     /// once every earlier response is written, as Kafka does.
-    pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(mut self, mut stream: S, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run<S: Transport>(mut self, mut stream: S, mut shutdown: watch::Receiver<bool>) {
         let _counted = metrics::get().connection(&self.listener);
         let mut buf = BytesMut::with_capacity(8 * 1024);
         // Request bytes this connection holds of the global budget (see crate::limits).
@@ -246,7 +252,7 @@ impl Connection {
     }
 
     /// Writes owed responses, oldest first, until another may be owed.
-    async fn make_room<S: AsyncWrite + Unpin>(&self, owed: &mut Owed<OwedResponse>, stream: &mut S) -> Next {
+    async fn make_room<S: Transport>(&self, owed: &mut Owed<OwedResponse>, stream: &mut S) -> Next {
         while owed.is_full() {
             if let Next::Close = self.write_owed(stream, owed.next().await).await {
                 return Next::Close;
@@ -256,7 +262,7 @@ impl Connection {
     }
 
     /// Writes every owed response, in order, as each becomes ready.
-    async fn pay_all<S: AsyncWrite + Unpin>(&self, owed: &mut Owed<OwedResponse>, stream: &mut S) -> Next {
+    async fn pay_all<S: Transport>(&self, owed: &mut Owed<OwedResponse>, stream: &mut S) -> Next {
         while !owed.is_empty() {
             if let Next::Close = self.write_owed(stream, owed.next().await).await {
                 return Next::Close;
@@ -265,7 +271,7 @@ impl Connection {
         Next::Continue
     }
 
-    async fn write_owed<S: AsyncWrite + Unpin>(&self, stream: &mut S, response: OwedResponse) -> Next {
+    async fn write_owed<S: Transport>(&self, stream: &mut S, response: OwedResponse) -> Next {
         // The reservation is given back once the response is written.
         self.write_response(stream, response.encoded).await
     }
@@ -301,7 +307,7 @@ impl Connection {
             }
             Ok(Decoded::UnsupportedApiVersions { correlation_id, version }) => {
                 tracing::debug!(peer = %self.peer, version, "ApiVersions of an unknown version");
-                return Answer::Now(response::encode_unsupported_api_versions(correlation_id).map(|whole| vec![whole]).map_err(|e| e.to_string()));
+                return Answer::Now(response::encode_unsupported_api_versions(correlation_id).map(|whole| vec![Part::Bytes(whole)]).map_err(|e| e.to_string()));
             }
             Ok(Decoded::Request(request)) => request,
         };
@@ -335,6 +341,7 @@ impl Connection {
                         metrics::get().request(&answered.api_name, answered.started.elapsed(), &[]);
                         return Answer::Silent;
                     }
+                    Ok(Handled::Fetched(fetched)) => return Answer::Now(answered.encode_fetched(fetched)),
                     Ok(Handled::Durable(flushing)) => {
                         let broker = Arc::clone(&self.broker);
                         let span = answered.span.clone();
@@ -371,7 +378,7 @@ impl Connection {
                 let mut out = BytesMut::with_capacity(4 + answer.len());
                 out.put_u32(u32::try_from(answer.len()).unwrap_or(u32::MAX));
                 out.put_slice(&answer);
-                Answer::Now(Ok(vec![out.freeze()]))
+                Answer::Now(Ok(vec![Part::Bytes(out.freeze())]))
             }
             Err(failure) => {
                 // Kafka has no way to tell a v0 client why; it closes.
@@ -397,7 +404,7 @@ impl Connection {
 
     /// Writes (and flushes: TLS streams buffer) a response; a client that
     /// reads none of it for `connections_max_idle_ms` is closed.
-    async fn write_response<S: AsyncWrite + Unpin>(&self, stream: &mut S, encoded: Result<Vec<Bytes>, impl std::fmt::Display>) -> Next {
+    async fn write_response<S: Transport>(&self, stream: &mut S, encoded: Encoded) -> Next {
         let parts = match encoded {
             Ok(parts) => parts,
             Err(error) => {
@@ -406,14 +413,15 @@ impl Connection {
                 return Next::Close;
             }
         };
+        let pool = &self.broker.read_buffers;
         let write = async {
-            write_parts(stream, &parts).await?;
+            write_parts(stream, &parts, pool).await?;
             stream.flush().await
         };
         let written = tokio::time::timeout(self.limits.idle, write).await;
-        let bytes_out = parts.iter().map(|p| p.len() as u64).sum();
+        let bytes_out = parts.iter().map(part_len).sum::<usize>() as u64;
         // Fetch's read buffers, for the next fetch (see strom_storage::buffer_pool).
-        self.broker.read_buffers.recycle(parts);
+        pool.recycle(parts.into_iter().filter_map(|p| if let Part::Bytes(b) = p { Some(b) } else { None }).collect());
         let Ok(written) = written else {
             tracing::info!(peer = %self.peer, listener = %self.listener, idle_ms = self.limits.idle.as_millis() as u64, "closing connection: the client has not read its responses (connections_max_idle_ms)");
             metrics::get().closed("not_reading");
@@ -447,22 +455,68 @@ impl Answered {
     /// Counts the request in the metrics (its latency up to now, durability
     /// waits included) and encodes its response.
     fn encode(&self, body: &ResponseKind) -> Encoded {
+        self.count(body);
+        let parts = response::encode_response_parts(self.api_key, self.version, self.correlation_id, body).map_err(|e| e.to_string())?;
+        Ok(parts.into_iter().map(Part::Bytes).collect())
+    }
+
+    /// [`Self::encode`] for a Fetch response whose larger records are still
+    /// in their files: those become parts of their own.
+    fn encode_fetched(&self, fetched: api::fetch::Fetched) -> Encoded {
+        if fetched.apart.is_empty() || !encodes_records_apart(self.version, &fetched.response) {
+            let body = ResponseKind::Fetch(fetched.read_in().map_err(|e| format!("reading fetched records: {e}"))?);
+            return self.encode(&body);
+        }
+        let api::fetch::Fetched { response, apart } = fetched;
+        let body = ResponseKind::Fetch(response);
+        self.count(&body);
+        let ResponseKind::Fetch(response) = &body else { return Err("not a Fetch response".into()) };
+        let apart = apart.into_iter().map(|slice| slice.map(FileRecords)).collect();
+        encode_fetch_response_apart(self.version, self.correlation_id, response, apart).map_err(|e| e.to_string())
+    }
+
+    /// Counts the request in the metrics, its latency up to now.
+    fn count(&self, body: &ResponseKind) {
         metrics::get().request(&self.api_name, self.started.elapsed(), &metrics::error_codes(body));
         self.span.in_scope(|| tracing::debug!(ms = self.started.elapsed().as_secs_f64() * 1000.0, "answered"));
-        response::encode_response_parts(self.api_key, self.version, self.correlation_id, body).map_err(|e| e.to_string())
+    }
+}
+
+fn part_len(part: &Part) -> usize {
+    match part {
+        Part::Bytes(bytes) => bytes.len(),
+        Part::Records(records) => records.0.len,
     }
 }
 
 /// Closes the stream after a refused request or a failed write; a TLS
 /// close_notify is a write: bounded like any other.
-async fn close<S: AsyncWrite + Unpin>(stream: &mut S) {
+async fn close<S: Transport>(stream: &mut S) {
     let _ = tokio::time::timeout(CLOSE_WRITE_BOUND, stream.shutdown()).await;
 }
 
-/// Writes a response's parts in order with vectored writes: a Fetch
-/// response's records go from the buffer they were read into straight to the
-/// socket ([`response::encode_response_parts`]).
-async fn write_parts<W: AsyncWrite + Unpin>(stream: &mut W, parts: &[Bytes]) -> std::io::Result<()> {
+/// Writes a response's parts in order: each run of bytes with vectored
+/// writes (a Fetch response's smaller records go from the buffer they were
+/// read into straight to the socket), records still in their file with
+/// [`Transport::write_records`].
+async fn write_parts<S: Transport>(stream: &mut S, parts: &[Part], pool: &strom_storage::buffer_pool::BufferPool) -> std::io::Result<()> {
+    let mut rest = parts;
+    while !rest.is_empty() {
+        let bytes = rest.iter().take_while(|p| matches!(p, Part::Bytes(_))).count();
+        let run: Vec<Bytes> = rest[..bytes].iter().filter_map(|p| if let Part::Bytes(b) = p { Some(b.clone()) } else { None }).collect();
+        write_bytes(stream, &run).await?;
+        if let Some(Part::Records(records)) = rest.get(bytes) {
+            stream.write_records(records, pool).await?;
+            rest = &rest[bytes + 1..];
+        } else {
+            rest = &rest[bytes..];
+        }
+    }
+    Ok(())
+}
+
+/// Writes `parts` in order with vectored writes.
+async fn write_bytes<W: AsyncWrite + Unpin>(stream: &mut W, parts: &[Bytes]) -> std::io::Result<()> {
     if let [whole] = parts {
         return stream.write_all(whole).await;
     }
@@ -491,6 +545,9 @@ async fn write_parts<W: AsyncWrite + Unpin>(stream: &mut W, parts: &[Bytes]) -> 
 mod tests {
     use std::pin::Pin;
     use std::task::{Context, Poll};
+
+    use strom_storage::buffer_pool::BufferPool;
+    use tokio::io::AsyncRead;
 
     use super::*;
 
@@ -535,17 +592,82 @@ mod tests {
         }
     }
 
+    impl AsyncRead for Trickle {
+        fn poll_read(self: Pin<&mut Self>, _: &mut Context<'_>, _: &mut tokio::io::ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    impl Transport for Trickle {
+        async fn write_records(&mut self, records: &FileRecords, pool: &BufferPool) -> std::io::Result<()> {
+            transport::copy_records(self, &records.0, pool).await
+        }
+    }
+
+    /// A log file holding `content`, and its records from `position`, `len` long.
+    fn file_records(dir: &std::path::Path, content: &[u8], position: u64, len: usize) -> FileRecords {
+        let path = dir.join(format!("{position}-{len}.log"));
+        std::fs::write(&path, content).unwrap();
+        let file = strom_storage::fs::os().open(&path, strom_storage::fs::OpenMode::Existing).unwrap();
+        FileRecords(strom_storage::segment::FileSlice { file, position, len })
+    }
+
+    #[tokio::test]
+    async fn records_in_their_file_are_written_between_the_bytes_around_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let content: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let parts = vec![
+            Part::Bytes(Bytes::from_static(b"head")),
+            Part::Records(file_records(dir.path(), &content, 10, 100_000)),
+            Part::Bytes(Bytes::from_static(b"middle")),
+            Part::Bytes(Bytes::from_static(b"more")),
+            Part::Records(file_records(dir.path(), &content, 0, 200_000)),
+            Part::Records(file_records(dir.path(), &content, 199_999, 1)),
+        ];
+        let mut expected = b"head".to_vec();
+        expected.extend_from_slice(&content[10..100_010]);
+        expected.extend_from_slice(b"middlemore");
+        expected.extend_from_slice(&content);
+        expected.extend_from_slice(&content[199_999..]);
+        let pool = BufferPool::new();
+        let mut out = Trickle { written: Vec::new(), limit: 4096, calls: 0 };
+        write_parts(&mut out, &parts, &pool).await.unwrap();
+        assert_eq!(out.written, expected);
+
+        // Over a real socket: sendfile(2).
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let reader = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut got = Vec::new();
+            socket.read_to_end(&mut got).await.unwrap();
+            got
+        });
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        write_parts(&mut stream, &parts, &pool).await.unwrap();
+        drop(stream);
+        assert_eq!(reader.await.unwrap(), expected);
+
+        // A file shorter than its records (never the case for a log): an error, not a hang.
+        let short = vec![Part::Records(file_records(dir.path(), &content[..50], 0, 100))];
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut stream = tokio::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        assert!(write_parts(&mut stream, &short, &pool).await.is_err());
+        let mut out = Trickle { written: Vec::new(), limit: 4096, calls: 0 };
+        assert!(write_parts(&mut out, &short, &pool).await.is_err());
+    }
+
     #[tokio::test]
     async fn parts_arrive_whole_and_in_order_whatever_each_write_takes() {
         let parts: Vec<Bytes> = (0..200u32).map(|i| Bytes::from(vec![i as u8; (i as usize * 7) % 50 + 1])).collect();
         let expected: Vec<u8> = parts.iter().flat_map(|p| p.iter().copied()).collect();
         for limit in [1, 3, 49, 50, 51, 1000, usize::MAX] {
             let mut out = Trickle { written: Vec::new(), limit, calls: 0 };
-            write_parts(&mut out, &parts).await.unwrap();
+            write_bytes(&mut out, &parts).await.unwrap();
             assert_eq!(out.written, expected, "limit {limit}");
         }
         let mut out = Trickle { written: Vec::new(), limit: usize::MAX, calls: 0 };
-        write_parts(&mut out, &parts).await.unwrap();
+        write_bytes(&mut out, &parts).await.unwrap();
         assert_eq!(out.calls, parts.len().div_ceil(MAX_IOVECS), "one call per {MAX_IOVECS} parts");
     }
 }

@@ -94,6 +94,54 @@ fn large_records_are_shared_not_copied() {
     }
 }
 
+/// Records "apart" in tests: the bytes the writer would send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Apart(Bytes);
+
+impl RecordsApart for Apart {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+#[test]
+fn records_apart_encode_as_their_length_and_a_part_of_their_own() {
+    for version in 4..=18 {
+        for (i, body) in samples(version).iter().enumerate() {
+            // Every other partition with records sends them apart, whatever
+            // their size; the body keeps none for those.
+            let mut stripped = body.clone();
+            let mut apart = Vec::new();
+            for (n, p) in stripped.responses.iter_mut().flat_map(|t| t.partitions.iter_mut()).enumerate() {
+                let taken = if n % 2 == 0 { p.records.take().map(Apart) } else { None };
+                apart.push(taken);
+            }
+            let expected_apart: Vec<Apart> = apart.iter().flatten().cloned().collect();
+            let parts = encode_fetch_response_apart(version, 77, &stripped, apart).unwrap();
+            let got_apart: Vec<Apart> = parts.iter().filter_map(|p| if let FramePart::Records(r) = p { Some(r.clone()) } else { None }).collect();
+            assert_eq!(got_apart, expected_apart, "v{version} sample {i}: each apart, in order");
+            let wire: Vec<u8> = parts
+                .iter()
+                .flat_map(|p| match p {
+                    FramePart::Bytes(b) => b.to_vec(),
+                    FramePart::Records(Apart(b)) => b.to_vec(),
+                })
+                .collect();
+            assert_eq!(wire, kafka_protocol_encoding(version, 77, body).as_ref(), "Fetch v{version}, sample {i}");
+        }
+    }
+}
+
+#[test]
+fn records_apart_are_refused_where_kafka_protocol_must_encode() {
+    let body = FetchResponse::default().with_responses(vec![FetchableTopicResponse::default()
+        .with_topic(TopicName(StrBytes::from_static_str("t")))
+        .with_partitions(vec![partition(0, None).with_diverging_epoch(EpochEndOffset::default().with_epoch(3).with_end_offset(9))])]);
+    assert!(!encodes_records_apart(12, &body));
+    assert!(encode_fetch_response_apart(12, 1, &body, vec![Some(Apart(records(10, 1)))]).is_err());
+    assert_eq!(encode_fetch_response_apart::<Apart>(12, 1, &body, vec![None]).unwrap().len(), 1);
+}
+
 #[test]
 fn small_responses_are_one_part() {
     let body = FetchResponse::default().with_responses(vec![FetchableTopicResponse::default()

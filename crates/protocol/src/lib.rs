@@ -11,7 +11,8 @@
 //! - [`request`]: header + guard + decode + trailing-byte check.
 //! - [`response`]: response encoding with the right header version.
 //! - [`fetch_response`]: Fetch responses as parts for vectored writes, the
-//!   records uncopied (byte-identical to [`response`]'s encoding).
+//!   records uncopied or left for the writer to send from their files
+//!   (byte-identical to [`response`]'s encoding).
 //!
 //! As in Apache Kafka, a request that cannot be read (bad frame size, short
 //! or invalid header, unknown api key, unserved version, refused or malformed

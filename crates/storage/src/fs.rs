@@ -16,6 +16,7 @@
 use std::fmt::Debug;
 use std::fs::{File, OpenOptions};
 use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -68,6 +69,12 @@ pub trait FileHandle: Send + Sync + Debug {
     fn size(&self) -> io::Result<u64>;
     /// fsyncs the file's data (and the metadata needed to read it back).
     fn sync_data(&self) -> io::Result<()>;
+    /// The open file itself, for a caller that hands it to the kernel
+    /// (sendfile(2) of a fetch's records); `None` where reads must go
+    /// through this handle (an injected failure would be bypassed).
+    fn as_fd(&self) -> Option<BorrowedFd<'_>> {
+        None
+    }
 }
 
 /// A shared open file.
@@ -158,6 +165,10 @@ impl FileHandle for OsFile {
 
     fn set_len(&self, len: u64) -> io::Result<()> {
         self.0.set_len(len)
+    }
+
+    fn as_fd(&self) -> Option<BorrowedFd<'_>> {
+        Some(self.0.as_fd())
     }
 
     fn size(&self) -> io::Result<u64> {

@@ -14,6 +14,13 @@
 //! it returns (null for read_uncommitted, as in Kafka). As in Kafka, a fetch
 //! that asks for nothing, or whose partitions include an error, is answered at
 //! once.
+//!
+//! Records of a partition of at least [`SEND_APART_MIN_BYTES`] are not read
+//! here: the response carries their file range ([`Fetched::apart`]) and the
+//! connection sends it (sendfile(2) on plain TCP, so they never enter the
+//! broker's memory; read and written on TLS). A read failing then closes the
+//! connection, as in Kafka (its `transferTo` fails the same way); one
+//! failing here answers KAFKA_STORAGE_ERROR for that partition.
 
 use std::time::Duration;
 
@@ -22,6 +29,7 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::fetch_response::{AbortedTransaction, FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, ProducerId};
 use strom_storage::error::StorageError;
+use strom_storage::segment::FileSlice;
 
 use super::RequestContext;
 use crate::auth::acl::{AclOperation, ResourceType};
@@ -31,11 +39,37 @@ use crate::metadata::MetadataImage;
 /// Longest long poll honoured, whatever the client asks (Kafka has none; a
 /// bound keeps a connection's shutdown prompt).
 const MAX_WAIT_CAP: Duration = Duration::from_secs(30);
+/// Shorter records are read into memory at once: below this, a sendfile(2)
+/// per partition costs more than the copy it saves.
+pub const SEND_APART_MIN_BYTES: usize = 32 * 1024;
 
-pub async fn handle(ctx: &RequestContext<'_>, req: FetchRequest) -> FetchResponse {
+/// A Fetch response, and the records of its partitions left in their files.
+pub struct Fetched {
+    /// `records` is `None` where `apart` holds them.
+    pub response: FetchResponse,
+    /// By partition, counted across topics in order (see
+    /// `strom_protocol::fetch_response::encode_fetch_response_apart`).
+    pub apart: Vec<Option<FileSlice>>,
+}
+
+impl Fetched {
+    /// The response with every record in it (for kafka-protocol's encoder, or a test).
+    pub fn read_in(self) -> std::io::Result<FetchResponse> {
+        let Fetched { mut response, apart } = self;
+        let partitions = response.responses.iter_mut().flat_map(|t| t.partitions.iter_mut());
+        for (partition, slice) in partitions.zip(apart) {
+            if let Some(slice) = slice {
+                partition.records = Some(slice.read()?);
+            }
+        }
+        Ok(response)
+    }
+}
+
+pub async fn handle(ctx: &RequestContext<'_>, req: FetchRequest) -> Fetched {
     let deadline = tokio::time::Instant::now() + Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0)).min(MAX_WAIT_CAP);
     let (response, bytes) = read_all(ctx, &req);
-    if answer_now(&req, &response, bytes) || tokio::time::Instant::now() >= deadline {
+    if answer_now(&req, &response.response, bytes) || tokio::time::Instant::now() >= deadline {
         return response;
     }
     // Long poll (Kafka's DelayedFetch): wait on the partitions asked for only.
@@ -44,7 +78,7 @@ pub async fn handle(ctx: &RequestContext<'_>, req: FetchRequest) -> FetchRespons
     let registration = ctx.broker.partitions.waiters().register(requested_partitions(ctx, &req));
     loop {
         let (response, bytes) = read_all(ctx, &req);
-        if answer_now(&req, &response, bytes) || tokio::time::Instant::now() >= deadline {
+        if answer_now(&req, &response.response, bytes) || tokio::time::Instant::now() >= deadline {
             return response;
         }
         match registration.wait_until(deadline).await {
@@ -77,10 +111,11 @@ fn requested_partitions(ctx: &RequestContext<'_>, req: &FetchRequest) -> Vec<(St
 }
 
 /// One pass over every requested partition. Returns the response and the bytes in it.
-fn read_all(ctx: &RequestContext<'_>, req: &FetchRequest) -> (FetchResponse, i64) {
+fn read_all(ctx: &RequestContext<'_>, req: &FetchRequest) -> (Fetched, i64) {
     let image = ctx.broker.metadata.image();
     let mut budget = usize::try_from(req.max_bytes).unwrap_or(0).max(1);
     let mut total = 0i64;
+    let mut apart = Vec::new();
     let mut first_data = true;
     let read_committed = req.isolation_level == 1;
     let responses = req
@@ -98,19 +133,23 @@ fn read_all(ctx: &RequestContext<'_>, req: &FetchRequest) -> (FetchResponse, i64
                 .partitions
                 .iter()
                 .map(|p| {
-                    let data = if authorized {
+                    let (data, slice) = if authorized {
                         read_partition(ctx, &image, name.as_deref(), p, read_committed, &mut budget, &mut first_data)
                     } else {
-                        unauthorized(p.partition)
+                        (unauthorized(p.partition), None)
                     };
-                    total += data.records.as_ref().map_or(0, |r| r.len() as i64);
+                    total += data.records.as_ref().map_or(0, |r| r.len() as i64) + slice.as_ref().map_or(0, |s| s.len as i64);
+                    apart.push(slice);
                     data
                 })
                 .collect();
             FetchableTopicResponse::default().with_topic(topic.topic.clone()).with_topic_id(topic.topic_id).with_partitions(partitions)
         })
         .collect();
-    (FetchResponse::default().with_responses(responses), total)
+    if apart.iter().all(Option::is_none) {
+        apart.clear();
+    }
+    (Fetched { response: FetchResponse::default().with_responses(responses), apart }, total)
 }
 
 fn unauthorized(partition: i32) -> PartitionData {
@@ -132,7 +171,7 @@ fn read_partition(
     read_committed: bool,
     budget: &mut usize,
     first_data: &mut bool,
-) -> PartitionData {
+) -> (PartitionData, Option<FileSlice>) {
     let empty = PartitionData::default()
         .with_partition_index(p.partition)
         .with_high_watermark(-1)
@@ -142,10 +181,10 @@ fn read_partition(
         .with_records(Some(Bytes::new()));
     let unknown = if ctx.api_version >= 13 { ResponseError::UnknownTopicId } else { ResponseError::UnknownTopicOrPartition };
     let Some(topic) = topic.filter(|t| image.topic(t).is_some()) else {
-        return empty.with_error_code(unknown.code());
+        return (empty.with_error_code(unknown.code()), None);
     };
     let Some(log) = ctx.broker.partitions.log(topic, p.partition) else {
-        return empty.with_error_code(ResponseError::UnknownTopicOrPartition.code());
+        return (empty.with_error_code(ResponseError::UnknownTopicOrPartition.code()), None);
     };
     // Reads return at least one whole batch, so the first partition with data
     // progresses even past the limits, as in Kafka; later ones stop at the budget.
@@ -161,38 +200,44 @@ fn read_partition(
     let read = match read {
         Ok(read) => read,
         Err(StorageError::OffsetOutOfRange { log_start_offset, log_end_offset, .. }) => {
-            return empty
+            let out_of_range = empty
                 .with_error_code(ResponseError::OffsetOutOfRange.code())
                 .with_high_watermark(log_end_offset)
                 .with_last_stable_offset(log.last_stable_offset())
                 .with_log_start_offset(log_start_offset);
+            return (out_of_range, None);
         }
         Err(error) => {
             tracing::error!(topic, partition = p.partition, %error, "fetch read failed");
-            return empty.with_error_code(ResponseError::KafkaStorageError.code());
+            return (empty.with_error_code(ResponseError::KafkaStorageError.code()), None);
         }
     };
-    let records = match read.data.as_ref().map(|slice| slice.read_pooled(&ctx.broker.read_buffers)) {
-        None => Bytes::new(),
-        Some(Ok(bytes)) => bytes,
-        Some(Err(error)) => {
-            tracing::error!(topic, partition = p.partition, %error, "fetch read failed");
-            return empty.with_error_code(ResponseError::KafkaStorageError.code());
-        }
+    let (records, slice) = match read.data {
+        None => (Some(Bytes::new()), None),
+        Some(slice) if slice.len >= SEND_APART_MIN_BYTES => (None, Some(slice)),
+        Some(slice) => match slice.read_pooled(&ctx.broker.read_buffers) {
+            Ok(bytes) => (Some(bytes), None),
+            Err(error) => {
+                tracing::error!(topic, partition = p.partition, %error, "fetch read failed");
+                return (empty.with_error_code(ResponseError::KafkaStorageError.code()), None);
+            }
+        },
     };
-    if !records.is_empty() {
+    let len = records.as_ref().map_or(0, Bytes::len) + slice.as_ref().map_or(0, |s| s.len);
+    if len > 0 {
         *first_data = false;
-        *budget = budget.saturating_sub(records.len());
+        *budget = budget.saturating_sub(len);
     }
     let aborted = read.aborted_transactions.map(|list| {
         list.into_iter()
             .map(|t| AbortedTransaction::default().with_producer_id(ProducerId(t.producer_id)).with_first_offset(t.first_offset))
             .collect()
     });
-    empty
+    let data = empty
         .with_high_watermark(read.log_end_offset)
         .with_last_stable_offset(read.last_stable_offset)
         .with_log_start_offset(read.log_start_offset)
         .with_aborted_transactions(aborted)
-        .with_records(Some(records))
+        .with_records(records);
+    (data, slice)
 }

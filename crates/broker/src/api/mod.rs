@@ -31,7 +31,7 @@ mod describe_transactions;
 mod end_txn;
 
 mod describe_user_scram_credentials;
-mod fetch;
+pub mod fetch;
 mod find_coordinator;
 mod heartbeat;
 mod init_producer_id;
@@ -111,6 +111,8 @@ pub enum Handled {
     /// A Produce response, once the fsyncs it waits for are done: the
     /// connection may handle the Produce requests that follow meanwhile.
     Durable(produce::Flushing),
+    /// A Fetch response whose larger records are still in their files.
+    Fetched(fetch::Fetched),
 }
 
 /// Answers one request, waiting for durability too. `None` means no response
@@ -120,6 +122,7 @@ pub async fn handle(ctx: &RequestContext<'_>, body: RequestKind) -> Result<Optio
     Ok(match begin(ctx, body).await? {
         Handled::Now(response) => response,
         Handled::Durable(flushing) => Some(ResponseKind::Produce(flushing.durable(ctx.broker).await)),
+        Handled::Fetched(fetched) => Some(ResponseKind::Fetch(fetched.read_in().map_err(|e| NoHandler(format!("reading fetched records: {e}")))?)),
     })
 }
 
@@ -141,7 +144,7 @@ pub async fn begin(ctx: &RequestContext<'_>, body: RequestKind) -> Result<Handle
             produce::Appended::Done(response) => return Ok(Handled::Now(response.map(ResponseKind::Produce))),
             produce::Appended::Flushing(flushing) => return Ok(Handled::Durable(flushing)),
         },
-        RequestKind::Fetch(req) => ResponseKind::Fetch(fetch::handle(ctx, req).await),
+        RequestKind::Fetch(req) => return Ok(Handled::Fetched(fetch::handle(ctx, req).await)),
         RequestKind::ListOffsets(req) => ResponseKind::ListOffsets(list_offsets::handle(ctx, req)),
         RequestKind::InitProducerId(req) => ResponseKind::InitProducerId(init_producer_id::handle(ctx, req).await),
         RequestKind::IncrementalAlterConfigs(req) => {
