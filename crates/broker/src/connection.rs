@@ -7,7 +7,9 @@
 //! so one fsync covers several of them; every other request waits until no
 //! response is owed, as in Kafka, which handles one request at a time.
 //!
-//! The stream is plain TCP or TLS (the server did the TLS handshake). On a
+//! The stream is plain TCP or TLS (the server did the TLS handshake), behind
+//! [`Transport`]: a Fetch response's larger records are sent from their log
+//! file, with sendfile(2) on plain TCP ([`transport`]). On a
 //! SASL listener the [`Session`] decides what may be served before the client
 //! has authenticated; the whole authentication, TLS handshake included, must
 //! finish within `authentication_timeout_ms`.
