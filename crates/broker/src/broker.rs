@@ -35,7 +35,8 @@ pub struct Broker {
     pub failed_logins: FailedLogins,
     /// Certificates of SSL and SASL_SSL listeners, if any.
     pub tls: Option<Arc<TlsSource>>,
-    /// Buffers Fetch reads records into, back once the response is written.
+    /// Buffers the fetched records sent on TLS listeners are read into
+    /// (plain TCP sends them from the file), back once written.
     pub read_buffers: BufferPool,
     producer_ids: Arc<ProducerIds>,
 }

@@ -415,23 +415,18 @@ impl Connection {
                 return Next::Close;
             }
         };
-        let pool = &self.broker.read_buffers;
         let write = async {
-            write_parts(stream, &parts, pool).await?;
+            write_parts(stream, &parts, &self.broker.read_buffers).await?;
             stream.flush().await
         };
-        let written = tokio::time::timeout(self.limits.idle, write).await;
-        let bytes_out = parts.iter().map(part_len).sum::<usize>() as u64;
-        // Fetch's read buffers, for the next fetch (see strom_storage::buffer_pool).
-        pool.recycle(parts.into_iter().filter_map(|p| if let Part::Bytes(b) = p { Some(b) } else { None }).collect());
-        let Ok(written) = written else {
+        let Ok(written) = tokio::time::timeout(self.limits.idle, write).await else {
             tracing::info!(peer = %self.peer, listener = %self.listener, idle_ms = self.limits.idle.as_millis() as u64, "closing connection: the client has not read its responses (connections_max_idle_ms)");
             metrics::get().closed("not_reading");
             return Next::Close;
         };
         match written {
             Ok(()) => {
-                metrics::get().bytes_out.inc_by(bytes_out);
+                metrics::get().bytes_out.inc_by(parts.iter().map(part_len).sum::<usize>() as u64);
                 tracing::trace!(peer = %self.peer, "response written");
                 Next::Continue
             }
@@ -457,7 +452,7 @@ impl Answered {
     /// Counts the request in the metrics (its latency up to now, durability
     /// waits included) and encodes its response.
     fn encode(&self, body: &ResponseKind) -> Encoded {
-        self.count(body);
+        self.count(&metrics::error_codes(body));
         let parts = response::encode_response_parts(self.api_key, self.version, self.correlation_id, body).map_err(|e| e.to_string())?;
         Ok(parts.into_iter().map(Part::Bytes).collect())
     }
@@ -465,21 +460,19 @@ impl Answered {
     /// [`Self::encode`] for a Fetch response whose larger records are still
     /// in their files: those become parts of their own.
     fn encode_fetched(&self, fetched: api::fetch::Fetched) -> Encoded {
-        if fetched.apart.is_empty() || !encodes_records_apart(self.version, &fetched.response) {
+        if !fetched.has_records_apart() || !encodes_records_apart(self.version, &fetched.response) {
             let body = ResponseKind::Fetch(fetched.read_in().map_err(|e| format!("reading fetched records: {e}"))?);
             return self.encode(&body);
         }
         let api::fetch::Fetched { response, apart } = fetched;
-        let body = ResponseKind::Fetch(response);
-        self.count(&body);
-        let ResponseKind::Fetch(response) = &body else { return Err("not a Fetch response".into()) };
+        self.count(&metrics::fetch_error_codes(&response));
         let apart = apart.into_iter().map(|slice| slice.map(FileRecords)).collect();
-        encode_fetch_response_apart(self.version, self.correlation_id, response, apart).map_err(|e| e.to_string())
+        encode_fetch_response_apart(self.version, self.correlation_id, &response, apart).map_err(|e| e.to_string())
     }
 
-    /// Counts the request in the metrics, its latency up to now.
-    fn count(&self, body: &ResponseKind) {
-        metrics::get().request(&self.api_name, self.started.elapsed(), &metrics::error_codes(body));
+    /// Counts the request in the metrics (with its response's error codes), its latency up to now.
+    fn count(&self, error_codes: &[i16]) {
+        metrics::get().request(&self.api_name, self.started.elapsed(), error_codes);
         self.span.in_scope(|| tracing::debug!(ms = self.started.elapsed().as_secs_f64() * 1000.0, "answered"));
     }
 }
@@ -505,8 +498,7 @@ async fn write_parts<S: Transport>(stream: &mut S, parts: &[Part], pool: &strom_
     let mut rest = parts;
     while !rest.is_empty() {
         let bytes = rest.iter().take_while(|p| matches!(p, Part::Bytes(_))).count();
-        let run: Vec<Bytes> = rest[..bytes].iter().filter_map(|p| if let Part::Bytes(b) = p { Some(b.clone()) } else { None }).collect();
-        write_bytes(stream, &run).await?;
+        write_bytes(stream, &rest[..bytes]).await?;
         if let Some(Part::Records(records)) = rest.get(bytes) {
             stream.write_records(records, pool).await?;
             rest = &rest[bytes + 1..];
@@ -517,15 +509,23 @@ async fn write_parts<S: Transport>(stream: &mut S, parts: &[Part], pool: &strom_
     Ok(())
 }
 
-/// Writes `parts` in order with vectored writes.
-async fn write_bytes<W: AsyncWrite + Unpin>(stream: &mut W, parts: &[Bytes]) -> std::io::Result<()> {
+/// The bytes of a part of a run of bytes ([`write_parts`] never puts records in one).
+fn bytes_of(part: &Part) -> &[u8] {
+    match part {
+        Part::Bytes(bytes) => bytes,
+        Part::Records(_) => &[],
+    }
+}
+
+/// Writes `parts`, all [`Part::Bytes`], in order with vectored writes.
+async fn write_bytes<W: AsyncWrite + Unpin>(stream: &mut W, parts: &[Part]) -> std::io::Result<()> {
     if let [whole] = parts {
-        return stream.write_all(whole).await;
+        return stream.write_all(bytes_of(whole)).await;
     }
     let (mut index, mut offset) = (0, 0);
     while index < parts.len() {
-        let slices: Vec<IoSlice<'_>> = std::iter::once(&parts[index][offset..])
-            .chain(parts[index + 1..].iter().map(|p| &p[..]))
+        let slices: Vec<IoSlice<'_>> = std::iter::once(&bytes_of(&parts[index])[offset..])
+            .chain(parts[index + 1..].iter().map(bytes_of))
             .take(MAX_IOVECS)
             .map(IoSlice::new)
             .collect();
@@ -533,8 +533,8 @@ async fn write_bytes<W: AsyncWrite + Unpin>(stream: &mut W, parts: &[Bytes]) -> 
         if written == 0 {
             return Err(std::io::ErrorKind::WriteZero.into());
         }
-        while index < parts.len() && written >= parts[index].len() - offset {
-            written -= parts[index].len() - offset;
+        while index < parts.len() && written >= bytes_of(&parts[index]).len() - offset {
+            written -= bytes_of(&parts[index]).len() - offset;
             (index, offset) = (index + 1, 0);
         }
         offset += written;
@@ -661,8 +661,8 @@ mod tests {
 
     #[tokio::test]
     async fn parts_arrive_whole_and_in_order_whatever_each_write_takes() {
-        let parts: Vec<Bytes> = (0..200u32).map(|i| Bytes::from(vec![i as u8; (i as usize * 7) % 50 + 1])).collect();
-        let expected: Vec<u8> = parts.iter().flat_map(|p| p.iter().copied()).collect();
+        let parts: Vec<Part> = (0..200u32).map(|i| Part::Bytes(Bytes::from(vec![i as u8; (i as usize * 7) % 50 + 1]))).collect();
+        let expected: Vec<u8> = parts.iter().flat_map(|p| bytes_of(p).iter().copied()).collect();
         for limit in [1, 3, 49, 50, 51, 1000, usize::MAX] {
             let mut out = Trickle { written: Vec::new(), limit, calls: 0 };
             write_bytes(&mut out, &parts).await.unwrap();

@@ -25,7 +25,7 @@ pub mod collector;
 mod errors;
 pub mod http;
 
-pub use errors::error_codes;
+pub use errors::{error_codes, fetch_error_codes};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ApiLabels {

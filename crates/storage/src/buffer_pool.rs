@@ -7,7 +7,8 @@
 //! pages: a quarter of the broker's CPU when serving consumers, and half its
 //! throughput (docs/benchmarks.md, optimisation 8). A small pool of those
 //! buffers, reused in place, makes the read a plain copy into memory already
-//! mapped.
+//! mapped. Since fetched records go to plain-TCP sockets with sendfile(2)
+//! (the broker's connection/transport.rs), the pool serves TLS listeners.
 
 use std::sync::Mutex;
 
@@ -68,9 +69,9 @@ impl BufferPool {
         }
     }
 
-    /// Gives the buffers of `parts` that nothing else holds back (the parts
-    /// of a written response: the records read by `FileSlice::read_pooled`).
-    pub fn recycle(&self, parts: Vec<Bytes>) {
+    /// Gives the buffers of `parts` that nothing else holds back (records
+    /// read by `FileSlice::read_pooled`, once written).
+    pub fn recycle(&self, parts: impl IntoIterator<Item = Bytes>) {
         for part in parts {
             if part.len() < MIN_POOLED_BUFFER_BYTES {
                 continue;

@@ -319,12 +319,18 @@ mod tests {
         assert_eq!(read(&*fs, &path).unwrap(), b"", "Truncate empties");
     }
 
+    /// A new file holding 300,000 bytes of a pattern repeating every `period`, and those bytes.
+    fn patterned_file(dir: &Path, period: u32) -> (Handle, Vec<u8>) {
+        let file = os().open(&dir.join("f"), OpenMode::CreateNew).unwrap();
+        let content: Vec<u8> = (0..300_000u32).map(|i| (i % period) as u8).collect();
+        file.write_all_at(&content, 0).unwrap();
+        (file, content)
+    }
+
     #[test]
     fn read_vec_at_reads_exactly_the_range_or_fails_at_the_end() {
         let dir = tempfile::tempdir().unwrap();
-        let file = os().open(&dir.path().join("f"), OpenMode::CreateNew).unwrap();
-        let content: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
-        file.write_all_at(&content, 0).unwrap();
+        let (file, content) = patterned_file(dir.path(), 253);
         for (len, at) in [(0, 0), (1, 0), (5, 7), (200_000, 99_999), (300_000, 0), (1, 299_999)] {
             let got = file.read_vec_at(len, at as u64).unwrap();
             assert_eq!(got, &content[at..at + len], "{len} at {at}");
@@ -336,9 +342,7 @@ mod tests {
     #[test]
     fn read_into_vec_at_reuses_a_buffer_of_any_length() {
         let dir = tempfile::tempdir().unwrap();
-        let file = os().open(&dir.path().join("f"), OpenMode::CreateNew).unwrap();
-        let content: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
-        file.write_all_at(&content, 0).unwrap();
+        let (file, content) = patterned_file(dir.path(), 251);
         let mut buf = Vec::new();
         // Longer, shorter, and longer again than what the buffer holds.
         for (len, at) in [(100_000, 5), (10, 200_000), (0, 0), (250_000, 50_000), (250_000, 1), (7, 299_993)] {

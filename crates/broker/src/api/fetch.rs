@@ -53,6 +53,11 @@ pub struct Fetched {
 }
 
 impl Fetched {
+    /// Whether any partition's records are still in their file.
+    pub fn has_records_apart(&self) -> bool {
+        self.apart.iter().any(Option::is_some)
+    }
+
     /// The response with every record in it (for kafka-protocol's encoder, or a test).
     pub fn read_in(self) -> std::io::Result<FetchResponse> {
         let Fetched { mut response, apart } = self;
@@ -146,9 +151,6 @@ fn read_all(ctx: &RequestContext<'_>, req: &FetchRequest) -> (Fetched, i64) {
             FetchableTopicResponse::default().with_topic(topic.topic.clone()).with_topic_id(topic.topic_id).with_partitions(partitions)
         })
         .collect();
-    if apart.iter().all(Option::is_none) {
-        apart.clear();
-    }
     (Fetched { response: FetchResponse::default().with_responses(responses), apart }, total)
 }
 
@@ -215,7 +217,7 @@ fn read_partition(
     let (records, slice) = match read.data {
         None => (Some(Bytes::new()), None),
         Some(slice) if slice.len >= SEND_APART_MIN_BYTES => (None, Some(slice)),
-        Some(slice) => match slice.read_pooled(&ctx.broker.read_buffers) {
+        Some(slice) => match slice.read() {
             Ok(bytes) => (Some(bytes), None),
             Err(error) => {
                 tracing::error!(topic, partition = p.partition, %error, "fetch read failed");

@@ -51,7 +51,7 @@ impl Transport for TcpStream {
                 }
                 Ok(_) => {}
                 // Files sendfile cannot read from: the rest the ordinary way.
-                Err(error) if matches!(error.raw_os_error(), Some(code) if code == rustix::io::Errno::INVAL.raw_os_error() || code == rustix::io::Errno::NOSYS.raw_os_error()) => {
+                Err(error) if matches!(rustix::io::Errno::from_io_error(&error), Some(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS)) => {
                     let rest = FileSlice { file: slice.file.clone(), position, len: left };
                     return copy_records(self, &rest, pool).await;
                 }
@@ -86,6 +86,6 @@ pub async fn copy_records<W: AsyncWrite + Unpin + Send>(stream: &mut W, slice: &
         tracing::error!(position = slice.position, len = slice.len, %error, "fetch read failed; closing the connection");
     })?;
     let written = stream.write_all(&bytes).await;
-    pool.recycle(vec![bytes]);
+    pool.recycle([bytes]);
     written
 }

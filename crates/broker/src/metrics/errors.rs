@@ -2,15 +2,13 @@
 //! topic's or request's code, as Kafka's `AbstractResponse.errorCounts()`
 //! gathers them. APIs not listed count requests but no errors.
 
-use kafka_protocol::messages::ResponseKind;
+use kafka_protocol::messages::{FetchResponse, ResponseKind};
 
 /// Every error code in `response` (0 included).
 pub fn error_codes(response: &ResponseKind) -> Vec<i16> {
     match response {
         ResponseKind::Produce(r) => r.responses.iter().flat_map(|t| t.partition_responses.iter().map(|p| p.error_code)).collect(),
-        ResponseKind::Fetch(r) => std::iter::once(r.error_code)
-            .chain(r.responses.iter().flat_map(|t| t.partitions.iter().map(|p| p.error_code)))
-            .collect(),
+        ResponseKind::Fetch(r) => fetch_error_codes(r),
         ResponseKind::ListOffsets(r) => r.topics.iter().flat_map(|t| t.partitions.iter().map(|p| p.error_code)).collect(),
         ResponseKind::Metadata(r) => r.topics.iter().map(|t| t.error_code).collect(),
         ResponseKind::CreateTopics(r) => r.topics.iter().map(|t| t.error_code).collect(),
@@ -33,6 +31,11 @@ pub fn error_codes(response: &ResponseKind) -> Vec<i16> {
         ResponseKind::SaslAuthenticate(r) => vec![r.error_code],
         _ => Vec::new(),
     }
+}
+
+/// [`error_codes`] of a Fetch response.
+pub fn fetch_error_codes(r: &FetchResponse) -> Vec<i16> {
+    std::iter::once(r.error_code).chain(r.responses.iter().flat_map(|t| t.partitions.iter().map(|p| p.error_code))).collect()
 }
 
 /// Kafka's name of an error code ("KAFKA_STORAGE_ERROR"), or the number.
