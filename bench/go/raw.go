@@ -159,9 +159,9 @@ func rawProduce(args []string) error {
 	}
 	sent := requests * perRequest
 	slices.Sort(latencies)
-	fmt.Printf("RESULT records=%d requests=%d batch_records=%d seconds=%.3f records_per_s=%.1f mb_per_s=%.2f request_p50_ms=%.3f request_p99_ms=%.3f\n",
+	fmt.Printf("RESULT records=%d requests=%d batch_records=%d seconds=%.3f records_per_s=%.1f mb_per_s=%.2f request_p50_ms=%.3f request_p99_ms=%.3f request_p999_ms=%.3f request_max_ms=%.3f\n",
 		sent, requests, perBatch, elapsed, float64(sent)/elapsed, float64(sent)*float64(size)/elapsed/1e6,
-		ms(pct(latencies, 0.50)), ms(pct(latencies, 0.99)))
+		ms(pct(latencies, 0.50)), ms(pct(latencies, 0.99)), ms(pct(latencies, 0.999)), ms(pct(latencies, 1)))
 	return nil
 }
 

@@ -9,6 +9,7 @@
 //! last acknowledged commit, or the one in flight at the kill), and it finds
 //! every batch exactly once and in order from there. At the end each partition
 //! holds batches 0..n, each once, in order, and every acknowledged one.
+//! Segments roll every 50 ms, so kills land between a roll and its fsync.
 //!
 //! A producer retries a batch until it is acknowledged, with the same
 //! sequence, as a real idempotent producer does (one request in flight): a
@@ -193,8 +194,11 @@ fn acknowledged_records_survive_repeated_kill_9() {
     let mut broker = StromProcess::start_in(data.path()).expect("start strom");
     {
         let mut conn = broker.connect().unwrap();
-        records::create_topic(&mut conn, DURABLE, PARTITIONS, &[("flush.messages", "1")]).unwrap();
-        records::create_topic(&mut conn, DEFAULT, PARTITIONS, &[]).unwrap();
+        // A roll every 50 ms: most kills find segments rolled and not fsynced
+        // yet (the flush of rolled segments runs once a second), so recovery
+        // checks several segments and may meet a roll's snapshot unsynced.
+        records::create_topic(&mut conn, DURABLE, PARTITIONS, &[("flush.messages", "1"), ("segment.ms", "50")]).unwrap();
+        records::create_topic(&mut conn, DEFAULT, PARTITIONS, &[("segment.ms", "50")]).unwrap();
     }
     let target = Target(Arc::new(Mutex::new(broker.addr())));
     let stop = Arc::new(AtomicBool::new(false));

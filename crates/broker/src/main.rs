@@ -37,7 +37,8 @@ use crate::partitions::Partitions;
 use crate::server::BoundListener;
 use strom_storage::cleaner::CleanerConfig;
 
-/// How often `flush.ms` is checked (Kafka: log.flush.scheduler.interval.ms).
+/// How often `flush.ms` and segments rolled since the last flush are checked
+/// (Kafka: log.flush.scheduler.interval.ms).
 const FLUSH_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 /// A log not appended to for this long closes its index files (two
 /// descriptors) until its next append: see `release_idle_index_files`.
@@ -257,7 +258,8 @@ async fn run(mut config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Time-based log maintenance: `flush.ms`, idle index files and retention.
+/// Time-based log maintenance: `flush.ms`, the fsync of rolled segments, idle
+/// index files and retention.
 async fn housekeeping(partitions: Arc<Partitions>) {
     let mut flush = tokio::time::interval(FLUSH_CHECK_INTERVAL);
     let mut retention = tokio::time::interval(RETENTION_CHECK_INTERVAL);

@@ -105,6 +105,11 @@ impl OffsetIndex {
         self.file.sync()
     }
 
+    /// See [`IndexFile::handle_to_sync`].
+    pub fn handle_to_sync(&self) -> Result<Option<(Handle, PathBuf)>> {
+        self.file.handle_to_sync()
+    }
+
     /// Closes the file until the next write or sync.
     pub fn release(&mut self) {
         self.file.release();
@@ -197,6 +202,11 @@ impl TimeIndex {
         self.file.sync()
     }
 
+    /// See [`IndexFile::handle_to_sync`].
+    pub fn handle_to_sync(&self) -> Result<Option<(Handle, PathBuf)>> {
+        self.file.handle_to_sync()
+    }
+
     /// Closes the file until the next write or sync.
     pub fn release(&mut self) {
         self.file.release();
@@ -268,6 +278,22 @@ impl IndexFile {
             self.unsynced = false;
         }
         Ok(())
+    }
+
+    /// A descriptor to fsync the file with outside the log's locks (the open
+    /// one, else a new one that closes after the fsync), with its path; `None`
+    /// when nothing was written since the last sync. For a rolled segment,
+    /// whose index is no longer written: the flag stays, which costs at most
+    /// an fsync of a clean file should the segment ever be flushed again.
+    fn handle_to_sync(&self) -> Result<Option<(Handle, PathBuf)>> {
+        if !self.unsynced {
+            return Ok(None);
+        }
+        let handle = match &self.file {
+            Some(file) => file.clone(),
+            None => self.fs.open(&self.path, OpenMode::Create).map_err(StorageError::io("open", &self.path))?,
+        };
+        Ok(Some((handle, self.path.clone())))
     }
 
     /// Closes the file. Writes not yet fsynced still are by the next

@@ -91,6 +91,19 @@ struct Inner {
     /// A segment file was created since the last flush: its directory entry
     /// (and the partition directory's) must be fsynced with the next flush.
     dir_dirty: bool,
+    /// Base offsets of the segments rolled since the last flush. A roll does
+    /// not fsync (Kafka's `roll` schedules a "flush-log" task instead): that
+    /// would hold the append lock for as long as the disk takes to write up
+    /// to a segment's worth of dirty pages. The next flush, on a housekeeping
+    /// thread within a second or by a producer waiting for durability,
+    /// fsyncs them, then moves the recovery point past them.
+    rolled_unsynced: Vec<i64>,
+    /// The producer snapshot written at the last roll, fsynced with those
+    /// segments (an unclean start ignores a torn one and replays more).
+    unsynced_snapshot: Option<(fs::Handle, PathBuf)>,
+    /// The recovery point on disk: an unclean start checks every segment
+    /// from here on, and replays producer state from a snapshot at or below.
+    recovery_point: i64,
     /// Why the log went offline (see [`PartitionLog::offline`]), if it did.
     offline: Option<String>,
 }
@@ -115,7 +128,8 @@ impl PartitionLog {
             files = list_partition_dir(fs, dir)?;
         }
         let offset_in = |name: &str| if files.has(name) { read_offset_file(fs, &dir.join(name)) } else { Ok(None) };
-        let recovery_point = if clean { i64::MAX } else { offset_in(RECOVERY_POINT_FILE)?.unwrap_or(0) };
+        let recovery_point_on_disk = offset_in(RECOVERY_POINT_FILE)?.unwrap_or(0);
+        let recovery_point = if clean { i64::MAX } else { recovery_point_on_disk };
         let started = std::time::Instant::now();
         let mut segments = BTreeMap::new();
         let (mut recovered, mut truncated_bytes) = (0usize, 0u64);
@@ -155,6 +169,9 @@ impl PartitionLog {
             producers: ProducerStateManager::new(),
             producers_on_disk_at: None,
             dir_dirty: true,
+            rolled_unsynced: Vec::new(),
+            unsynced_snapshot: None,
+            recovery_point: recovery_point_on_disk,
             offline: None,
         };
         load::load_state(fs, dir, &mut inner, &files.snapshots)?;
@@ -216,7 +233,10 @@ impl PartitionLog {
     /// Makes everything appended so far durable. Concurrent callers share fsyncs.
     pub fn flush(&self) -> Result<()> {
         let target = self.log_end_offset();
-        self.flush_until(target)
+        self.flush_until(target)?;
+        // Rolled segments wait for the recovery point to move even when their
+        // data is durable already (a roll whose append then failed).
+        self.flush_rolled()
     }
 
     /// Makes every offset below `offset` durable, sharing an fsync with any
@@ -234,39 +254,97 @@ impl PartitionLog {
         if self.flushed_offset.load(Ordering::Acquire) >= offset {
             return Ok(()); // the fsync we waited behind covered us
         }
-        let synced = self.sync_active();
+        self.sync(true)
+    }
+
+    /// Makes the segments rolled since the last flush durable and moves the
+    /// recovery point past them, leaving the active segment to `flush.ms` and
+    /// `flush.messages` (Kafka's `flushUptoOffsetExclusive(newSegment.baseOffset)`).
+    pub fn flush_rolled(&self) -> Result<()> {
+        if self.read_lock().rolled_unsynced.is_empty() {
+            return Ok(());
+        }
+        let _flushing = self.flush_lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.sync(false)
+    }
+
+    /// The fsyncs of a flush, under `flush_lock`: the rolled segments, then the
+    /// active one if `active`. Takes the log offline when an fsync fails.
+    fn sync(&self, active: bool) -> Result<()> {
+        let synced = self.sync_rolled().and_then(|rolled| {
+            let target = if active { self.sync_active()? } else { rolled.unwrap_or(0) };
+            self.sync_dir_if_dirty()?;
+            if let Some(recovery_point) = rolled {
+                write_offset_file(&self.fs, &self.dir.join(RECOVERY_POINT_FILE), recovery_point)?;
+                self.write().recovery_point = recovery_point;
+            }
+            self.flushed_offset.fetch_max(target, Ordering::AcqRel);
+            Ok(())
+        });
         if let Err(error) = &synced {
-            self.write().take_offline(&self.dir, error);
+            if error.is_fsync() {
+                self.write().take_offline(&self.dir, error);
+            }
         }
         synced
     }
 
-    /// The fsyncs of [`Self::flush_until`], under its lock.
-    fn sync_active(&self) -> Result<()> {
-        let (target, file, txn_index, dir_dirty) = {
+    /// fsyncs the segments rolled since the last flush, one at a time, and
+    /// the snapshot written at the roll. Returns the recovery point they
+    /// allow (the active segment's base when the last was taken), if any.
+    fn sync_rolled(&self) -> Result<Option<i64>> {
+        let mut recovery_point = None;
+        loop {
+            let (files, next) = {
+                let mut inner = self.write();
+                inner.check_online(&self.dir)?;
+                let Some(&base) = inner.rolled_unsynced.first() else { break };
+                // A segment deleted since it rolled (retention) needs nothing.
+                let files = match inner.segments.get_mut(&base) {
+                    Some(segment) => segment.take_files_to_sync()?,
+                    None => Vec::new(),
+                };
+                inner.rolled_unsynced.remove(0);
+                let snapshot = if inner.rolled_unsynced.is_empty() { inner.unsynced_snapshot.take() } else { None };
+                (files.into_iter().chain(snapshot).collect::<Vec<_>>(), inner.active().base_offset())
+            };
+            for (file, path) in files {
+                file.sync_data().map_err(StorageError::io("fsync", path))?;
+            }
+            recovery_point = Some(next);
+        }
+        Ok(recovery_point)
+    }
+
+    /// fsyncs the active segment's data (and new transaction index entries);
+    /// returns the offset everything below which is now durable.
+    fn sync_active(&self) -> Result<i64> {
+        let (target, file, txn_index) = {
             let mut inner = self.write();
             inner.check_online(&self.dir)?;
             inner.unflushed_messages = 0;
             inner.first_unflushed_ms = None;
             let txn_index = inner.active_mut().take_unsynced_txn_index();
-            (inner.log_end_offset(), inner.active().slice_file(), txn_index, std::mem::take(&mut inner.dir_dirty))
+            (inner.log_end_offset(), inner.active().slice_file(), txn_index)
         };
-        // Older segments were fsynced when they rolled; only the active one can hold unflushed data.
         file.sync_data().map_err(StorageError::io("fsync", self.dir.clone()))?;
         if let Some(txn_index) = txn_index {
             // Recovery would rebuild it, but a clean shutdown trusts it.
             txn_index.sync_data().map_err(StorageError::io("fsync", self.dir.clone()))?;
         }
-        if dir_dirty {
-            // New files are durable only once their directory entries are.
-            let synced = sync_dir(&self.fs, &self.dir).and_then(|()| self.dir.parent().map_or(Ok(()), |p| sync_dir(&self.fs, p)));
-            if let Err(error) = synced {
-                self.write().dir_dirty = true;
-                return Err(error);
-            }
+        Ok(target)
+    }
+
+    /// New files are durable only once their directory entries are.
+    fn sync_dir_if_dirty(&self) -> Result<()> {
+        if !std::mem::take(&mut self.write().dir_dirty) {
+            return Ok(());
         }
-        self.flushed_offset.fetch_max(target, Ordering::AcqRel);
-        Ok(())
+        let synced = sync_dir(&self.fs, &self.dir).and_then(|()| self.dir.parent().map_or(Ok(()), |p| sync_dir(&self.fs, p)));
+        if synced.is_err() {
+            self.write().dir_dirty = true;
+        }
+        synced
     }
 
     /// Closes the index files the log holds open (those of segments appended
@@ -303,13 +381,14 @@ impl PartitionLog {
         self.read_lock().active().open_index_files()
     }
 
-    /// Flushes when `flush.ms` has passed since the oldest unflushed append.
+    /// Flushes when `flush.ms` has passed since the oldest unflushed append,
+    /// else flushes the segments rolled since the last flush, if any.
     pub fn flush_if_due(&self, now_ms: i64) -> Result<()> {
         let due = {
             let inner = self.read_lock();
             inner.first_unflushed_ms.is_some_and(|t| now_ms.saturating_sub(t) >= inner.config.flush_ms)
         };
-        if due { self.flush() } else { Ok(()) }
+        if due { self.flush() } else { self.flush_rolled() }
     }
 
     /// The first record whose timestamp is >= `timestamp`, as Kafka's
@@ -549,23 +628,19 @@ impl Inner {
         full || old || !active.can_hold_offset(header.last_offset())
     }
 
-    /// Starts a new active segment at the log end offset. The old one is
-    /// fsynced first, so recovery only ever needs to check from here on.
+    /// Starts a new active segment at the log end offset. Nothing is fsynced
+    /// here: the old segment joins `rolled_unsynced` for the next flush, and
+    /// until then an unclean start recovers it too.
     fn roll(&mut self, fs: &Fs, dir: &Path) -> Result<()> {
         let base = self.log_end_offset();
-        self.active_mut().flush()?;
-        self.active_mut().release_index_files();
-        if self.dir_dirty {
-            // Files of the old segment (its transaction index may be new) must be
-            // durable before the recovery point moves past them.
-            sync_dir(fs, dir)?;
-        }
+        let old = self.active().base_offset();
         let segment = Segment::create(fs, dir, base, self.config.index_interval_bytes)?;
+        self.active_mut().release_index_files();
         self.segments.insert(base, segment);
         self.dir_dirty = true;
-        write_offset_file(fs, &dir.join(RECOVERY_POINT_FILE), base)?;
+        self.rolled_unsynced.push(old);
         // A snapshot per roll bounds how much of the log a restart replays.
-        append::write_snapshot(fs, dir, self)?;
+        append::write_roll_snapshot(fs, dir, self)?;
         tracing::debug!(dir = %dir.display(), base_offset = base, "rolled a new segment");
         Ok(())
     }
@@ -628,6 +703,16 @@ fn write_file_atomically(fs: &Fs, path: &Path, bytes: &[u8]) -> Result<()> {
     file.write_all_at(bytes, 0).map_err(StorageError::io("write", &tmp))?;
     file.sync_data().map_err(StorageError::io("fsync", &tmp))?;
     fs.rename(&tmp, path).map_err(StorageError::io("rename", path))
+}
+
+/// [`write_file_atomically`] without the fsync, for a file a reader detects
+/// when torn (a CRC): returns it for the caller to fsync later.
+fn write_file_unsynced(fs: &Fs, path: &Path, bytes: &[u8]) -> Result<fs::Handle> {
+    let tmp = path.with_extension("tmp");
+    let file = fs.open(&tmp, fs::OpenMode::Truncate).map_err(StorageError::io("create", &tmp))?;
+    file.write_all_at(bytes, 0).map_err(StorageError::io("write", &tmp))?;
+    fs.rename(&tmp, path).map_err(StorageError::io("rename", path))?;
+    Ok(file)
 }
 
 /// Writes a small offset file atomically.

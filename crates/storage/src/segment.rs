@@ -458,6 +458,22 @@ impl Segment {
         self.txn_index.sync()
     }
 
+    /// The files to fsync, with their paths, for everything appended so far to
+    /// be durable, for a caller that fsyncs them outside the log's locks (a
+    /// rolled segment is flushed in the background, as Kafka's "flush-log"
+    /// task does after a roll). The index files are opened again if they were
+    /// released, which may fail: then nothing is taken. The transaction index
+    /// counts as synced from now on, as in [`Self::take_unsynced_txn_index`].
+    pub fn take_files_to_sync(&mut self) -> Result<Vec<(Handle, PathBuf)>> {
+        let mut files = vec![(Arc::clone(&self.file), self.log_path.clone())];
+        files.extend(self.offset_index.handle_to_sync()?);
+        files.extend(self.time_index.handle_to_sync()?);
+        if let Some(txn_index) = self.txn_index.take_unsynced() {
+            files.push((txn_index, segment_file(&self.dir, self.base_offset, TXN_INDEX_SUFFIX, self.state)));
+        }
+        Ok(files)
+    }
+
     /// Closes the index files (until the next append or flush): a segment
     /// that is only read needs none, reads use the indexes in memory.
     pub fn release_index_files(&mut self) {

@@ -169,18 +169,34 @@ enum Verification {
 }
 
 /// Writes `<leo>.snapshot` and deletes older snapshots but the previous one and
-/// the newest at or below the active segment's base, where an unclean start
-/// replays from (it recovers the active segment).
+/// the newest at or below the recovery point, where an unclean start replays
+/// from (it recovers every segment from there on).
 pub(super) fn write_snapshot(fs: &Fs, dir: &Path, inner: &mut Inner) -> Result<(), StorageError> {
     let offset = inner.log_end_offset();
     let path = offset_file(dir, offset, SNAPSHOT_SUFFIX);
     super::write_file_atomically(fs, &path, &inner.producers.snapshot(offset))?;
     inner.producers_on_disk_at = Some(offset);
+    delete_older_snapshots(fs, dir, inner, offset)
+}
+
+/// The snapshot of a roll: [`write_snapshot`] without its fsync, which the
+/// flush of the rolled segment does (Kafka's `takeSnapshot(sync = false)` in
+/// `roll`). Torn by a crash before that, it fails its CRC and an unclean start
+/// replays from an older one.
+pub(super) fn write_roll_snapshot(fs: &Fs, dir: &Path, inner: &mut Inner) -> Result<(), StorageError> {
+    let offset = inner.log_end_offset();
+    let path = offset_file(dir, offset, SNAPSHOT_SUFFIX);
+    let file = super::write_file_unsynced(fs, &path, &inner.producers.snapshot(offset))?;
+    inner.unsynced_snapshot = Some((file, path));
+    inner.producers_on_disk_at = Some(offset);
+    delete_older_snapshots(fs, dir, inner, offset)
+}
+
+fn delete_older_snapshots(fs: &Fs, dir: &Path, inner: &Inner, offset: i64) -> Result<(), StorageError> {
     let mut older = snapshot_offsets(fs, dir)?;
     older.retain(|&o| o < offset);
     let previous = older.last().copied();
-    let active_base = inner.active().base_offset();
-    let recovery = older.iter().rev().find(|&&o| o <= active_base).copied();
+    let recovery = older.iter().rev().find(|&&o| o <= inner.recovery_point).copied();
     for stale in older.into_iter().filter(|&o| Some(o) != previous && Some(o) != recovery) {
         let stale_path = offset_file(dir, stale, SNAPSHOT_SUFFIX);
         fs::remove_if_exists(&**fs, &stale_path).map_err(StorageError::io("delete", &stale_path))?;
