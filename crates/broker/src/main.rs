@@ -40,9 +40,6 @@ use strom_storage::cleaner::CleanerConfig;
 /// How often `flush.ms` and segments rolled since the last flush are checked
 /// (Kafka: log.flush.scheduler.interval.ms).
 const FLUSH_CHECK_INTERVAL: Duration = Duration::from_secs(1);
-/// A log not appended to for this long closes its index files (two
-/// descriptors) until its next append: see `release_idle_index_files`.
-const INDEX_FILES_IDLE_MS: i64 = 30_000;
 /// How often retention runs (Kafka: log.retention.check.interval.ms, 5 minutes).
 const RETENTION_CHECK_INTERVAL: Duration = Duration::from_secs(300);
 
@@ -258,8 +255,8 @@ async fn run(mut config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Time-based log maintenance: `flush.ms`, the fsync of rolled segments, idle
-/// index files and retention.
+/// Time-based log maintenance: `flush.ms`, the fsync of rolled segments and
+/// retention.
 async fn housekeeping(partitions: Arc<Partitions>) {
     let mut flush = tokio::time::interval(FLUSH_CHECK_INTERVAL);
     let mut retention = tokio::time::interval(RETENTION_CHECK_INTERVAL);
@@ -267,12 +264,7 @@ async fn housekeeping(partitions: Arc<Partitions>) {
         tokio::select! {
             _ = flush.tick() => {
                 let partitions = Arc::clone(&partitions);
-                let _ = tokio::task::spawn_blocking(move || {
-                    let manager = partitions.manager();
-                    manager.flush_due(now_ms());
-                    manager.release_idle_index_files(now_ms(), INDEX_FILES_IDLE_MS);
-                })
-                .await;
+                let _ = tokio::task::spawn_blocking(move || partitions.manager().flush_due(now_ms())).await;
             }
             _ = retention.tick() => {
                 let partitions = Arc::clone(&partitions);

@@ -4,14 +4,17 @@
 //! - time index entry: max timestamp so far (i64 BE) | relative offset (u32 BE), 12 bytes.
 //!
 //! An entry is added at most every `index.interval.bytes` of log. Entries are
-//! kept in memory for lookups and appended to their file; the files are not
-//! fsynced on every append because they can always be rebuilt from the log
-//! (recovery does so when a file is missing, torn or inconsistent).
+//! kept in memory for lookups; an append only adds one there. The files are
+//! written when the segment stops being active (a roll), at a clean shutdown
+//! and after a rebuild ([`OffsetIndex::persist`]): an unclean start recovers
+//! the active segment from its log anyway, rebuilding its indexes, as it
+//! does for any file that is missing, torn or inconsistent. (Kafka writes
+//! into a memory-mapped file instead; either way an append costs no
+//! syscall for its index entries.)
 //!
-//! A file is open only while it is written ([`IndexFile`]): lookups use the
-//! entries in memory, so a segment that is only read holds no descriptor for
-//! its indexes. With 10,000 partitions that is 10,000 descriptors instead of
-//! 30,000 (a common `ulimit -n` is 20,000 or less).
+//! No descriptor stays open for an index: a write, truncation or fsync opens
+//! the file and closes it again. With 10,000 partitions written at once,
+//! that is 10,000 descriptors (their active log files) instead of 30,000.
 
 use std::path::{Path, PathBuf};
 
@@ -52,7 +55,7 @@ impl OffsetIndex {
         if !ordered || !in_file {
             return Ok(None);
         }
-        Ok(Some(Self { file: IndexFile::existing(fs, path), entries }))
+        Ok(Some(Self { file: IndexFile::existing(fs, path, entries.len()), entries }))
     }
 
     /// Creates an empty index file, replacing any existing one.
@@ -60,19 +63,12 @@ impl OffsetIndex {
         Ok(Self { file: IndexFile::create(fs, path)?, entries: Vec::new() })
     }
 
-    pub fn append(&mut self, relative_offset: u32, position: u32) -> Result<()> {
+    /// Adds an entry in memory (see [`Self::persist`]).
+    pub fn append(&mut self, relative_offset: u32, position: u32) {
         if self.entries.last().is_some_and(|&(o, p)| relative_offset <= o || position <= p) {
-            return Ok(()); // never out of order; a skipped entry only makes lookups scan a little more
+            return; // never out of order; a skipped entry only makes lookups scan a little more
         }
-        let mut entry = [0u8; OFFSET_ENTRY_BYTES];
-        entry[..4].copy_from_slice(&relative_offset.to_be_bytes());
-        entry[4..].copy_from_slice(&position.to_be_bytes());
-        // A torn entry a failed write leaves is overwritten by the next
-        // append, or makes the file's length refuse it at the next load.
-        let at = (self.entries.len() * OFFSET_ENTRY_BYTES) as u64;
-        self.file.write_at(&entry, at)?;
         self.entries.push((relative_offset, position));
-        Ok(())
     }
 
     /// The position of the last indexed batch starting at or before `relative_offset`
@@ -93,11 +89,19 @@ impl OffsetIndex {
     /// Drops entries at or after `position` (after the log was truncated there).
     pub fn truncate_to_position(&mut self, position: u32) -> Result<()> {
         let keep = self.entries.partition_point(|&(_, p)| p < position);
-        if keep == self.entries.len() && self.file.holds_just_the_entries() {
-            return Ok(()); // nothing to cut, and no descriptor needed to see that
-        }
         self.entries.truncate(keep);
-        self.file.set_len((keep * OFFSET_ENTRY_BYTES) as u64)
+        self.file.truncate_to(keep, OFFSET_ENTRY_BYTES)
+    }
+
+    /// Writes the entries added since the last persist to the file.
+    pub fn persist(&mut self) -> Result<()> {
+        let entries = &self.entries;
+        self.file.persist(entries.len(), OFFSET_ENTRY_BYTES, |from, out| {
+            for &(offset, position) in &entries[from..] {
+                out.extend_from_slice(&offset.to_be_bytes());
+                out.extend_from_slice(&position.to_be_bytes());
+            }
+        })
     }
 
     /// fsyncs what was written since the last sync.
@@ -108,16 +112,6 @@ impl OffsetIndex {
     /// See [`IndexFile::handle_to_sync`].
     pub fn handle_to_sync(&self) -> Result<Option<(Handle, PathBuf)>> {
         self.file.handle_to_sync()
-    }
-
-    /// Closes the file until the next write or sync.
-    pub fn release(&mut self) {
-        self.file.release();
-    }
-
-    /// The file is open (holds a descriptor).
-    pub fn is_open(&self) -> bool {
-        self.file.file.is_some()
     }
 
     pub fn len(&self) -> usize {
@@ -148,7 +142,7 @@ impl TimeIndex {
         if !entries.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1) {
             return Ok(None);
         }
-        Ok(Some(Self { file: IndexFile::existing(fs, path), entries }))
+        Ok(Some(Self { file: IndexFile::existing(fs, path, entries.len()), entries }))
     }
 
     pub fn create(fs: &Fs, path: &Path) -> Result<Self> {
@@ -160,19 +154,14 @@ impl TimeIndex {
         self.file.path = path;
     }
 
-    /// Records that the log reached `timestamp` at the batch holding `relative_offset`.
-    /// Only increasing timestamps are kept, so lookups can binary-search.
-    pub fn append(&mut self, timestamp: i64, relative_offset: u32) -> Result<()> {
+    /// Records that the log reached `timestamp` at the batch holding `relative_offset`,
+    /// in memory (see [`Self::persist`]). Only increasing timestamps are kept,
+    /// so lookups can binary-search.
+    pub fn append(&mut self, timestamp: i64, relative_offset: u32) {
         if self.entries.last().is_some_and(|&(t, o)| timestamp <= t || relative_offset <= o) {
-            return Ok(());
+            return;
         }
-        let mut entry = [0u8; TIME_ENTRY_BYTES];
-        entry[..8].copy_from_slice(&timestamp.to_be_bytes());
-        entry[8..].copy_from_slice(&relative_offset.to_be_bytes());
-        let at = (self.entries.len() * TIME_ENTRY_BYTES) as u64;
-        self.file.write_at(&entry, at)?;
         self.entries.push((timestamp, relative_offset));
-        Ok(())
     }
 
     /// The relative offset to start scanning from for the first batch with a
@@ -190,11 +179,19 @@ impl TimeIndex {
     /// Drops entries at or after `relative_offset`.
     pub fn truncate_to_offset(&mut self, relative_offset: u32) -> Result<()> {
         let keep = self.entries.partition_point(|&(_, o)| o < relative_offset);
-        if keep == self.entries.len() && self.file.holds_just_the_entries() {
-            return Ok(()); // nothing to cut, and no descriptor needed to see that
-        }
         self.entries.truncate(keep);
-        self.file.set_len((keep * TIME_ENTRY_BYTES) as u64)
+        self.file.truncate_to(keep, TIME_ENTRY_BYTES)
+    }
+
+    /// Writes the entries added since the last persist to the file.
+    pub fn persist(&mut self) -> Result<()> {
+        let entries = &self.entries;
+        self.file.persist(entries.len(), TIME_ENTRY_BYTES, |from, out| {
+            for &(timestamp, offset) in &entries[from..] {
+                out.extend_from_slice(&timestamp.to_be_bytes());
+                out.extend_from_slice(&offset.to_be_bytes());
+            }
+        })
     }
 
     /// fsyncs what was written since the last sync.
@@ -207,100 +204,95 @@ impl TimeIndex {
         self.file.handle_to_sync()
     }
 
-    /// Closes the file until the next write or sync.
-    pub fn release(&mut self) {
-        self.file.release();
-    }
-
-    /// The file is open (holds a descriptor).
-    pub fn is_open(&self) -> bool {
-        self.file.file.is_some()
+    /// Entries in memory not yet in the file.
+    pub fn unpersisted(&self) -> usize {
+        self.entries.len().saturating_sub(self.file.written)
     }
 }
 
-/// The file of an index, open only from its first write (or fsync) until
-/// [`Self::release`]: reads never need it.
+/// The file of an index: how many of the entries in memory it holds, and
+/// whether it needs an fsync. Opened for each write, truncation or fsync.
 struct IndexFile {
     fs: Fs,
     path: PathBuf,
-    file: Option<Handle>,
+    /// Entries the file holds (the first `written` of those in memory).
+    written: usize,
     /// Created, written or truncated since the last fsync.
     unsynced: bool,
     /// A write failed since the file was last truncated: it may have left
-    /// bytes past the entries.
+    /// bytes past the `written` entries.
     torn: bool,
 }
 
 impl IndexFile {
-    /// An existing file, not opened yet.
-    fn existing(fs: &Fs, path: &Path) -> Self {
-        Self { fs: fs.clone(), path: path.to_path_buf(), file: None, unsynced: false, torn: false }
+    /// An existing file holding `written` entries.
+    fn existing(fs: &Fs, path: &Path, written: usize) -> Self {
+        Self { fs: fs.clone(), path: path.to_path_buf(), written, unsynced: false, torn: false }
     }
 
     /// Creates the file empty (replacing any), and closes it again.
     fn create(fs: &Fs, path: &Path) -> Result<Self> {
         drop(fs.open(path, OpenMode::Truncate).map_err(StorageError::io("create", path))?);
-        Ok(Self { unsynced: true, ..Self::existing(fs, path) })
+        Ok(Self { unsynced: true, ..Self::existing(fs, path, 0) })
     }
 
-    /// The file is closed and holds the entries in memory, no more: it was
-    /// created empty or loaded whole, and since then every write succeeded
-    /// (a failed one may leave a torn entry behind).
-    fn holds_just_the_entries(&self) -> bool {
-        self.file.is_none() && !self.torn
+    fn open(&self) -> Result<Handle> {
+        self.fs.open(&self.path, OpenMode::Create).map_err(StorageError::io("open", &self.path))
     }
 
-    fn handle(&mut self) -> Result<&Handle> {
-        let file = match self.file.take() {
-            Some(file) => file,
-            None => self.fs.open(&self.path, OpenMode::Create).map_err(StorageError::io("open", &self.path))?,
-        };
-        Ok(self.file.insert(file))
-    }
-
-    fn write_at(&mut self, bytes: &[u8], at: u64) -> Result<()> {
+    /// Writes entries `written..entries` (encoded by `encode(from, out)`) in one write.
+    fn persist(&mut self, entries: usize, entry_bytes: usize, encode: impl FnOnce(usize, &mut Vec<u8>)) -> Result<()> {
+        if entries <= self.written && !self.torn {
+            return Ok(());
+        }
+        let file = self.open()?;
         self.unsynced = true;
-        let written = self.handle()?.write_all_at(bytes, at);
-        self.torn |= written.is_err();
-        written.map_err(StorageError::io("append to", &self.path))
+        let at = (self.written * entry_bytes) as u64;
+        if self.torn {
+            file.set_len(at).map_err(StorageError::io("truncate", &self.path))?;
+            self.torn = false;
+        }
+        let mut bytes = Vec::with_capacity(entries.saturating_sub(self.written) * entry_bytes);
+        encode(self.written, &mut bytes);
+        // A torn write is cut before the next one, or makes the file's length refuse it at the next load.
+        let written = file.write_all_at(&bytes, at);
+        self.torn = written.is_err();
+        written.map_err(StorageError::io("write", &self.path))?;
+        self.written = entries;
+        Ok(())
     }
 
-    fn set_len(&mut self, len: u64) -> Result<()> {
+    /// The file keeps at most `entries` entries (memory was cut to that many).
+    fn truncate_to(&mut self, entries: usize, entry_bytes: usize) -> Result<()> {
+        if entries >= self.written && !self.torn {
+            return Ok(()); // nothing in the file to cut, and no descriptor needed to see that
+        }
+        let keep = entries.min(self.written);
         self.unsynced = true;
-        self.handle()?.set_len(len).map_err(StorageError::io("truncate", &self.path))?;
+        self.open()?.set_len((keep * entry_bytes) as u64).map_err(StorageError::io("truncate", &self.path))?;
+        self.written = keep;
         self.torn = false;
         Ok(())
     }
 
     fn sync(&mut self) -> Result<()> {
         if self.unsynced {
-            self.handle()?.sync_data().map_err(StorageError::io("fsync", &self.path))?;
+            self.open()?.sync_data().map_err(StorageError::io("fsync", &self.path))?;
             self.unsynced = false;
         }
         Ok(())
     }
 
-    /// A descriptor to fsync the file with outside the log's locks (the open
-    /// one, else a new one that closes after the fsync), with its path; `None`
-    /// when nothing was written since the last sync. For a rolled segment,
-    /// whose index is no longer written: the flag stays, which costs at most
-    /// an fsync of a clean file should the segment ever be flushed again.
+    /// A descriptor to fsync the file with outside the log's locks, with its
+    /// path; `None` when nothing was written since the last sync. For a
+    /// rolled segment, whose index is no longer written: the flag stays,
+    /// which costs at most an fsync of a clean file should the segment ever
+    /// be flushed again.
     fn handle_to_sync(&self) -> Result<Option<(Handle, PathBuf)>> {
         if !self.unsynced {
             return Ok(None);
         }
-        let handle = match &self.file {
-            Some(file) => file.clone(),
-            None => self.fs.open(&self.path, OpenMode::Create).map_err(StorageError::io("open", &self.path))?,
-        };
-        Ok(Some((handle, self.path.clone())))
-    }
-
-    /// Closes the file. Writes not yet fsynced still are by the next
-    /// [`Self::sync`], through a new descriptor (an fsync covers the file's
-    /// dirty pages, whichever descriptor wrote them).
-    fn release(&mut self) {
-        self.file = None;
+        Ok(Some((self.open()?, self.path.clone())))
     }
 }
 
@@ -326,10 +318,11 @@ mod tests {
         let path = dir.path().join("0.index");
         let mut index = OffsetIndex::create(&fs::os(), &path).unwrap();
         assert_eq!(index.lookup(5), 0);
-        index.append(10, 4000).unwrap();
-        index.append(20, 8000).unwrap();
-        index.append(15, 9000).unwrap(); // out of order: ignored
+        index.append(10, 4000);
+        index.append(20, 8000);
+        index.append(15, 9000); // out of order: ignored
         assert_eq!((index.lookup(0), index.lookup(9), index.lookup(10), index.lookup(19), index.lookup(99)), (0, 0, 4000, 4000, 8000));
+        index.persist().unwrap();
         let loaded = OffsetIndex::load(&fs::os(), &path, 9000).unwrap().unwrap();
         assert_eq!(loaded.entries, index.entries);
         assert!(OffsetIndex::load(&fs::os(), &path, 8000).unwrap().is_none(), "entry beyond the log");
@@ -352,24 +345,51 @@ mod tests {
     }
 
     #[test]
-    fn index_files_are_open_only_while_written() {
+    fn appends_stay_in_memory_until_persisted_and_each_persist_writes_only_the_new_entries() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("0.index");
         let mut index = OffsetIndex::create(&fs::os(), &path).unwrap();
-        assert!(path.exists() && index.file.file.is_none(), "created, then closed");
-        index.append(1, 10).unwrap();
-        assert!(index.file.file.is_some());
-        index.release();
-        assert!(index.file.file.is_none());
-        index.sync().unwrap(); // reopens to fsync the entry written before
-        assert!(index.file.file.is_some() && !index.file.unsynced);
-        index.release();
+        index.append(1, 10);
+        index.append(2, 20);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "nothing written on append");
+        index.persist().unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 16);
+        index.append(3, 30);
+        index.persist().unwrap();
+        index.persist().unwrap(); // nothing new: no write
+        assert_eq!(OffsetIndex::load(&fs::os(), &path, 100).unwrap().unwrap().entries, vec![(1, 10), (2, 20), (3, 30)]);
+        // Truncation cuts the file only where it holds entries that are gone.
+        index.append(4, 40);
+        index.truncate_to_position(35).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 24, "the unpersisted entry was only in memory");
+        index.truncate_to_position(15).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 8);
+        index.append(5, 50);
+        index.persist().unwrap();
+        assert_eq!(OffsetIndex::load(&fs::os(), &path, 100).unwrap().unwrap().entries, vec![(1, 10), (5, 50)]);
         index.sync().unwrap();
-        assert!(index.file.file.is_none(), "nothing to fsync: not reopened");
-        index.append(2, 20).unwrap(); // reopened where it left off
-        let loaded = OffsetIndex::load(&fs::os(), &path, 100).unwrap().unwrap();
-        assert_eq!(loaded.entries, vec![(1, 10), (2, 20)]);
-        assert!(loaded.file.file.is_none(), "loading keeps no descriptor");
+        assert!(!index.file.unsynced);
+        assert!(index.handle_to_sync().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_failed_persist_is_cut_and_written_again_by_the_next() {
+        use crate::fs::faulty::{Fault, FaultyFs, Op};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("0.timeindex");
+        let faulty = FaultyFs::new(fs::os());
+        let mut index = TimeIndex::create(&faulty.fs(), &path).unwrap();
+        index.append(100, 0);
+        index.persist().unwrap();
+        index.append(200, 10);
+        index.append(300, 20);
+        faulty.inject(Fault::new(Op::Write).once().partial(5).enospc());
+        assert!(index.persist().is_err());
+        assert_eq!(index.unpersisted(), 2);
+        assert!(TimeIndex::load(&fs::os(), &path).unwrap().is_none(), "torn: a load refuses it");
+        index.persist().unwrap();
+        assert_eq!(index.unpersisted(), 0);
+        assert_eq!(TimeIndex::load(&fs::os(), &path).unwrap().unwrap().entries, vec![(100, 0), (200, 10), (300, 20)]);
     }
 
     #[test]
@@ -377,12 +397,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("0.timeindex");
         let mut index = TimeIndex::create(&fs::os(), &path).unwrap();
-        index.append(100, 0).unwrap();
-        index.append(200, 10).unwrap();
-        index.append(150, 20).unwrap(); // not increasing: ignored
-        index.append(300, 30).unwrap();
+        index.append(100, 0);
+        index.append(200, 10);
+        index.append(150, 20); // not increasing: ignored
+        index.append(300, 30);
         assert_eq!((index.lookup(50), index.lookup(100), index.lookup(150), index.lookup(250), index.lookup(999)), (0, 0, 0, 10, 30));
         assert_eq!(index.max_timestamp(), Some(300));
+        index.persist().unwrap();
         index.truncate_to_offset(30).unwrap();
         assert_eq!(TimeIndex::load(&fs::os(), &path).unwrap().unwrap().entries, vec![(100, 0), (200, 10)]);
     }

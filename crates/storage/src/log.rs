@@ -76,9 +76,6 @@ struct Inner {
     unflushed_messages: u64,
     /// When the oldest unflushed append happened, for `flush.ms`.
     first_unflushed_ms: Option<i64>,
-    /// When the last append happened, while the active segment's index files
-    /// may be open (see [`PartitionLog::release_idle_index_files`]).
-    last_append_ms: Option<i64>,
     /// Idempotent producers' recent sequences.
     producers: ProducerStateManager,
     /// The log end offset at which the producer state on disk is `producers`:
@@ -165,7 +162,6 @@ impl PartitionLog {
             log_start_offset,
             unflushed_messages: 0,
             first_unflushed_ms: None,
-            last_append_ms: None,
             producers: ProducerStateManager::new(),
             producers_on_disk_at: None,
             dir_dirty: true,
@@ -347,38 +343,15 @@ impl PartitionLog {
         synced
     }
 
-    /// Closes the index files the log holds open (those of segments appended
-    /// to): at shutdown, so that a broker out of descriptors can still write
-    /// its producer snapshots. A later append opens them again.
-    pub fn release_index_files(&self) {
-        for segment in self.write().segments.values_mut() {
-            segment.release_index_files();
-        }
-    }
-
-    /// Closes the active segment's index files once nothing was appended for
-    /// `idle_ms` (the next append opens them again): a partition written once
-    /// does not hold two descriptors for good. Kafka keeps every index mapped
-    /// and asks for a `ulimit -n` of 100,000 or more; here a broker with many
-    /// partitions needs about one descriptor per segment plus two per
-    /// partition written lately. Returns whether it closed them.
-    pub fn release_idle_index_files(&self, now_ms: i64, idle_ms: i64) -> bool {
-        let idle = |inner: &Inner| inner.last_append_ms.is_some_and(|t| now_ms.saturating_sub(t) >= idle_ms);
-        if !idle(&self.read_lock()) {
-            return false;
-        }
+    /// Writes the active segment's index entries to its files and fsyncs
+    /// them (see [`crate::index`]): at a clean shutdown, after which the next
+    /// start trusts them.
+    pub fn write_index_files(&self) -> Result<()> {
         let mut inner = self.write();
-        if !idle(&inner) {
-            return false; // appended to in between
-        }
-        inner.last_append_ms = None;
-        inner.active_mut().release_index_files();
-        true
-    }
-
-    /// Descriptors the active segment's index files hold now (0 to 2).
-    pub fn open_index_files(&self) -> usize {
-        self.read_lock().active().open_index_files()
+        inner.check_online(&self.dir)?;
+        let active = inner.active_mut();
+        active.persist_indexes()?;
+        active.sync_indexes()
     }
 
     /// Flushes when `flush.ms` has passed since the oldest unflushed append,
@@ -614,7 +587,6 @@ impl Inner {
         self.active_mut().append_parts(head, body, header)?;
         self.unflushed_messages += u64::try_from(header.records_count).unwrap_or(0);
         self.first_unflushed_ms.get_or_insert(now_ms);
-        self.last_append_ms = Some(now_ms);
         Ok(self.unflushed_messages >= self.config.flush_messages)
     }
 
@@ -634,8 +606,9 @@ impl Inner {
     fn roll(&mut self, fs: &Fs, dir: &Path) -> Result<()> {
         let base = self.log_end_offset();
         let old = self.active().base_offset();
+        // Its indexes are final now; written before the recovery point can pass it.
+        self.active_mut().persist_indexes()?;
         let segment = Segment::create(fs, dir, base, self.config.index_interval_bytes)?;
-        self.active_mut().release_index_files();
         self.segments.insert(base, segment);
         self.dir_dirty = true;
         self.rolled_unsynced.push(old);

@@ -156,12 +156,6 @@ impl LogManager {
         }
     }
 
-    /// Closes the index files of the logs not appended to for `idle_ms`
-    /// (see [`PartitionLog::release_idle_index_files`]); returns how many.
-    pub fn release_idle_index_files(&self, now_ms: i64, idle_ms: i64) -> usize {
-        self.logs().into_iter().filter(|(_, log)| log.release_idle_index_files(now_ms, idle_ms)).count()
-    }
-
     /// Applies retention to every log; returns the segments deleted.
     pub fn apply_retention(&self, now_ms: i64) -> usize {
         let mut deleted = 0;
@@ -241,9 +235,7 @@ impl LogManager {
         let started = std::time::Instant::now();
         let logs = self.logs();
         let closed = parallel::map(&logs, |(_, log)| {
-            // First, so that a broker out of descriptors has some for the
-            // directory fsync and the snapshot.
-            log.release_index_files();
+            log.write_index_files()?;
             log.flush()?;
             log.snapshot_producers()
         });

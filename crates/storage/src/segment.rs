@@ -189,9 +189,10 @@ impl Segment {
             first_batch_timestamp: None,
         };
         let truncated = segment.scan(file_len, recover, rebuild)?;
-        // A rebuild wrote the indexes; the next roll fsyncs them. Until the
-        // segment is appended to, reads need no descriptor for them.
-        segment.release_index_files();
+        if rebuild {
+            // Written now, fsynced by the next flush of the log.
+            segment.persist_indexes()?;
+        }
         // A missing transaction index is an empty one (most segments never get one).
         if !recover && files.txn_index {
             match TxnIndex::load(fs, &txn_path, base_offset, segment.next_offset)? {
@@ -232,7 +233,7 @@ impl Segment {
             }
             self.size = position;
             if rebuild {
-                self.index_batch(&header, position)?;
+                self.index_batch(&header, position);
             } else {
                 self.bytes_since_index_entry += size;
                 self.track_batch(&header);
@@ -252,9 +253,10 @@ impl Segment {
 
     /// Appends one validated batch (offsets assigned) that must start at `next_offset()` or later.
     ///
-    /// All or nothing: when a write fails (a full disk, an I/O error) the
-    /// bytes and index entry written so far are removed again and the segment
-    /// is as before. When even that fails the segment is [`Self::damaged`].
+    /// All or nothing: when the write fails (a full disk, an I/O error) the
+    /// bytes written so far are removed again and the segment is as before.
+    /// When even that fails the segment is [`Self::damaged`]. Index entries
+    /// are added in memory, once the write succeeded.
     pub fn append(&mut self, batch: &[u8], header: &BatchHeader) -> Result<()> {
         self.append_parts(batch, &[], header)
     }
@@ -267,11 +269,7 @@ impl Segment {
             return Err(StorageError::Corrupt { path: self.log_path.clone(), reason: "an earlier failed append could not be undone".into() });
         }
         let position = self.size;
-        let written = self
-            .file
-            .write_all_vectored_at(head, body, position)
-            .map_err(StorageError::io("append to", &self.log_path))
-            .and_then(|()| self.write_index_entries(header, position));
+        let written = self.file.write_all_vectored_at(head, body, position).map_err(StorageError::io("append to", &self.log_path));
         if let Err(error) = written {
             if let Err(undo) = self.undo_append(position) {
                 tracing::error!(segment = %self.log_path.display(), valid_bytes = position, %error, %undo, "cannot undo a failed append: the segment is damaged");
@@ -280,16 +278,13 @@ impl Segment {
             return Err(error);
         }
         self.size += (head.len() + body.len()) as u64;
-        self.track_indexed_batch(header);
+        self.index_batch(header, position);
         Ok(())
     }
 
-    /// Removes what a failed append at `position` may have left: a partial
-    /// batch and an offset index entry pointing at it (a failed time index
-    /// write leaves at most a torn entry the next one overwrites).
+    /// Removes the partial batch a failed append at `position` may have left.
     fn undo_append(&mut self, position: u64) -> Result<()> {
-        self.file.set_len(position).map_err(StorageError::io("truncate", &self.log_path))?;
-        self.offset_index.truncate_to_position(u32::try_from(position).unwrap_or(u32::MAX))
+        self.file.set_len(position).map_err(StorageError::io("truncate", &self.log_path))
     }
 
     /// A failed append could not be undone: the files no longer match what is
@@ -299,32 +294,16 @@ impl Segment {
     }
 
     /// Updates in-memory state and, every `index_interval_bytes`, the indexes.
-    fn index_batch(&mut self, header: &BatchHeader, position: u64) -> Result<()> {
-        self.write_index_entries(header, position)?;
-        self.track_indexed_batch(header);
-        Ok(())
-    }
-
-    /// Every `index_interval_bytes`, an entry in each index for the batch at `position`.
-    fn write_index_entries(&mut self, header: &BatchHeader, position: u64) -> Result<()> {
-        if self.index_entry_due() {
+    /// Every `index_interval_bytes`, an entry in each index for the batch at
+    /// `position`; then the batch is tracked.
+    fn index_batch(&mut self, header: &BatchHeader, position: u64) {
+        if self.next_offset == self.base_offset || self.bytes_since_index_entry >= self.index_interval_bytes {
             // The entry names the batch's base offset: a lookup of any offset
             // at or above it may start scanning at this batch.
             let position = u32::try_from(position).unwrap_or(u32::MAX);
-            self.offset_index.append(self.relative(header.base_offset), position)?;
+            self.offset_index.append(self.relative(header.base_offset), position);
             let ts = self.max_timestamp.map_or(header.max_timestamp, |(t, _)| t.max(header.max_timestamp));
-            self.time_index.append(ts, self.relative(header.base_offset))?;
-        }
-        Ok(())
-    }
-
-    fn index_entry_due(&self) -> bool {
-        self.next_offset == self.base_offset || self.bytes_since_index_entry >= self.index_interval_bytes
-    }
-
-    /// The in-memory half of [`Self::index_batch`], once its entries are written.
-    fn track_indexed_batch(&mut self, header: &BatchHeader) {
-        if self.index_entry_due() {
+            self.time_index.append(ts, self.relative(header.base_offset));
             self.bytes_since_index_entry = 0;
         }
         self.bytes_since_index_entry += header.size() as u64;
@@ -450,8 +429,15 @@ impl Segment {
         self.time_index.truncate_to_offset(self.relative(self.next_offset))
     }
 
+    /// fsyncs the index files (after [`Self::persist_indexes`]).
+    pub fn sync_indexes(&mut self) -> Result<()> {
+        self.offset_index.sync()?;
+        self.time_index.sync()
+    }
+
     /// Makes everything appended so far durable.
     pub fn flush(&mut self) -> Result<()> {
+        self.persist_indexes()?;
         self.file.sync_data().map_err(StorageError::io("fsync", &self.log_path))?;
         self.offset_index.sync()?;
         self.time_index.sync()?;
@@ -461,8 +447,8 @@ impl Segment {
     /// The files to fsync, with their paths, for everything appended so far to
     /// be durable, for a caller that fsyncs them outside the log's locks (a
     /// rolled segment is flushed in the background, as Kafka's "flush-log"
-    /// task does after a roll). The index files are opened again if they were
-    /// released, which may fail: then nothing is taken. The transaction index
+    /// task does after a roll; its indexes were written then). Opening the
+    /// index files may fail: then nothing is taken. The transaction index
     /// counts as synced from now on, as in [`Self::take_unsynced_txn_index`].
     pub fn take_files_to_sync(&mut self) -> Result<Vec<(Handle, PathBuf)>> {
         let mut files = vec![(Arc::clone(&self.file), self.log_path.clone())];
@@ -474,16 +460,12 @@ impl Segment {
         Ok(files)
     }
 
-    /// Closes the index files (until the next append or flush): a segment
-    /// that is only read needs none, reads use the indexes in memory.
-    pub fn release_index_files(&mut self) {
-        self.offset_index.release();
-        self.time_index.release();
-    }
-
-    /// Descriptors the index files hold now (0 to 2).
-    pub fn open_index_files(&self) -> usize {
-        usize::from(self.offset_index.is_open()) + usize::from(self.time_index.is_open())
+    /// Writes the index entries added since the last time to their files
+    /// (see [`crate::index`]): when the segment stops being active, at a
+    /// clean shutdown, after a rebuild.
+    pub fn persist_indexes(&mut self) -> Result<()> {
+        self.offset_index.persist()?;
+        self.time_index.persist()
     }
 
     pub(crate) fn slice_file(&self) -> Handle {

@@ -239,10 +239,7 @@ impl PartitionLog {
             cleaned.flush()
         })();
         match written {
-            Ok(()) => {
-                cleaned.release_index_files(); // flushed, and never appended to again
-                Ok(cleaned)
-            }
+            Ok(()) => Ok(cleaned),
             Err(error) => {
                 cleaned.delete()?;
                 Err(error)

@@ -44,22 +44,20 @@ fn appends_roll_by_size_and_read_back_across_segments() {
 }
 
 #[test]
-fn idle_logs_close_their_index_files_until_the_next_append() {
+fn the_active_segments_indexes_are_written_at_close_and_trusted_by_a_clean_start() {
     let dir = tempfile::tempdir().unwrap();
+    let index_len = || std::fs::metadata(dir.path().join(format!("{:020}.index", 0))).unwrap().len();
     let batches = {
         let log = PartitionLog::open(dir.path(), config(u64::MAX), true).unwrap();
-        assert!(!log.release_idle_index_files(0, 0), "never appended to: nothing open");
         let mut batches = fill(&log, 10, 1000, 100);
-        assert_eq!(log.open_index_files(), 2);
-        assert!(!log.release_idle_index_files(1009 + 59_999, 60_000), "not idle long enough");
-        assert_eq!(log.open_index_files(), 2);
-        assert!(log.release_idle_index_files(1009 + 60_000, 60_000));
-        assert_eq!(log.open_index_files(), 0);
-        assert!(!log.release_idle_index_files(1009 + 120_000, 60_000), "already closed");
-        assert_eq!(read_all(&log, 0), batches.concat(), "reads need no index file");
-        // An append opens them again and the index goes on where it stopped.
+        assert_eq!(index_len(), 0, "an append writes no index file");
+        assert_eq!(log.offset_for_timestamp(1003).unwrap(), Some(TimestampOffset { timestamp: 1003, offset: 3 }), "lookups use memory");
+        log.write_index_files().unwrap();
+        assert_eq!(index_len(), 10 * 8);
+        // Appends after that are written by the next call, after the entries already there.
         batches.extend(fill(&log, 10, 2000, 100));
-        assert_eq!(log.open_index_files(), 2);
+        log.write_index_files().unwrap();
+        assert_eq!(index_len(), 20 * 8);
         log.flush().unwrap();
         batches
     };
