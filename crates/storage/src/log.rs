@@ -129,7 +129,7 @@ impl PartitionLog {
         let recovery_point = if clean { i64::MAX } else { recovery_point_on_disk };
         let started = std::time::Instant::now();
         let mut segments = BTreeMap::new();
-        let (mut recovered, mut truncated_bytes) = (0usize, 0u64);
+        let (mut recovered, mut truncated_bytes) = (Vec::new(), 0u64);
         let mut truncated_at: Option<i64> = None;
         for (&base, &segment_files) in &files.segments {
             if truncated_at.is_some() {
@@ -141,7 +141,9 @@ impl PartitionLog {
             }
             let recover = (!clean && base >= recovery_point) || swaps.swapped.contains(&base);
             let (segment, truncated) = Segment::open(fs, dir, base, config.index_interval_bytes, recover, segment_files)?;
-            recovered += usize::from(recover);
+            if recover {
+                recovered.push(base);
+            }
             truncated_bytes += truncated;
             if truncated > 0 {
                 truncated_at = Some(segment.next_offset());
@@ -156,6 +158,7 @@ impl PartitionLog {
         let first_base = segments.keys().next().copied().unwrap_or(0);
         let log_end_offset = segments.values().next_back().map_or(0, Segment::next_offset);
         let log_start_offset = log_start_checkpoint.max(first_base).min(log_end_offset);
+        let active_base = segments.keys().next_back().copied();
         let mut inner = Inner {
             config,
             segments,
@@ -165,16 +168,19 @@ impl PartitionLog {
             producers: ProducerStateManager::new(),
             producers_on_disk_at: None,
             dir_dirty: true,
-            rolled_unsynced: Vec::new(),
+            // Recovered segments (and their rebuilt indexes) may be in the
+            // page cache only, after a process crash: the recovery point
+            // passes them once they are fsynced, as for rolled ones.
+            rolled_unsynced: recovered.iter().copied().filter(|&base| Some(base) != active_base).collect(),
             unsynced_snapshot: None,
             recovery_point: recovery_point_on_disk,
             offline: None,
         };
         load::load_state(fs, dir, &mut inner, &files.snapshots)?;
-        if recovered > 0 {
+        if !recovered.is_empty() {
             tracing::info!(
                 dir = %dir.display(),
-                segments_checked = recovered,
+                segments_checked = recovered.len(),
                 truncated_bytes,
                 log_end_offset,
                 ms = started.elapsed().as_millis() as u64,

@@ -297,6 +297,10 @@ fn a_roll_fsyncs_nothing_and_the_next_flush_makes_the_rolled_segments_durable() 
     faulty.clear();
     let log = PartitionLog::open(dir.path(), config(), false).unwrap();
     assert_eq!(batches_in(&log), (0..100).collect::<Vec<_>>(), "an unclean start recovers every rolled segment");
+    // The recovered segments are fsynced by the next flush, which then lets the recovery point pass them.
+    assert_eq!(recovery_point(dir.path()), None);
+    log.flush_if_due(NOW).unwrap();
+    assert_eq!(recovery_point(dir.path()), segment_bases(&fs::os(), dir.path()).unwrap().last().copied());
 }
 
 #[test]
