@@ -3,7 +3,9 @@ with enable.idempotence=true and acks=all writes numbered messages to a
 flush.messages=1 topic while its broker is killed with SIGKILL at random
 moments (COMPAT_CRASH_LOOP_KILLS times, default 10) and restarted on the same
 port and data. Every message must be delivered without error, and a fresh
-consumer after one more crash must read each exactly once, in order.
+consumer after one more crash must read each exactly once, in order. The
+topic rolls a segment every 50 ms, so most kills find rolled segments not
+yet fsynced.
 
 This complements tests/tests/crash_loop.rs (20 kills, the in-repo wire client,
 both flush policies and a committing consumer): here librdkafka's own retry,
@@ -31,7 +33,10 @@ MAX_MESSAGES = 20000
 
 def create_topic(bootstrap, topic):
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    futures = admin.create_topics([NewTopic(topic, 1, 1, config={"flush.messages": "1"})])
+    # A roll every 50 ms: kills land between rolls and their background
+    # fsync, so recovery checks several segments and the producer state may
+    # come from a roll's unsynced snapshot.
+    futures = admin.create_topics([NewTopic(topic, 1, 1, config={"flush.messages": "1", "segment.ms": "50"})])
     futures[topic].result(10)
 
 

@@ -38,6 +38,28 @@ pub struct TimeIndex {
     entries: Vec<(i64, u32)>,
 }
 
+/// An index entry as its file holds it (big-endian fields, fixed size).
+trait Entry {
+    const BYTES: usize;
+    fn encode(&self, out: &mut Vec<u8>);
+}
+
+impl Entry for (u32, u32) {
+    const BYTES: usize = OFFSET_ENTRY_BYTES;
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.0.to_be_bytes());
+        out.extend_from_slice(&self.1.to_be_bytes());
+    }
+}
+
+impl Entry for (i64, u32) {
+    const BYTES: usize = TIME_ENTRY_BYTES;
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.0.to_be_bytes());
+        out.extend_from_slice(&self.1.to_be_bytes());
+    }
+}
+
 impl OffsetIndex {
     /// Loads an index file's entries. `None` when the file is missing or not
     /// a consistent index (then the caller rebuilds it).
@@ -90,18 +112,12 @@ impl OffsetIndex {
     pub fn truncate_to_position(&mut self, position: u32) -> Result<()> {
         let keep = self.entries.partition_point(|&(_, p)| p < position);
         self.entries.truncate(keep);
-        self.file.truncate_to(keep, OFFSET_ENTRY_BYTES)
+        self.file.truncate_to(&self.entries)
     }
 
     /// Writes the entries added since the last persist to the file.
     pub fn persist(&mut self) -> Result<()> {
-        let entries = &self.entries;
-        self.file.persist(entries.len(), OFFSET_ENTRY_BYTES, |from, out| {
-            for &(offset, position) in &entries[from..] {
-                out.extend_from_slice(&offset.to_be_bytes());
-                out.extend_from_slice(&position.to_be_bytes());
-            }
-        })
+        self.file.persist(&self.entries)
     }
 
     /// fsyncs what was written since the last sync.
@@ -180,18 +196,12 @@ impl TimeIndex {
     pub fn truncate_to_offset(&mut self, relative_offset: u32) -> Result<()> {
         let keep = self.entries.partition_point(|&(_, o)| o < relative_offset);
         self.entries.truncate(keep);
-        self.file.truncate_to(keep, TIME_ENTRY_BYTES)
+        self.file.truncate_to(&self.entries)
     }
 
     /// Writes the entries added since the last persist to the file.
     pub fn persist(&mut self) -> Result<()> {
-        let entries = &self.entries;
-        self.file.persist(entries.len(), TIME_ENTRY_BYTES, |from, out| {
-            for &(timestamp, offset) in &entries[from..] {
-                out.extend_from_slice(&timestamp.to_be_bytes());
-                out.extend_from_slice(&offset.to_be_bytes());
-            }
-        })
+        self.file.persist(&self.entries)
     }
 
     /// fsyncs what was written since the last sync.
@@ -205,7 +215,8 @@ impl TimeIndex {
     }
 
     /// Entries in memory not yet in the file.
-    pub fn unpersisted(&self) -> usize {
+    #[cfg(test)]
+    fn unpersisted(&self) -> usize {
         self.entries.len().saturating_sub(self.file.written)
     }
 }
@@ -240,36 +251,37 @@ impl IndexFile {
         self.fs.open(&self.path, OpenMode::Create).map_err(StorageError::io("open", &self.path))
     }
 
-    /// Writes entries `written..entries` (encoded by `encode(from, out)`) in one write.
-    fn persist(&mut self, entries: usize, entry_bytes: usize, encode: impl FnOnce(usize, &mut Vec<u8>)) -> Result<()> {
-        if entries <= self.written && !self.torn {
+    /// Writes the entries of `entries` past the first `written` in one write.
+    fn persist<E: Entry>(&mut self, entries: &[E]) -> Result<()> {
+        let new = entries.get(self.written..).unwrap_or_default();
+        if new.is_empty() && !self.torn {
             return Ok(());
         }
         let file = self.open()?;
         self.unsynced = true;
-        let at = (self.written * entry_bytes) as u64;
+        let at = (self.written * E::BYTES) as u64;
         if self.torn {
             file.set_len(at).map_err(StorageError::io("truncate", &self.path))?;
             self.torn = false;
         }
-        let mut bytes = Vec::with_capacity(entries.saturating_sub(self.written) * entry_bytes);
-        encode(self.written, &mut bytes);
+        let mut bytes = Vec::with_capacity(new.len() * E::BYTES);
+        new.iter().for_each(|entry| entry.encode(&mut bytes));
         // A torn write is cut before the next one, or makes the file's length refuse it at the next load.
         let written = file.write_all_at(&bytes, at);
         self.torn = written.is_err();
         written.map_err(StorageError::io("write", &self.path))?;
-        self.written = entries;
+        self.written = entries.len();
         Ok(())
     }
 
-    /// The file keeps at most `entries` entries (memory was cut to that many).
-    fn truncate_to(&mut self, entries: usize, entry_bytes: usize) -> Result<()> {
-        if entries >= self.written && !self.torn {
+    /// The file keeps at most the entries of `entries` (memory was cut to those).
+    fn truncate_to<E: Entry>(&mut self, entries: &[E]) -> Result<()> {
+        if entries.len() >= self.written && !self.torn {
             return Ok(()); // nothing in the file to cut, and no descriptor needed to see that
         }
-        let keep = entries.min(self.written);
+        let keep = entries.len().min(self.written);
         self.unsynced = true;
-        self.open()?.set_len((keep * entry_bytes) as u64).map_err(StorageError::io("truncate", &self.path))?;
+        self.open()?.set_len((keep * E::BYTES) as u64).map_err(StorageError::io("truncate", &self.path))?;
         self.written = keep;
         self.torn = false;
         Ok(())

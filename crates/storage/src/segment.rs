@@ -439,8 +439,7 @@ impl Segment {
     pub fn flush(&mut self) -> Result<()> {
         self.persist_indexes()?;
         self.file.sync_data().map_err(StorageError::io("fsync", &self.log_path))?;
-        self.offset_index.sync()?;
-        self.time_index.sync()?;
+        self.sync_indexes()?;
         self.txn_index.sync()
     }
 
