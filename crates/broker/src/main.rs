@@ -121,14 +121,31 @@ fn load_config(cli: &Cli) -> Result<Config, config::ConfigError> {
     Config::resolve(Layers { file, env, flags: cli.overrides() })
 }
 
+/// What `listen` sets on each listening socket (see `Config`).
+#[derive(Clone, Copy)]
+struct SocketOptions {
+    backlog: u32,
+    send_buffer_bytes: Option<u32>,
+    receive_buffer_bytes: Option<u32>,
+}
+
 /// Binds `address` (the first of its resolved addresses that binds, as
-/// `TcpListener::bind` does) with a listen queue of `backlog` connections.
-async fn listen(address: &str, backlog: u32) -> std::io::Result<TcpListener> {
+/// `TcpListener::bind` does) with the configured listen queue and socket buffers.
+async fn listen(address: &str, options: SocketOptions) -> std::io::Result<TcpListener> {
     let mut last_error = None;
     for addr in tokio::net::lookup_host(address).await? {
         let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
         // As TcpListener::bind: a restarted broker can bind while old connections linger in TIME_WAIT.
         socket.set_reuseaddr(true)?;
+        // Accepted connections inherit both buffers (and the receive buffer must
+        // be set before listen, so the window scale offered in the SYN-ACK fits it).
+        if let Some(bytes) = options.send_buffer_bytes {
+            socket.set_send_buffer_size(bytes)?;
+        }
+        if let Some(bytes) = options.receive_buffer_bytes {
+            socket.set_recv_buffer_size(bytes)?;
+        }
+        let backlog = options.backlog;
         match socket.bind(addr).and_then(|()| socket.listen(backlog)) {
             Ok(listener) => return Ok(listener),
             Err(error) => last_error = Some(error),
@@ -140,9 +157,14 @@ async fn listen(address: &str, backlog: u32) -> std::io::Result<TcpListener> {
 async fn run(mut config: Config) -> anyhow::Result<()> {
     let signal = shutdown_signal();
     let mut bound = Vec::new();
+    let options = SocketOptions {
+        backlog: config.socket_listen_backlog_size,
+        send_buffer_bytes: config.socket_send_buffer_bytes,
+        receive_buffer_bytes: config.socket_receive_buffer_bytes,
+    };
     for (listener, advertised) in config.listeners.iter().zip(config.advertised.iter_mut()) {
         let address = listener.bind_address();
-        let tcp = listen(&address, config.socket_listen_backlog_size)
+        let tcp = listen(&address, options)
             .await
             .with_context(|| format!("cannot listen on {address} (listener {})", listener.name))?;
         let local = tcp.local_addr().with_context(|| format!("listener {}", listener.name))?;

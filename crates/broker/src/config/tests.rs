@@ -97,6 +97,24 @@ fn the_listen_backlog_defaults_to_4096_and_is_checked() {
 }
 
 #[test]
+fn socket_buffers_default_to_192_kib_sent_and_autotuned_received_and_take_minus_one() {
+    let config = layers(None, &[], Overrides::default()).unwrap();
+    assert_eq!((config.socket_send_buffer_bytes, config.socket_receive_buffer_bytes), (Some(196_608), None));
+    let env = [("STROM_SOCKET_SEND_BUFFER_BYTES", "-1"), ("STROM_SOCKET_RECEIVE_BUFFER_BYTES", "102400")];
+    let config = layers(None, &env, Overrides::default()).unwrap();
+    assert_eq!((config.socket_send_buffer_bytes, config.socket_receive_buffer_bytes), (None, Some(102_400)));
+    for bad in ["0", "-2"] {
+        let err = layers(None, &[("STROM_SOCKET_SEND_BUFFER_BYTES", bad)], Overrides::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "environment: STROM_SOCKET_SEND_BUFFER_BYTES: must be at least 1, or -1 for the operating system's default"
+        );
+    }
+    let err = layers(None, &[("STROM_SOCKET_RECEIVE_BUFFER_BYTES", "0")], Overrides::default()).unwrap_err();
+    assert!(err.to_string().starts_with("environment: STROM_SOCKET_RECEIVE_BUFFER_BYTES: must be at least 1"), "{err}");
+}
+
+#[test]
 fn the_cleaner_interval_and_buffer_come_from_the_environment_and_are_checked() {
     let config = layers(None, &[("STROM_LOG_CLEANER_BACKOFF_MS", "250"), ("STROM_LOG_CLEANER_DEDUPE_BUFFER_SIZE", "2097152")], Overrides::default()).unwrap();
     assert_eq!((config.log_cleaner_backoff_ms, config.log_cleaner_dedupe_buffer_size), (250, 2 << 20));
