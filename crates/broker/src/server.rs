@@ -84,6 +84,9 @@ async fn accept_loop(
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
+                if broker.config.socket_send_buffer_bytes.is_some() {
+                    limit_unsent_bytes(&stream);
+                }
                 let (broker, name, limits, shutdown, done) =
                     (Arc::clone(&broker), Arc::clone(&name), Arc::clone(&limits), shutdown.clone(), done.clone());
                 let span = tracing::debug_span!("connection", listener = %name, %peer);
@@ -166,4 +169,23 @@ async fn serve_connection(
         _ => Principal::anonymous(),
     };
     connection(principal).run(tls_stream, shutdown).await;
+}
+
+/// With a bounded send buffer, a connection whose client drains it as fast as
+/// the broker fills it could still take a long sendfile(2) that pushes
+/// whatever space each ACK frees, in small segments, at about 3x the CPU per
+/// byte; holding at most this much unsent data makes the broker fill the
+/// buffer and sleep instead (docs/benchmarks.md, optimisation 12).
+const NOTSENT_LOWAT_BYTES: u32 = 64 * 1024;
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn limit_unsent_bytes(stream: &tokio::net::TcpStream) {
+    if let Err(error) = socket2::SockRef::from(stream).set_tcp_notsent_lowat(NOTSENT_LOWAT_BYTES) {
+        tracing::debug!(%error, "cannot set TCP_NOTSENT_LOWAT");
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn limit_unsent_bytes(_stream: &tokio::net::TcpStream) {
+    let _ = NOTSENT_LOWAT_BYTES;
 }
