@@ -559,6 +559,15 @@ def run_franz_workloads(ctx, each, produce_or_feed, records_for, topic):
             name = f"raw-produce-{size}b-{parts}p"
             each(f"raw-consume-{size}b-{parts}p",
                  lambda b, name=name, size=size: ctx.franz("raw-consume", b.bootstrap, name, records_for(size), RAW_CONSUME_PASSES), cpu=True)
+    # Workload 4 without a JVM beside the broker: the same method as Bench's
+    # e2e, whose p99 on a small machine is mostly the Java client's own pauses.
+    m = ctx.mode
+    for rate in (1000, 10000):
+        def e2e(broker, rate=rate):
+            name = f"franz-e2e-{rate}"
+            topic(broker, name, 1)
+            return ctx.franz("e2e", broker.bootstrap, name, rate, m["e2e_seconds"], m["e2e_warmup"], 1024, 1)
+        each(f"franz-e2e-{rate}rps-1024b", e2e)
     # Group commit: four producers (four connections) on one partition, or
     # spread over six, every write fsynced before its ack.
     for parts in (1, 6):
@@ -701,6 +710,8 @@ def targets(runs):
     for size in (1024, 100):
         for parts in (1, 6):
             ratio_row(f"raw consume {size} B {parts}p MB/s", f"raw-consume-{size}b-{parts}p", "mb_per_s", 2.0 if size == 100 else 1.5)
+    for rate in (1000, 10000):
+        ratio_row(f"franz-go e2e {rate}/s p99 µs", f"franz-e2e-{rate}rps-1024b", "p99_us", 0.5, False)
     for parts in (1, 6):
         workload = f"franz-durable-1024b-{parts}p-{DURABLE_PRODUCERS}producers"
         ratio_row(f"franz-go durable produce, {DURABLE_PRODUCERS} producers, {parts}p MB/s (ratio)", workload, "mb_per_s", 1.0)

@@ -7,6 +7,7 @@
 //	franzbench consume BOOTSTRAP TOPIC RECORDS
 //	franzbench raw-produce BOOTSTRAP TOPIC RECORDS SIZE ACKS PARTITIONS BATCH_BYTES
 //	franzbench raw-consume BOOTSTRAP TOPIC RECORDS [PASSES]
+//	franzbench e2e BOOTSTRAP TOPIC RATE SECONDS WARMUP_S SIZE ACKS
 //
 // produce: PRODUCERS clients (one connection each) share RECORDS records of
 // SIZE bytes, asynchronously, acks "all" (idempotent) or "1"; the records/s
@@ -15,6 +16,8 @@
 // "RESULT key=value ..." line, as bench/java/Bench.java does. The raw ones
 // (raw.go) leave out the client's per-record work altogether; raw-consume
 // reads the records PASSES times (default 1), each pass from the start.
+// e2e (e2e.go) is Bench.java's e2e with franz-go: latency at a fixed rate,
+// in microseconds, with the same RESULT keys.
 package main
 
 import (
@@ -45,6 +48,8 @@ func main() {
 		err = rawProduce(os.Args[2:])
 	case "raw-consume":
 		err = rawConsume(os.Args[2:])
+	case "e2e":
+		err = e2e(os.Args[2:])
 	default:
 		usage()
 	}
@@ -55,7 +60,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: franzbench produce|consume|raw-produce|raw-consume ... (see the comment at the top of main.go)")
+	fmt.Fprintln(os.Stderr, "usage: franzbench produce|consume|raw-produce|raw-consume|e2e ... (see the comment at the top of main.go)")
 	os.Exit(2)
 }
 
