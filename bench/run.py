@@ -193,6 +193,58 @@ def pinned(cpus, argv):
     return (["taskset", "-c", cpus] if cpus else []) + argv
 
 
+class MemoryCgroup:
+    """A memory cgroup of one broker's own, `limit` bytes, its page cache
+    filled from a file of that size before the broker starts (--memory-limit-gib).
+
+    Why: this VM hands memory the guest frees back to the host (free page
+    reporting), so a page-cache page written in memory nobody touched for a
+    second or two faults in the host, about 30x a copy (docs/benchmarks.md,
+    finding 8). With the broker's memory bounded and already full, as in a
+    container with a memory limit on a host whose page cache is full, its new
+    page-cache pages are pages it just reclaimed, as on a machine without
+    such a balloon. Both brokers get the same limit and the same filling.
+    """
+
+    def __init__(self, name, limit, filler):
+        self.limit, self.filler = limit, filler
+        self.path = os.path.join(self.parent(), f"strom-bench-{name}-{os.getpid()}")
+        os.makedirs(self.path, exist_ok=True)
+        v1 = os.path.exists(os.path.join(self.path, "memory.limit_in_bytes"))
+        with open(os.path.join(self.path, "memory.limit_in_bytes" if v1 else "memory.max"), "w") as f:
+            f.write(str(limit))
+        with open(filler, "wb") as f:
+            os.posix_fallocate(f.fileno(), 0, limit)  # unwritten extents: reading them costs no disk I/O
+
+    @staticmethod
+    def parent():
+        """This process's own memory cgroup (v1 `memory` hierarchy, else v2)."""
+        with open("/proc/self/cgroup") as f:
+            lines = [line.rstrip("\n").split(":", 2) for line in f]
+        for _, controllers, path in lines:
+            if "memory" in controllers.split(","):
+                return "/sys/fs/cgroup/memory" + path
+        for hierarchy, _, path in lines:
+            if hierarchy == "0":
+                return "/sys/fs/cgroup" + path
+        raise RuntimeError("no memory cgroup found in /proc/self/cgroup")
+
+    def enter(self):
+        """In the child before exec (Popen's preexec_fn)."""
+        with open(os.path.join(self.path, "cgroup.procs"), "w") as f:
+            f.write(str(os.getpid()))
+
+    def fill(self):
+        subprocess.run(["cat", self.filler], stdout=subprocess.DEVNULL, check=True, preexec_fn=self.enter, timeout=600)
+
+    def remove(self):
+        os.unlink(self.filler)
+        try:
+            os.rmdir(self.path)
+        except OSError:
+            pass  # still charged pages: the kernel frees it with them
+
+
 @dataclass
 class Broker:
     name: str
@@ -203,6 +255,7 @@ class Broker:
     proc: subprocess.Popen = None
     ready_ms: float = 0.0
     log: object = None
+    cgroup: MemoryCgroup = None
 
     @property
     def bootstrap(self):
@@ -213,7 +266,8 @@ class Broker:
         self.log = open(self.log_path, "ab")
         env = {k: v for k, v in os.environ.items() if not k.startswith("STROM_")}
         started = time.perf_counter_ns()
-        self.proc = subprocess.Popen(pinned(self.cpus, self.argv()), stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        self.proc = subprocess.Popen(pinned(self.cpus, self.argv()), stdout=self.log, stderr=subprocess.STDOUT, env=env,
+                                     preexec_fn=self.cgroup.enter if self.cgroup else None)
         self.ready_ms = wait_metadata(self.port, self.proc, started, timeout_s)
         return self.ready_ms
 
@@ -578,15 +632,19 @@ def run_franz_workloads(ctx, each, produce_or_feed, records_for, topic):
         each(f"franz-durable-1024b-{parts}p-{DURABLE_PRODUCERS}producers", durable, cpu=True)
 
 
-def run_rep(ctx, rep, strom_bin, kafka_libs, broker_cpus):
+def run_rep(ctx, rep, strom_bin, kafka_libs, broker_cpus, cgroups):
     root = tempfile.mkdtemp(prefix=f"strom-bench-{rep}-", dir=ctx.args.data_root)
     logs = os.path.join(ctx.out, "logs")
     try:
         brokers = [
-            Strom("strom", os.path.join(root, "strom"), free_port(), broker_cpus, os.path.join(logs, f"strom-rep{rep}.log")),
-            Kafka("kafka", os.path.join(root, "kafka"), free_port(), broker_cpus, os.path.join(logs, f"kafka-rep{rep}.log")),
+            Strom("strom", os.path.join(root, "strom"), free_port(), broker_cpus, os.path.join(logs, f"strom-rep{rep}.log"),
+                  cgroup=cgroups.get("strom")),
+            Kafka("kafka", os.path.join(root, "kafka"), free_port(), broker_cpus, os.path.join(logs, f"kafka-rep{rep}.log"),
+                  cgroup=cgroups.get("kafka")),
         ]
         for broker in brokers:
+            if broker.cgroup:
+                broker.cgroup.fill()
             load = loadavg()
             broker.start()
             time.sleep(1)
@@ -826,6 +884,8 @@ def main():
     ap.add_argument("--data-root", default=None, help="where the fresh data directories go (default: TMPDIR)")
     ap.add_argument("--only", help="run only the workloads whose name matches this regex (and what they need)")
     ap.add_argument("--no-pin", action="store_true", help="do not pin brokers and tools to different cores")
+    ap.add_argument("--memory-limit-gib", type=float,
+                    help="run each broker in a memory cgroup of this size, filled before it starts (see MemoryCgroup)")
     args = ap.parse_args()
     if args.self_test:
         self_test()
@@ -845,20 +905,34 @@ def main():
     os.makedirs(os.path.join(args.out, "logs"), exist_ok=True)
     Strom.binary, Kafka.libs = args.strom, args.libs
     ctx = Ctx(args, mode, args.out, client_cpus)
+    cgroups, filler_dir = {}, None
+    if args.memory_limit_gib:
+        filler_dir = tempfile.mkdtemp(prefix="strom-bench-filler-", dir=args.data_root)
+        limit = int(args.memory_limit_gib * 1024 * MIB)
+        try:
+            cgroups = {name: MemoryCgroup(name, limit, os.path.join(filler_dir, name)) for name in ("strom", "kafka")}
+        except OSError as e:
+            shutil.rmtree(filler_dir, ignore_errors=True)
+            sys.exit(f"bench: --memory-limit-gib needs a writable memory cgroup (root, cgroup v1 or v2): {e}")
+    memory = f"each broker in a {args.memory_limit_gib:g} GiB memory cgroup, filled first" if cgroups else "no memory limit"
     header = (f"# strom vs kafka, {args.mode} mode, {mode['reps']} rep(s), {time.strftime('%Y-%m-%d %H:%M %Z')}\n\n"
-              f"Machine: {len(cores)} cores, broker on CPU {broker_cpus or 'any'}, tools on CPU {client_cpus or 'any'}; "
+              f"Machine: {len(cores)} cores, broker on CPU {broker_cpus or 'any'}, tools on CPU {client_cpus or 'any'}, {memory}; "
               f"uptime at start: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
     print(header, flush=True)
     def save():
         with open(os.path.join(args.out, "results.json"), "w") as f:
             json.dump({"mode": args.mode, "settings": mode, "broker_cpus": broker_cpus, "client_cpus": client_cpus,
-                       "runs": ctx.runs}, f, indent=1)
+                       "memory_limit_gib": args.memory_limit_gib, "runs": ctx.runs}, f, indent=1)
 
     try:
         for rep in range(1, mode["reps"] + 1):
-            run_rep(ctx, rep, args.strom, args.libs, broker_cpus)
+            run_rep(ctx, rep, args.strom, args.libs, broker_cpus, cgroups)
             save()  # a run cut short keeps its finished repetitions
     finally:
+        for cgroup in cgroups.values():
+            cgroup.remove()
+        if filler_dir:
+            shutil.rmtree(filler_dir, ignore_errors=True)
         save()
         text = summary(ctx.runs, header + f"; uptime at end: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
         with open(os.path.join(args.out, "summary.md"), "w") as f:

@@ -8,7 +8,9 @@
 # Environment: STROM_BIN (default target/release/strom, built if missing),
 # BENCH_REPS (repetitions), BENCH_OUT (results dir, default bench/.results/<mode>-<time>),
 # BENCH_DATA_ROOT (where fresh data directories go, default $TMPDIR), BENCH_NO_PIN=1,
-# BENCH_ONLY=REGEX (only the workloads whose name matches, e.g. '^consume').
+# BENCH_ONLY=REGEX (only the workloads whose name matches, e.g. '^consume'),
+# BENCH_MEMORY_LIMIT_GIB=N (each broker in a memory cgroup of N GiB, filled
+# before it starts: see MemoryCgroup in run.py; needs root).
 #
 # Installs what it needs by itself: the Kafka broker, kafka-tools and
 # kafka-clients jars from Maven Central (bench/pom.xml, cached), compiles
@@ -63,4 +65,5 @@ args=(--mode "$mode" --strom "$STROM_BIN" --libs "$LIBS" --classes "$CLASSES" --
 [[ -n ${BENCH_DATA_ROOT:-} ]] && args+=(--data-root "$BENCH_DATA_ROOT")
 [[ -n ${BENCH_NO_PIN:-} ]] && args+=(--no-pin)
 [[ -n ${BENCH_ONLY:-} ]] && args+=(--only "$BENCH_ONLY")
+[[ -n ${BENCH_MEMORY_LIMIT_GIB:-} ]] && args+=(--memory-limit-gib "$BENCH_MEMORY_LIMIT_GIB")
 exec python3 "$HERE/run.py" "${args[@]}"

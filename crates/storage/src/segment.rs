@@ -163,7 +163,7 @@ impl Segment {
                 _ => None,
             }
         };
-        let rebuild = indexes.is_none();
+        let mut rebuild = indexes.is_none();
         let (offset_index, time_index) = match indexes {
             Some(pair) => pair,
             None => (OffsetIndex::create(fs, &index_path)?, TimeIndex::create(fs, &time_path)?),
@@ -188,7 +188,19 @@ impl Segment {
             max_timestamp: None,
             first_batch_timestamp: None,
         };
-        let truncated = segment.scan(file_len, recover, rebuild)?;
+        let from_indexes = if rebuild { None } else { segment.load_from_indexes(file_len)? };
+        let truncated = match from_indexes {
+            Some(truncated) => truncated,
+            None => {
+                if !rebuild {
+                    tracing::warn!(segment = %segment.log_path.display(), "indexes do not match the segment: rebuilding them");
+                    segment.offset_index = OffsetIndex::create(fs, &index_path)?;
+                    segment.time_index = TimeIndex::create(fs, &time_path)?;
+                    rebuild = true;
+                }
+                segment.scan(file_len, recover, rebuild)?
+            }
+        };
         if rebuild {
             // Written now, fsynced by the next flush of the log.
             segment.persist_indexes()?;
@@ -207,10 +219,67 @@ impl Segment {
         Ok((segment, truncated))
     }
 
+    /// What [`Self::scan`] learns, from trusted indexes and the batches after
+    /// the last offset-index entry only, as Kafka's `LogSegment` loads a
+    /// segment it need not recover. Walking every header instead reads the
+    /// whole file when the page cache is cold (a restart after a reboot, or in
+    /// a memory-limited container): 9 s for 4 GB of segments here, against
+    /// 0.2 s warm. `None`, with nothing changed, when the indexes do not match
+    /// the file: the caller scans it then. Else the bytes truncated.
+    fn load_from_indexes(&mut self, file_len: u64) -> Result<Option<u64>> {
+        let (Some((relative, position)), Some(indexed_max)) =
+            (self.offset_index.last_entry_where(|_, _| true), self.time_index.max_timestamp())
+        else {
+            return Ok(None);
+        };
+        let (position, indexed_base) = (u64::from(position), self.base_offset + i64::from(relative));
+        let first = HeaderReader::single(&*self.file, &self.log_path, file_len).at(0)?;
+        let indexed = HeaderReader::single(&*self.file, &self.log_path, file_len).at(position)?;
+        let (Some(first), Some(indexed)) = (first, indexed) else { return Ok(None) };
+        if first.base_offset < self.base_offset || indexed.base_offset != indexed_base {
+            return Ok(None);
+        }
+        // The time index's last entry is the largest timestamp up to and
+        // including the indexed batch; its offset is the first batch reaching
+        // it, found from the entry before.
+        let mut at = u64::from(self.offset_index.lookup(self.time_index.lookup(indexed_max)));
+        let mut headers = HeaderReader::new(&*self.file, &self.log_path, file_len);
+        let indexed_max_at = loop {
+            match headers.at(at)? {
+                Some(header) if header.max_timestamp >= indexed_max => break header.base_offset,
+                Some(header) if at < position => at += header.size() as u64,
+                _ => return Ok(None),
+            }
+        };
+        // The batches up to the indexed one count as tracked; walk the rest.
+        self.first_batch_timestamp = Some(first.max_timestamp);
+        self.next_offset = indexed_base;
+        self.size = position;
+        let truncated = self.scan_from(position, file_len, false, false)?;
+        if self.max_timestamp.is_none_or(|(t, _)| indexed_max >= t) {
+            self.max_timestamp = Some((indexed_max, indexed_max_at));
+        }
+        Ok(Some(truncated))
+    }
+
+    /// Forgets what scanning learnt, before scanning again.
+    fn reset_tracking(&mut self) {
+        self.size = 0;
+        self.next_offset = self.base_offset;
+        self.max_timestamp = None;
+        self.first_batch_timestamp = None;
+        self.bytes_since_index_entry = 0;
+    }
+
     /// Walks the file's batches to learn next offset, timestamps and size,
     /// checking CRCs when `verify`, and rebuilding indexes when `rebuild`.
     fn scan(&mut self, file_len: u64, verify: bool, rebuild: bool) -> Result<u64> {
-        let mut position = 0u64;
+        self.scan_from(0, file_len, verify, rebuild)
+    }
+
+    /// [`Self::scan`] from the batch at `start`, the ones before it tracked already.
+    fn scan_from(&mut self, start: u64, file_len: u64, verify: bool, rebuild: bool) -> Result<u64> {
+        let mut position = start;
         let mut buf = Vec::new();
         let file = Arc::clone(&self.file);
         let path = self.log_path.clone();
@@ -419,11 +488,7 @@ impl Segment {
         self.offset_index.truncate_to_position(u32::try_from(position).unwrap_or(u32::MAX))?;
         let file_len = position;
         // Re-derive in-memory state from what is left.
-        self.size = 0;
-        self.next_offset = self.base_offset;
-        self.max_timestamp = None;
-        self.first_batch_timestamp = None;
-        self.bytes_since_index_entry = 0;
+        self.reset_tracking();
         self.scan(file_len, false, false)?;
         self.txn_index.truncate_to(offset)?;
         self.time_index.truncate_to_offset(self.relative(self.next_offset))

@@ -264,3 +264,116 @@ fn recovery_scans_a_segment_of_many_small_batches_and_a_torn_tail() {
         assert_eq!(seg.find_batch(1234).unwrap().unwrap().header.base_offset, 1234);
     }
 }
+
+/// What a segment tracks about its batches, to compare opens with.
+fn tracked(seg: &Segment) -> (u64, i64, Option<(i64, i64)>, Option<i64>) {
+    (seg.size(), seg.next_offset(), seg.max_timestamp(), seg.first_batch_timestamp())
+}
+
+#[test]
+fn a_clean_open_learns_from_the_indexes_what_appending_tracked() {
+    // Timestamps rising, falling, repeating, with the largest early, late or
+    // in the tail past the last index entry; every index density.
+    let mut seed = 7u64;
+    let mut next = move || {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (seed >> 33) as i64
+    };
+    let patterns: Vec<Vec<i64>> = vec![
+        vec![5],
+        vec![9, 3],
+        (0..40).collect(),
+        (0..40).rev().collect(),
+        vec![7; 25],
+        (0..60).map(|_| next() % 50).collect(),
+        (0..60).map(|i| if i == 57 { 1_000 } else { i % 10 }).collect(),
+        (0..60).map(|i| if i == 1 { 1_000 } else { i }).collect(),
+    ];
+    for (p, timestamps) in patterns.iter().enumerate() {
+        for interval in [0, 150, 1_000, 1 << 30] {
+            let dir = tempfile::tempdir().unwrap();
+            let fs = crate::fs::os();
+            let mut seg = Segment::create(&fs, dir.path(), 1_000, interval).unwrap();
+            let mut base = 1_000;
+            for (i, &ts) in timestamps.iter().enumerate() {
+                let count = 1 + (i % 3) as i32;
+                append(&mut seg, base, count, ts, 20 + (i * 7) % 90);
+                base += i64::from(count);
+            }
+            seg.flush().unwrap();
+            let expected = tracked(&seg);
+            drop(seg);
+            for recover in [false, true] {
+                let (seg, truncated) = Segment::open(&fs, dir.path(), 1_000, interval, recover, SegmentFiles::ALL).unwrap();
+                assert_eq!((tracked(&seg), truncated), (expected, 0), "pattern {p}, interval {interval}, recover {recover}");
+                let max = expected.2.unwrap();
+                assert_eq!(seg.find_by_timestamp(max.0).unwrap().unwrap().header.base_offset, max.1);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_clean_open_reads_only_the_batches_after_the_last_index_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = crate::fs::os();
+    let mut seg = Segment::create(&fs, dir.path(), 0, 150).unwrap();
+    let mut positions = Vec::new();
+    for i in 0..30 {
+        positions.push(seg.size());
+        append(&mut seg, i, 1, 100 + i, 60);
+    }
+    seg.flush().unwrap();
+    let expected = tracked(&seg);
+    drop(seg);
+    // A batch in the middle, neither the first nor an indexed one, made
+    // unreadable: a clean open never looks at it, recovery truncates there.
+    let mut bytes = std::fs::read(offset_file(dir.path(), 0, LOG_SUFFIX)).unwrap();
+    let middle = positions[11] as usize;
+    bytes[middle + 16] = 99; // the magic byte
+    std::fs::write(offset_file(dir.path(), 0, LOG_SUFFIX), &bytes).unwrap();
+    let (seg, truncated) = Segment::open(&fs, dir.path(), 0, 150, false, SegmentFiles::ALL).unwrap();
+    assert_eq!((tracked(&seg), truncated), (expected, 0));
+    drop(seg);
+    let (seg, truncated) = Segment::open(&fs, dir.path(), 0, 150, true, SegmentFiles::ALL).unwrap();
+    assert_eq!((seg.size(), seg.next_offset(), truncated), (middle as u64, 11, (bytes.len() - middle) as u64));
+}
+
+#[test]
+fn indexes_that_do_not_match_the_file_make_a_clean_open_scan_it() {
+    let build = |dir: &Path| {
+        let mut seg = Segment::create(&crate::fs::os(), dir, 0, 150).unwrap();
+        for i in 0..30 {
+            append(&mut seg, i, 1, 100 + i, 60);
+        }
+        seg.flush().unwrap();
+        tracked(&seg)
+    };
+    // The last offset entry one byte off its batch; the time index claiming a
+    // timestamp no batch has; a time index that is empty.
+    let damage: [&dyn Fn(&Path); 3] = [
+        &|dir| {
+            let path = offset_file(dir, 0, INDEX_SUFFIX);
+            let mut index = std::fs::read(&path).unwrap();
+            let at = index.len() - 1;
+            index[at] += 1;
+            std::fs::write(&path, index).unwrap();
+        },
+        &|dir| {
+            let path = offset_file(dir, 0, TIME_INDEX_SUFFIX);
+            let mut index = std::fs::read(&path).unwrap();
+            let at = index.len() - 12;
+            index[at..at + 8].copy_from_slice(&5_000i64.to_be_bytes());
+            std::fs::write(&path, index).unwrap();
+        },
+        &|dir| std::fs::write(offset_file(dir, 0, TIME_INDEX_SUFFIX), []).unwrap(),
+    ];
+    for (i, damage) in damage.iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let expected = build(dir.path());
+        damage(dir.path());
+        let (seg, truncated) = Segment::open(&crate::fs::os(), dir.path(), 0, 150, false, SegmentFiles::ALL).unwrap();
+        assert_eq!((tracked(&seg), truncated), (expected, 0), "damage {i}");
+        assert_eq!(seg.find_batch(29).unwrap().unwrap().header.base_offset, 29);
+    }
+}
