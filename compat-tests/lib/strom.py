@@ -255,6 +255,17 @@ class StromProcess:
             return "(no log)"
         return data[-max_bytes:].decode("utf-8", "replace")
 
+    def log_shows(self, text, timeout_s=5.0, max_bytes=20000):
+        """Whether `text` appears in the log's tail within `timeout_s`: the
+        broker may write its line about a refused connection after the
+        client has already seen the refusal."""
+        deadline = time.monotonic() + timeout_s
+        while text not in self.log_tail(max_bytes):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
     def _note(self, message):
         if self._log_file is not None:
             self._log_file.write(("[strom.py] %s\n" % message).encode())

@@ -146,4 +146,4 @@ def test_a_subject_no_rule_matches_is_refused(mapped_broker):
                ssl_keyfile=env["STROM_CLIENT_KEY_FILE"])
     with pytest.raises(kp.CLOSED_AFTER_TLS):
         kp.list_topics_quickly(env["STROM_SSL_BOOTSTRAP"], **ssl)
-    assert "no ssl_principal_mapping_rules rule applies to the certificate subject" in process.log_tail(20000)
+    assert process.log_shows("no ssl_principal_mapping_rules rule applies to the certificate subject")
