@@ -207,7 +207,7 @@ class MemoryCgroup:
     """
 
     def __init__(self, name, limit, filler):
-        self.limit, self.filler = limit, filler
+        self.filler = filler
         self.path = os.path.join(self.parent(), f"strom-bench-{name}-{os.getpid()}")
         os.makedirs(self.path, exist_ok=True)
         v1 = os.path.exists(os.path.join(self.path, "memory.limit_in_bytes"))
@@ -227,7 +227,7 @@ class MemoryCgroup:
         for hierarchy, _, path in lines:
             if hierarchy == "0":
                 return "/sys/fs/cgroup" + path
-        raise RuntimeError("no memory cgroup found in /proc/self/cgroup")
+        raise OSError("no memory cgroup found in /proc/self/cgroup")
 
     def enter(self):
         """In the child before exec (Popen's preexec_fn)."""
@@ -238,7 +238,7 @@ class MemoryCgroup:
         subprocess.run(["cat", self.filler], stdout=subprocess.DEVNULL, check=True, preexec_fn=self.enter, timeout=600)
 
     def remove(self):
-        os.unlink(self.filler)
+        """The cgroup; the filler goes with the directory main() made for it."""
         try:
             os.rmdir(self.path)
         except OSError:
@@ -910,8 +910,11 @@ def main():
         filler_dir = tempfile.mkdtemp(prefix="strom-bench-filler-", dir=args.data_root)
         limit = int(args.memory_limit_gib * 1024 * MIB)
         try:
-            cgroups = {name: MemoryCgroup(name, limit, os.path.join(filler_dir, name)) for name in ("strom", "kafka")}
+            for name in ("strom", "kafka"):
+                cgroups[name] = MemoryCgroup(name, limit, os.path.join(filler_dir, name))
         except OSError as e:
+            for cgroup in cgroups.values():
+                cgroup.remove()
             shutil.rmtree(filler_dir, ignore_errors=True)
             sys.exit(f"bench: --memory-limit-gib needs a writable memory cgroup (root, cgroup v1 or v2): {e}")
     memory = f"each broker in a {args.memory_limit_gib:g} GiB memory cgroup, filled first" if cgroups else "no memory limit"

@@ -2,14 +2,14 @@
 
 Every codec librdkafka has, acks 0/1/all, idempotent and not; records come back
 in order through assign with explicit offsets, and offsets_for_times finds
-records by timestamp.
+records by timestamp, before and after a clean broker restart.
 """
 
 import time
 
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
 
 TIMEOUT_S = 15
 
@@ -103,6 +103,45 @@ def test_watermarks_and_offsets_for_times(bootstrap, topic_name):
     (found,) = consumer.offsets_for_times([TopicPartition(topic_name, 0, base + 2500)], timeout=TIMEOUT_S)
     assert found.offset == 3
     consumer.close()
+
+
+def test_a_clean_restart_keeps_offsets_and_timestamps(broker, bootstrap, topic_name):
+    """A clean start learns a segment's end and largest timestamp from its
+    indexes and the batches after the last index entry: what clients see
+    must be what they saw before the restart."""
+    if broker is None:
+        pytest.skip("needs the test's own broker to restart")
+    # Recent timestamps: retention (7 days by record timestamp) keeps them.
+    base = int(time.time() * 1000) - 600_000
+    stamps = [base + i * 1000 for i in range(40)]
+    stamps[12] = base + 500_000  # the largest, several index entries before the end
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 0})
+    for i, ts in enumerate(stamps):
+        # A batch of about 1 KiB each: an index entry every four (index.interval.bytes 4096).
+        producer.produce(topic_name, value=b"r%02d" % i + b"x" * 1000, partition=0, timestamp=ts)
+        producer.flush(TIMEOUT_S)
+    tp = TopicPartition(topic_name, 0)
+
+    def seen():
+        consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "strom-compat-unused"})
+        marks = consumer.get_watermark_offsets(tp, timeout=TIMEOUT_S)
+        # One lookup per request: librdkafka keeps one timestamp per partition.
+        found = [consumer.offsets_for_times([TopicPartition(topic_name, 0, t)], timeout=TIMEOUT_S)[0]
+                 for t in (base + 2500, base + 13_500)]
+        consumer.close()
+        admin = AdminClient({"bootstrap.servers": bootstrap})
+        (largest,) = admin.list_offsets({tp: OffsetSpec.max_timestamp()}).values()
+        largest = largest.result(timeout=TIMEOUT_S)
+        return marks, [f.offset for f in found], (largest.offset, largest.timestamp)
+
+    assert seen() == ((0, 40), [3, 12], (12, base + 500_000))
+    broker.restart()
+    assert seen() == ((0, 40), [3, 12], (12, base + 500_000))
+    assert produce(bootstrap, topic_name, [b"after"]) == [40]
+    got = consume(bootstrap, topic_name, 41)
+    assert [r.value()[:3] for r in got[:40]] == [b"r%02d" % i for i in range(40)]
+    assert [r.timestamp()[1] for r in got[:40]] == stamps
+    assert (got[40].offset(), got[40].value()) == (40, b"after")
 
 
 def test_delete_records(bootstrap, topic_name):

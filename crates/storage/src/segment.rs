@@ -233,9 +233,8 @@ impl Segment {
             return Ok(None);
         };
         let (position, indexed_base) = (u64::from(position), self.base_offset + i64::from(relative));
-        let first = HeaderReader::single(&*self.file, &self.log_path, file_len).at(0)?;
-        let indexed = HeaderReader::single(&*self.file, &self.log_path, file_len).at(position)?;
-        let (Some(first), Some(indexed)) = (first, indexed) else { return Ok(None) };
+        let mut one = HeaderReader::single(&*self.file, &self.log_path, file_len);
+        let (Some(first), Some(indexed)) = (one.at(0)?, one.at(position)?) else { return Ok(None) };
         if first.base_offset < self.base_offset || indexed.base_offset != indexed_base {
             return Ok(None);
         }
@@ -260,15 +259,6 @@ impl Segment {
             self.max_timestamp = Some((indexed_max, indexed_max_at));
         }
         Ok(Some(truncated))
-    }
-
-    /// Forgets what scanning learnt, before scanning again.
-    fn reset_tracking(&mut self) {
-        self.size = 0;
-        self.next_offset = self.base_offset;
-        self.max_timestamp = None;
-        self.first_batch_timestamp = None;
-        self.bytes_since_index_entry = 0;
     }
 
     /// Walks the file's batches to learn next offset, timestamps and size,
@@ -488,7 +478,11 @@ impl Segment {
         self.offset_index.truncate_to_position(u32::try_from(position).unwrap_or(u32::MAX))?;
         let file_len = position;
         // Re-derive in-memory state from what is left.
-        self.reset_tracking();
+        self.size = 0;
+        self.next_offset = self.base_offset;
+        self.max_timestamp = None;
+        self.first_batch_timestamp = None;
+        self.bytes_since_index_entry = 0;
         self.scan(file_len, false, false)?;
         self.txn_index.truncate_to(offset)?;
         self.time_index.truncate_to_offset(self.relative(self.next_offset))
